@@ -1,0 +1,138 @@
+import CLMDB
+import Foundation
+
+/// One queued write closure and the caller waiting for its outcome.
+final class WriteRequest: @unchecked Sendable {
+    /// Cleared by the caller once it wakes, so the non-escaping closure does not outlive
+    /// `Environment.write`.
+    var body: ((WriteTransaction) throws -> Void)?
+    var error: Error?
+    var afterCommit: [@Sendable () -> Void] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping (WriteTransaction) throws -> Void) { self.body = body }
+
+    func wait() { done.wait() }
+    func finish() { done.signal() }
+}
+
+/// The thread that runs every write transaction of an environment, group-committing what
+/// queued up while the previous commit was being synced.
+final class Writer: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [WriteRequest] = []
+    private var stopping = false
+    private let maxBatch: Int
+    private var thread: Thread?
+
+    init(maxBatch: Int) { self.maxBatch = max(1, maxBatch) }
+
+    func start(environment: Environment) {
+        // The thread holds the environment weakly, so dropping the last reference closes it.
+        let thread = Thread { [weak environment, self] in
+            while let batch = self.nextBatch() {
+                guard let environment else {
+                    batch.forEach { $0.error = LMDBError(MDB_PANIC); $0.finish() }
+                    continue
+                }
+                self.run(batch, in: environment)
+            }
+        }
+        thread.name = "lmdb-writer"
+        self.thread = thread
+        thread.start()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func submit(_ request: WriteRequest) {
+        condition.lock()
+        queue.append(request)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func nextBatch() -> [WriteRequest]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty {
+            if stopping { return nil }
+            condition.wait()
+        }
+        let count = min(queue.count, maxBatch)
+        let batch = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        return batch
+    }
+
+    private func run(_ batch: [WriteRequest], in environment: Environment) {
+        var growths = 0
+        while true {
+            do {
+                try runOnce(batch, in: environment)
+                break
+            } catch let error as LMDBError where error == .mapFull && growths < 16 {
+                growths += 1
+                do {
+                    try environment.grow()
+                } catch {
+                    batch.forEach { $0.error = error }
+                    break
+                }
+            } catch {
+                // The parent transaction could not begin or commit: nothing of the batch landed.
+                batch.forEach { $0.error = error }
+                break
+            }
+        }
+        for request in batch {
+            if request.error == nil { request.afterCommit.forEach { $0() } }
+            request.finish()
+        }
+    }
+
+    /// One attempt at the whole batch. Throws `mapFull` if any part needs a bigger map.
+    private func runOnce(_ batch: [WriteRequest], in environment: Environment) throws {
+        let env = environment.env
+        var parent: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, 0, &parent)
+        if rc == MDB_MAP_RESIZED {
+            try environment.resizeLock.withExclusive { try check(mdb_env_set_mapsize(env, 0)) }
+            rc = mdb_txn_begin(env, nil, 0, &parent)
+        }
+        try check(rc)
+        var committed = false
+        defer { if !committed { mdb_txn_abort(parent) } }
+
+        for request in batch {
+            request.error = nil
+            request.afterCommit = []
+            var child: OpaquePointer?
+            try check(mdb_txn_begin(env, parent, 0, &child))
+            let transaction = WriteTransaction(pointer: child!)
+            do {
+                try request.body?(transaction)
+                transaction.isOpen = false
+                try check(mdb_txn_commit(child))
+                request.afterCommit = transaction.afterCommit
+            } catch {
+                if transaction.isOpen {
+                    transaction.isOpen = false
+                    mdb_txn_abort(child)
+                }
+                if let lmdb = error as? LMDBError, lmdb == .mapFull || lmdb == .badTransaction {
+                    // BAD_TXN follows MAP_FULL when a closure swallowed the first error.
+                    throw LMDBError.mapFull
+                }
+                request.error = error
+            }
+        }
+        committed = true
+        try check(mdb_txn_commit(parent))
+    }
+}

@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "VoxFCGI",
             dependencies: [
-                "VoxWeb", "VoxCore", "FastCGI",
+                "VoxWeb", "VoxCore", "FastCGI", "KVStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -1,0 +1,37 @@
+# VoxFCGI. `make run` and `make test` are all a new machine needs (as root, they install
+# what is missing).
+SWIFT ?= swift
+SWIFT_FLAGS ?=
+
+.PHONY: run build release test unit e2e deps test-deps clean demo bench
+
+run: deps release
+	scripts/run
+
+deps:
+	scripts/install-deps
+
+test-deps:
+	scripts/install-deps test
+
+build: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+release: deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+## Unit tests (swift test), then the end-to-end and browser tests (pytest) against the
+## debug build, through real nginx.
+test: test-deps
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	VOXFCGI_BIN=$$($(SWIFT) build --show-bin-path)/voxfcgi python3 -m pytest -q Tests/e2e
+
+unit: test-deps
+	$(SWIFT) test $(SWIFT_FLAGS)
+
+e2e: test-deps build
+	VOXFCGI_BIN=$$($(SWIFT) build --show-bin-path)/voxfcgi python3 -m pytest -q Tests/e2e
+
+clean:
+	rm -rf .build

@@ -1,0 +1,224 @@
+import CFastCGI
+import Foundation
+
+/// A FastCGI responder: a fixed pool of threads, each blocking in `FCGX_Accept_r` and serving
+/// one request at a time through a synchronous handler.
+///
+/// Why threads and blocking calls: libfcgi is a blocking library, LMDB reads are microseconds,
+/// and a request that waits for a durable commit should hold its thread, not hide the wait.
+/// The pool size is the concurrency limit; nginx queues what exceeds it.
+public final class FastCGIServer: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// A unix socket path, created (replacing a stale one) with `socketMode`.
+        public var socketPath: String?
+        /// `host:port` for TCP, e.g. `127.0.0.1:9000`, when asked for.
+        public var tcpAddress: String?
+        public var threads = 8
+        public var socketMode: mode_t = 0o660
+        public var backlog: Int32 = 256
+        /// The largest request body accepted for a path; more is answered 413 unread.
+        public var maxBodySize: @Sendable (_ path: String) -> Int = { _ in 1 << 20 }
+
+        public init() {}
+    }
+
+    public typealias Handler = @Sendable (Request) -> Response
+
+    private let configuration: Configuration
+    private let handler: Handler
+    private var listeners: [Int32] = []
+    private var threads: [Thread] = []
+    private let state = NSCondition()
+    private var inFlight = 0
+    private var stopping = false
+    private var runningThreads = 0
+
+    public init(configuration: Configuration, handler: @escaping Handler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    /// Opens the sockets and starts the pool. Returns at once.
+    public func start() throws {
+        _ = FastCGIServer.initialize
+        if let path = configuration.socketPath {
+            unlink(path)
+            let fd = FCGX_OpenSocket(path, configuration.backlog)
+            guard fd >= 0 else { throw ServerError.cannotListen(path, errno: errno) }
+            chmod(path, configuration.socketMode)
+            listeners.append(fd)
+        }
+        if let address = configuration.tcpAddress {
+            let fd = FCGX_OpenSocket(address, configuration.backlog)
+            guard fd >= 0 else { throw ServerError.cannotListen(address, errno: errno) }
+            listeners.append(fd)
+        }
+        guard !listeners.isEmpty else { throw ServerError.nothingToListenOn }
+        for listener in listeners {
+            for index in 0..<max(1, configuration.threads) {
+                let thread = Thread { [self] in acceptLoop(listener) }
+                thread.name = "fcgi-\(listener)-\(index)"
+                thread.stackSize = 1 << 20
+                threads.append(thread)
+                state.lock()
+                runningThreads += 1
+                state.unlock()
+                thread.start()
+            }
+        }
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to `gracePeriod`), and removes the
+    /// unix socket. Threads idle in accept are woken by shutting the listening sockets down.
+    public func stop(gracePeriod: TimeInterval = 30) {
+        state.lock()
+        stopping = true
+        state.unlock()
+        for fd in listeners { shutdown(fd, Int32(SHUT_RDWR)) }
+        let deadline = Date().addingTimeInterval(gracePeriod)
+        state.lock()
+        while inFlight > 0 && Date() < deadline {
+            _ = state.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+        }
+        state.unlock()
+        for fd in listeners { close(fd) }
+        if let path = configuration.socketPath { unlink(path) }
+    }
+
+    /// How many requests are being served right now.
+    public var requestsInFlight: Int {
+        state.lock()
+        defer { state.unlock() }
+        return inFlight
+    }
+
+    private static let initialize: Void = {
+        FCGX_Init()
+        // libfcgi only installs its SIGPIPE handler over SIG_DFL; ignore it outright so that a
+        // client that went away is an EPIPE on write, not a dead worker.
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    private func acceptLoop(_ listener: Int32) {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer {
+            FCGX_Free(request, 1)
+            request.deallocate()
+            state.lock()
+            runningThreads -= 1
+            state.unlock()
+        }
+        guard FCGX_InitRequest(request, listener, 0) == 0 else { return }
+        while true {
+            state.lock()
+            let shouldStop = stopping
+            state.unlock()
+            if shouldStop { return }
+            guard FCGX_Accept_r(request) >= 0 else { return }
+            state.lock()
+            inFlight += 1
+            state.unlock()
+            serve(request)
+            FCGX_Finish_r(request)
+            state.lock()
+            inFlight -= 1
+            state.broadcast()
+            state.unlock()
+        }
+    }
+
+    private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>) {
+        let params = Self.readParams(raw.pointee.envp)
+        let exchange = Exchange(request: raw)
+        let path = params["DOCUMENT_URI"] ?? "/"
+        let limit = configuration.maxBodySize(path)
+        let response: Response
+        if let declared = params["CONTENT_LENGTH"].flatMap(Int.init), declared > limit {
+            response = Self.tooLarge(limit)
+        } else if let body = exchange.readBody(limit: limit) {
+            response = handler(Request(cgi: params, body: body))
+        } else {
+            response = Self.tooLarge(limit)
+        }
+        exchange.send(response)
+    }
+
+    private static func tooLarge(_ limit: Int) -> Response {
+        .text("Request body too large: the limit here is \(limit) bytes.\n", status: .payloadTooLarge)
+    }
+
+    private static func readParams(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
+        var params: [String: String] = [:]
+        var cursor = envp
+        while let entry = cursor?.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                params[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor = cursor! + 1
+        }
+        return params
+    }
+}
+
+public enum ServerError: Error, CustomStringConvertible {
+    case cannotListen(String, errno: Int32)
+    case nothingToListenOn
+
+    public var description: String {
+        switch self {
+        case let .cannotListen(address, code): "cannot listen on \(address): \(String(cString: strerror(code)))"
+        case .nothingToListenOn: "no unix socket or TCP address configured"
+        }
+    }
+}
+
+/// The streams of one accepted request. Lives only while the request is being served.
+private struct Exchange {
+    let request: UnsafeMutablePointer<FCGX_Request>
+
+    /// The whole body, or nil when it is longer than `limit`. Reads to EOF rather than trusting
+    /// CONTENT_LENGTH, which a chunked request does not have.
+    func readBody(limit: Int) -> [UInt8]? {
+        var body: [UInt8] = []
+        var chunk = [CChar](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBufferPointer {
+                FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in)
+            }
+            if count <= 0 { break }
+            if body.count + Int(count) > limit { return nil }
+            chunk.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: UInt8.self) { body.append(contentsOf: $0.prefix(Int(count))) }
+            }
+        }
+        return body
+    }
+
+    func send(_ response: Response) {
+        let writer = StreamWriter(stream: request.pointee.out)
+        do {
+            try writer.write(response.head())
+            switch response.body {
+            case let .bytes(bytes): try writer.write(bytes)
+            case let .stream(produce): try produce(writer)
+            }
+        } catch {
+            // The client went away mid-body; nothing is left to tell it.
+        }
+    }
+}
+
+private struct StreamWriter: BodyWriter {
+    let stream: UnsafeMutablePointer<FCGX_Stream>?
+
+    struct ClientGone: Error {}
+
+    func write(_ bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return }
+        let written = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { FCGX_PutStr($0.baseAddress, Int32($0.count), stream) }
+        }
+        if written < 0 { throw ClientGone() }
+    }
+}

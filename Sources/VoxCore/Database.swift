@@ -1,0 +1,39 @@
+import Foundation
+import KVStore
+
+/// The application's LMDB environment with every table opened once, typed.
+///
+/// Table handles are plain values: services receive the `Database` and call
+/// `environment.read`/`write` with them. Schema changes bump `schemaVersion` and add a
+/// migration step below.
+public final class Database: Sendable {
+    public static let schemaVersion: UInt32 = 1
+
+    public let environment: Environment
+    public let users: Table<UInt64Key, JSONValue<User>>
+    public let usersByEmail: Table<StringKey, KeyAsValue<UInt64Key>>
+    /// Keyed by SHA-256 of the session token: a stolen data file holds no usable session.
+    public let sessions: Table<BytesKey, JSONValue<Session>>
+    /// `email:<address>` or `ip:<address>` → recent failed logins.
+    public let loginFailures: Table<StringKey, JSONValue<LoginFailures>>
+    /// Named counters handing out record ids.
+    public let sequences: Table<StringKey, KeyAsValue<UInt64Key>>
+
+    public init(path: String, options: Environment.Options = Environment.Options()) throws {
+        environment = try Environment(path: path, options: options)
+        _ = try Schema(environment: environment, version: Database.schemaVersion)
+        users = try environment.openTable("users")
+        usersByEmail = try environment.openTable("users_by_email")
+        sessions = try environment.openTable("sessions")
+        loginFailures = try environment.openTable("login_failures")
+        sequences = try environment.openTable("sequences")
+    }
+
+    /// The next id of a sequence, starting at 1. Call inside the write that stores the record,
+    /// so an id is never handed out for a record that rolled back.
+    public func nextID(_ sequence: String, in txn: WriteTransaction) throws -> UInt64 {
+        let next = (try sequences.get(txn, sequence) ?? 0) + 1
+        try sequences.put(txn, sequence, next)
+        return next
+    }
+}

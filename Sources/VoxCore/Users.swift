@@ -1,0 +1,112 @@
+import CryptoPrimitives
+import Foundation
+import KVStore
+
+public enum UserError: Error, Equatable, CustomStringConvertible {
+    case invalidEmail
+    case emailTaken
+    case weakPassword(String)
+    case unknownTimeZone(String)
+    case notFound
+
+    public var description: String {
+        switch self {
+        case .invalidEmail: "that does not look like an email address"
+        case .emailTaken: "a user with that email already exists"
+        case let .weakPassword(reason): "password too weak: \(reason)"
+        case let .unknownTimeZone(zone): "unknown time zone '\(zone)'"
+        case .notFound: "no such user"
+        }
+    }
+}
+
+/// Creating users and checking passwords.
+public struct Users: Sendable {
+    let database: Database
+    let hasher: PasswordHasher
+    let clock: any Clock
+
+    public init(database: Database, hasher: PasswordHasher = .standard, clock: any Clock = SystemClock()) {
+        self.database = database
+        self.hasher = hasher
+        self.clock = clock
+    }
+
+    public static func normalize(email: String) -> String {
+        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    /// A random password a person can type: 20 characters from an unambiguous alphabet
+    /// (about 112 bits).
+    public static func generatePassword() -> String {
+        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var result = ""
+        while result.count < 20 {
+            for byte in Random.bytes(32) where Int(byte) < 256 - 256 % alphabet.count && result.count < 20 {
+                result.append(alphabet[Int(byte) % alphabet.count])
+            }
+        }
+        return result
+    }
+
+    public func create(email rawEmail: String, role: Role, password: String, timeZone: String = "UTC") throws -> User {
+        let email = Users.normalize(email: rawEmail)
+        let parts = email.split(separator: "@")
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(where: \.isWhitespace),
+              email.count <= 254 else { throw UserError.invalidEmail }
+        guard password.count >= 10 else { throw UserError.weakPassword("use at least 10 characters") }
+        guard TimeZone(identifier: timeZone) != nil else { throw UserError.unknownTimeZone(timeZone) }
+        // Hash outside the write: it takes ~100 ms and must not hold the writer thread.
+        let hash = try hasher.hash(password)
+        let now = clock.now()
+        return try database.environment.write { txn in
+            guard try database.usersByEmail.get(txn, email) == nil else { throw UserError.emailTaken }
+            let user = User(
+                id: try database.nextID("users", in: txn), email: email, role: role, passwordHash: hash,
+                timeZone: timeZone, createdAt: now)
+            try database.users.put(txn, user.id, user)
+            try database.usersByEmail.put(txn, email, user.id)
+            return user
+        }
+    }
+
+    public func setPassword(email rawEmail: String, password: String) throws {
+        guard password.count >= 10 else { throw UserError.weakPassword("use at least 10 characters") }
+        let hash = try hasher.hash(password)
+        let email = Users.normalize(email: rawEmail)
+        try database.environment.write { txn in
+            guard let id = try database.usersByEmail.get(txn, email), var user = try database.users.get(txn, id) else {
+                throw UserError.notFound
+            }
+            user.passwordHash = hash
+            try database.users.put(txn, id, user)
+        }
+    }
+
+    public func count() throws -> Int {
+        try database.environment.read { txn in try database.users.count(txn) }
+    }
+
+    public func find(id: UInt64) throws -> User? {
+        try database.environment.read { txn in try database.users.get(txn, id) }
+    }
+
+    public func find(email: String) throws -> User? {
+        try database.environment.read { txn in
+            try database.usersByEmail.get(txn, Users.normalize(email: email)).flatMap { try database.users.get(txn, $0) }
+        }
+    }
+
+    public func all() throws -> [User] {
+        try database.environment.read { txn in try database.users.entries(txn).map(\.value) }
+    }
+
+    /// The user if the password matches. Spends the same time whether or not the email exists.
+    public func verify(email: String, password: String) throws -> User? {
+        guard let user = try find(email: email) else {
+            hasher.verifyNothing(password)
+            return nil
+        }
+        return hasher.verify(password, against: user.passwordHash) ? user : nil
+    }
+}

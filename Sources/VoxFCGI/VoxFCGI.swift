@@ -1,0 +1,165 @@
+import ArgumentParser
+import FastCGI
+import KVStore
+import Foundation
+import Logging
+import VoxCore
+import VoxWeb
+
+@main
+struct VoxFCGICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "voxfcgi",
+        abstract: "Admin server for ElevenLabs voice agents on Voximplant numbers (a FastCGI worker behind nginx).",
+        discussion: "Settings come from VOXFCGI_* environment variables; see the README.",
+        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self])
+}
+
+/// What every subcommand opens: settings, the data folder, the database.
+struct Runtime {
+    let settings: Settings
+    let database: Database
+
+    init() throws {
+        settings = Settings()
+        try FileManager.default.createDirectory(atPath: settings.lmdbDirectory, withIntermediateDirectories: true)
+        var options = Database.defaultOptions
+        options.mapSize = settings.mapSizeMB << 20
+        database = try Database(path: settings.lmdbDirectory, options: options)
+    }
+
+    func masterKey() throws -> MasterKey {
+        try MasterKey.load(path: settings.masterKeyFile, environmentValue: settings.masterKey)
+    }
+}
+
+extension Database {
+    static var defaultOptions: Environment.Options { Environment.Options() }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the FastCGI worker until SIGTERM or SIGINT.")
+
+    func run() throws {
+        let settings = Settings()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "voxfcgi")
+        let runtime = try Runtime()
+        let templates = try Templates(directory: settings.templateDirectory)
+        let services = Services(
+            database: runtime.database, masterKey: try runtime.masterKey(), templates: templates,
+            sessionLifetime: settings.sessionHours * 3600)
+        let app = App(services: services, logger: logger)
+
+        try FileManager.default.createDirectory(
+            atPath: (settings.socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var configuration = FastCGIServer.Configuration()
+        configuration.socketPath = settings.socketPath
+        configuration.socketMode = settings.socketMode
+        configuration.tcpAddress = settings.tcpAddress
+        configuration.threads = settings.threads
+        let maxBody = settings.maxBodyBytes
+        configuration.maxBodySize = { _ in maxBody }
+        let server = FastCGIServer(configuration: configuration) { app.handle($0) }
+        try server.start()
+        logger.info("listening", metadata: [
+            "socket": .string(settings.socketPath), "tcp": .string(settings.tcpAddress ?? "-"),
+            "threads": .stringConvertible(settings.threads), "data": .string(settings.dataDirectory),
+        ])
+
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        stop.wait()
+        logger.info("stopping: finishing requests in flight", metadata: ["in_flight": .stringConvertible(server.requestsInFlight)])
+        server.stop(gracePeriod: 30)
+        logger.info("stopped")
+        _ = sources
+    }
+}
+
+struct UserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, SetPassword.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user; prints a generated password unless --password-stdin.")
+        @Option(help: "The login email.") var email: String
+        @Option(help: "admin or operator.") var role: String = "operator"
+        @Option(help: "IANA time zone for the user's pages.") var timeZone: String = "UTC"
+        @Flag(help: "Read the password from standard input instead of generating one.") var passwordStdin = false
+
+        func run() throws {
+            guard let role = Role(rawValue: role) else {
+                throw ValidationError("role must be admin or operator")
+            }
+            let runtime = try Runtime()
+            let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : Users.generatePassword()
+            do {
+                let user = try Users(database: runtime.database).create(
+                    email: email, role: role, password: password, timeZone: timeZone)
+                print("created \(user.role.rawValue) \(user.email)")
+                if !passwordStdin { print("password: \(password)") }
+            } catch let error as UserError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct SetPassword: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a new password; prints a generated one unless --password-stdin.")
+        @Option(help: "The login email.") var email: String
+        @Flag(help: "Read the password from standard input.") var passwordStdin = false
+
+        func run() throws {
+            let runtime = try Runtime()
+            let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : Users.generatePassword()
+            do {
+                try Users(database: runtime.database).setPassword(email: email, password: password)
+            } catch let error as UserError {
+                throw ValidationError(error.description)
+            }
+            print("password set for \(Users.normalize(email: email))")
+            if !passwordStdin { print("password: \(password)") }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        func run() throws {
+            for user in try Users(database: try Runtime().database).all() {
+                print("\(user.id)\t\(user.role.rawValue)\t\(user.email)\t\(user.timeZone)")
+            }
+        }
+    }
+}
+
+struct FirstAdmin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "first-admin",
+        abstract: "Create an admin if there are no users yet, and print its password once.")
+    @Option(help: "The admin's email.") var email = "admin@voxfcgi.local"
+
+    func run() throws {
+        let runtime = try Runtime()
+        let users = Users(database: runtime.database)
+        guard try users.count() == 0 else {
+            print("Users exist already. Forgot the password? voxfcgi user set-password --email …")
+            return
+        }
+        let password = Users.generatePassword()
+        _ = try users.create(email: email, role: .admin, password: password)
+        print("First login — email: \(email)  password: \(password)")
+        print("(shown once; change it with: voxfcgi user set-password --email \(email))")
+    }
+}

@@ -1,0 +1,159 @@
+import CryptoPrimitives
+import FastCGI
+import Foundation
+import Logging
+import VoxCore
+
+/// The services every handler may use, built once at start.
+public struct Services: Sendable {
+    public let database: Database
+    public let users: Users
+    public let sessions: Sessions
+    public let throttle: LoginThrottle
+    public let csrf: CSRF
+    public let templates: Templates
+    public let clock: any Clock
+
+    public init(
+        database: Database, masterKey: MasterKey, templates: Templates, sessionLifetime: TimeInterval = 12 * 3600,
+        hasher: PasswordHasher = .standard, clock: any Clock = SystemClock()
+    ) {
+        self.database = database
+        self.users = Users(database: database, hasher: hasher, clock: clock)
+        self.sessions = Sessions(database: database, lifetime: sessionLifetime, clock: clock)
+        self.throttle = LoginThrottle(database: database, clock: clock)
+        self.csrf = CSRF(key: masterKey.derive("csrf"))
+        self.templates = templates
+        self.clock = clock
+    }
+}
+
+/// Turns a request into a response: route, session, access, CSRF, handler, errors, log line.
+/// Every request goes through `handle`, so these rules have one home.
+public final class App: Sendable {
+    public static let sessionCookie = "vox_session"
+    public static let preSessionCookie = "vox_pre"
+
+    public let services: Services
+    let router: Router
+    let logger: Logger
+
+    public init(services: Services, logger: Logger = Logger(label: "voxfcgi")) {
+        self.services = services
+        self.logger = logger
+        var router = Router()
+        Routes.register(in: &router, services: services)
+        self.router = router
+    }
+
+    public func handle(_ request: Request) -> Response {
+        let started = DispatchTime.now()
+        let requestID = request.headers["x-request-id"].flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }
+            ?? Random.bytes(8).hexString
+        var logger = self.logger
+        logger[metadataKey: "request_id"] = .string(requestID)
+
+        var response = respond(to: request, requestID: requestID, logger: logger)
+        response.addHeader("X-Request-Id", requestID)
+
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000
+        // The path only: query strings can carry things that do not belong in a log.
+        logger.info("request", metadata: [
+            "method": .string(request.method), "path": .string(request.path),
+            "status": .stringConvertible(response.status.rawValue),
+            "duration_ms": .string(String(format: "%.2f", elapsed)),
+        ])
+        return response
+    }
+
+    private func respond(to request: Request, requestID: String, logger: Logger) -> Response {
+        let wantsJSON = request.path.hasPrefix("/api/")
+        var context = RequestContext(requestID: requestID, logger: logger, parameters: [:], user: nil, csrfToken: "")
+        do {
+            guard case let .found(access, handler, parameters) = router.match(method: request.method, path: request.path) else {
+                if case let .methodNotAllowed(allowed) = router.match(method: request.method, path: request.path) {
+                    var error = HTTPError(.methodNotAllowed, "method \(request.method) is not allowed here")
+                    error.headers = [("Allow", allowed.joined(separator: ", "))]
+                    throw error
+                }
+                throw HTTPError(.notFound, "there is no page at this address")
+            }
+            context.parameters = parameters
+            if access != .webhook {
+                try authenticate(request, access: access, into: &context)
+            }
+            var response = try handler(request, context)
+            response.headers += context.extraHeaders
+            if access != .webhook && access != .public {
+                // Pages of a signed-in user are private: never cached by a proxy or the back button.
+                response.addHeader("Cache-Control", "no-store")
+            }
+            return response
+        } catch let error as HTTPError {
+            var response = wantsJSON ? Response.json(["error": error.message], status: error.status)
+                : Pages.error(error, context: context, services: services)
+            response.headers += error.headers + context.extraHeaders
+            return response
+        } catch {
+            logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
+            let failure = HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
+            return wantsJSON ? .json(["error": failure.message], status: failure.status)
+                : Pages.error(failure, context: context, services: services)
+        }
+    }
+
+    /// Resolves the session, enforces `access`, sets the CSRF token and checks it on writes.
+    private func authenticate(_ request: Request, access: Access, into context: inout RequestContext) throws {
+        let sessionToken = request.cookies[App.sessionCookie]
+        if let token = sessionToken, let (_, user) = try services.sessions.resolve(token: token) {
+            context.user = user
+        } else if sessionToken != nil {
+            // A stale cookie: clear it so the browser stops sending it.
+            context.extraHeaders.append(("Set-Cookie", Cookie(name: App.sessionCookie, value: "", maxAge: 0,
+                                                               secure: request.isHTTPS).headerValue))
+        }
+
+        let binding: [UInt8]
+        if context.user != nil, let token = sessionToken {
+            binding = Sessions.key(token)
+        } else if let pre = request.cookies[App.preSessionCookie], pre.count == 43 {
+            binding = Array(("pre:" + pre).utf8)
+        } else {
+            let pre = Random.bytes(32).base64URLString
+            context.extraHeaders.append(("Set-Cookie", Cookie(name: App.preSessionCookie, value: pre,
+                                                               secure: request.isHTTPS).headerValue))
+            binding = Array(("pre:" + pre).utf8)
+        }
+        context.csrfToken = services.csrf.token(binding: binding)
+
+        switch access {
+        case .signedIn, .admin:
+            guard let user = context.user else {
+                if request.method == "GET" {
+                    let next = request.path == "/" ? "" : "?next=" + (Parameters([("n", request.path)]).urlEncoded.dropFirst(2))
+                    throw HTTPError.redirect(to: "/login" + next)
+                }
+                throw HTTPError(.unauthorized, "your session has ended; sign in again")
+            }
+            if access == .admin && !user.isAdmin { throw HTTPError(.forbidden, "only an admin may do this") }
+        case .public, .webhook:
+            break
+        }
+
+        if !["GET", "HEAD", "OPTIONS"].contains(request.method) {
+            let submitted = request.headers[CSRF.header] ?? (try? request.form())?[CSRF.formField]
+            guard services.csrf.isValid(submitted, binding: binding) else {
+                throw HTTPError(.forbidden, "this form has expired or came from another site; reload the page and try again")
+            }
+        }
+    }
+}
+
+extension HTTPError {
+    /// A redirect raised from deep in the pipeline (sign-in required).
+    static func redirect(to location: String) -> HTTPError {
+        var error = HTTPError(.seeOther, "see \(location)")
+        error.headers = [("Location", location)]
+        return error
+    }
+}

@@ -1,0 +1,68 @@
+import FastCGI
+import Foundation
+import VoxCore
+
+enum LoginPage {
+    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        if context.user != nil { return .redirect(to: safeNext(request.query["next"])) }
+        return form(context, services, email: "", next: request.query["next"] ?? "", error: nil, status: .ok)
+    }
+
+    static func submit(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        let form = try request.form()
+        let email = form.text("email") ?? ""
+        let password = form["password"] ?? ""
+        let next = form["next"] ?? ""
+        guard !email.isEmpty, !password.isEmpty else {
+            return self.form(context, services, email: email, next: next,
+                             error: "Enter your email and password.", status: .unprocessableContent)
+        }
+        switch try services.throttle.check(email: email, address: request.remoteAddress) {
+        case .allowed:
+            break
+        case let .slowDown(seconds):
+            return self.form(context, services, email: email, next: next,
+                             error: "Too many failed attempts. Wait \(seconds) s and try again.", status: .tooManyRequests)
+        case let .locked(until):
+            let minutes = max(1, Int((until.timeIntervalSince(services.clock.now()) / 60).rounded(.up)))
+            return self.form(context, services, email: email, next: next,
+                             error: "Too many failed attempts. Sign-in is locked for \(minutes) min.", status: .tooManyRequests)
+        }
+        guard let user = try services.users.verify(email: email, password: password) else {
+            try services.throttle.recordFailure(email: email, address: request.remoteAddress)
+            context.logger.notice("login failed", metadata: ["email": .string(Users.normalize(email: email))])
+            return self.form(context, services, email: email, next: next,
+                             error: "Wrong email or password.", status: .unauthorized)
+        }
+        try services.throttle.recordSuccess(email: email)
+        // A session fixed before login is never reused: a new token every time.
+        if let old = request.cookies[App.sessionCookie] { try services.sessions.end(token: old) }
+        let (token, _) = try services.sessions.start(for: user)
+        var response = Response.redirect(to: safeNext(next))
+        response.setCookie(Cookie(name: App.sessionCookie, value: token,
+                                  maxAge: Int(services.sessions.lifetime), secure: request.isHTTPS))
+        context.logger.info("login", metadata: ["user_id": .stringConvertible(user.id)])
+        return response
+    }
+
+    static func logout(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        if let token = request.cookies[App.sessionCookie] { try services.sessions.end(token: token) }
+        var response = Response.redirect(to: "/login")
+        response.setCookie(Cookie(name: App.sessionCookie, value: "", maxAge: 0, secure: request.isHTTPS))
+        return response
+    }
+
+    /// Only a local path: `//evil.example` and absolute URLs would make the login an open redirect.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        return next
+    }
+
+    private static func form(
+        _ context: RequestContext, _ services: Services, email: String, next: String, error: String?, status: HTTPStatus
+    ) -> Response {
+        var values: [String: Any] = ["email": email, "next": next]
+        if let error { values["error"] = error }
+        return Pages.render("login", title: "Sign in", values, context: context, services: services, status: status)
+    }
+}

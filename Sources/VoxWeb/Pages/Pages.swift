@@ -1,0 +1,41 @@
+import FastCGI
+import VoxCore
+
+/// Renders a page template inside the layout, with what every page needs.
+enum Pages {
+    struct NavItem {
+        let href: String
+        let label: String
+    }
+
+    /// Only pages that work are listed.
+    static let navigation = [NavItem(href: "/", label: "Home")]
+
+    static func render(
+        _ template: String, title: String, _ values: [String: Any], context: RequestContext, services: Services,
+        status: HTTPStatus = .ok, activePath: String? = nil
+    ) -> Response {
+        var page = values
+        page["csrf"] = context.csrfToken
+        let content = services.templates.render(template, page)
+        var layout: [String: Any] = [
+            "title": title,
+            "content": content,
+            "csrf": context.csrfToken,
+        ]
+        if let user = context.user {
+            layout["user"] = ["email": user.email, "role": user.role.rawValue]
+            layout["nav"] = navigation.map { item -> [String: Any] in
+                ["href": item.href, "label": item.label, "active": item.href == activePath]
+            }
+        }
+        return .html(services.templates.render("layout", layout), status: status)
+    }
+
+    static func error(_ error: HTTPError, context: RequestContext, services: Services) -> Response {
+        if (300..<400).contains(error.status.rawValue) { return Response(status: error.status) }
+        return render("error", title: error.status.reason, [
+            "status": error.status.rawValue, "reason": error.status.reason, "message": error.message,
+        ], context: context, services: services, status: error.status)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Every setting of the worker, read from the environment once at start. The README lists
+/// them; keep the two in step.
+public struct Settings: Sendable {
+    public var dataDirectory: String
+    public var socketPath: String
+    public var socketMode: mode_t
+    public var tcpAddress: String?
+    public var threads: Int
+    public var maxBodyBytes: Int
+    public var mapSizeMB: Int
+    public var sessionHours: Double
+    public var masterKeyFile: String
+    public var masterKey: String?
+    public var logLevel: String
+    public var templateDirectory: String?
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
+        dataDirectory = data
+        socketPath = environment["VOXFCGI_SOCKET"] ?? "\(data)/run/voxfcgi.sock"
+        socketMode = environment["VOXFCGI_SOCKET_MODE"].flatMap { mode_t($0, radix: 8) } ?? 0o660
+        tcpAddress = environment["VOXFCGI_TCP"].flatMap { $0.isEmpty ? nil : $0 }
+        threads = environment["VOXFCGI_THREADS"].flatMap(Int.init) ?? 8
+        maxBodyBytes = environment["VOXFCGI_MAX_BODY_BYTES"].flatMap(Int.init) ?? 1 << 20
+        mapSizeMB = environment["VOXFCGI_MAP_SIZE_MB"].flatMap(Int.init) ?? 1024
+        sessionHours = environment["VOXFCGI_SESSION_HOURS"].flatMap(Double.init) ?? 12
+        masterKeyFile = environment["VOXFCGI_MASTER_KEY_FILE"] ?? "\(data)/master.key"
+        masterKey = environment["VOXFCGI_MASTER_KEY"]
+        logLevel = environment["VOXFCGI_LOG_LEVEL"] ?? "info"
+        templateDirectory = environment["VOXFCGI_TEMPLATES"]
+    }
+
+    public var lmdbDirectory: String { "\(dataDirectory)/lmdb" }
+}

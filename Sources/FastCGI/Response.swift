@@ -180,3 +180,8 @@ public struct Cookie: Sendable {
 extension Response {
     public mutating func setCookie(_ cookie: Cookie) { addHeader("Set-Cookie", cookie.headerValue) }
 }
+
+extension Response {
+    /// The head as the server writes it: for tests of header handling.
+    public func collectHead() -> String { head() }
+}

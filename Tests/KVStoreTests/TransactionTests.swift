@@ -74,11 +74,14 @@ import Testing
             try accounts.put(txn, 2, 0)
         }
         let stop = ManagedAtomicFlag()
-        let group = DispatchGroup()
+        let finished = DispatchSemaphore(value: 0)
         let violations = ManagedCounter()
         let reads = ManagedCounter()
+        // Dedicated threads: a busy shared pool might otherwise run the readers only after
+        // the writer is done, and the test would prove nothing.
         for _ in 0..<4 {
-            DispatchQueue.global().async(group: group) {
+            Thread {
+                defer { finished.signal() }
                 while !stop.isSet {
                     let sum = try? environment.read { txn throws in
                         (try accounts.get(txn, 1) ?? 0) + (try accounts.get(txn, 2) ?? 0)
@@ -86,9 +89,11 @@ import Testing
                     if sum != 1_000 { violations.increment() }
                     reads.increment()
                 }
-            }
+            }.start()
         }
-        for _ in 0..<300 {
+        var writes = 0
+        while writes < 300 || reads.value < 1_000 {
+            writes += 1
             try environment.write { txn throws in
                 let a = try accounts.get(txn, 1)!
                 let b = try accounts.get(txn, 2)!
@@ -98,10 +103,10 @@ import Testing
             }
         }
         stop.set()
-        group.wait()
+        for _ in 0..<4 { finished.wait() }
         #expect(violations.value == 0)
-        #expect(reads.value > 0)
-        #expect(try environment.read { txn in try accounts.get(txn, 2) } == 300)
+        #expect(reads.value >= 1_000)
+        #expect(try environment.read { txn in try accounts.get(txn, 2) } == UInt64(min(writes, 1_000)))
     }
 
     @Test func onCommitRunsOnlyAfterCommit() throws {

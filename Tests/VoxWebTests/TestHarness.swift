@@ -1,0 +1,75 @@
+import FastCGI
+import Foundation
+import VoxCore
+@testable import VoxWeb
+
+/// The whole request pipeline over a temporary database, driven in-process, with a cookie
+/// jar like a browser's. The clock is manual so that tests can move time.
+final class TestHarness {
+    let path: String
+    let database: Database
+    let clock = ManualClock()
+    let app: App
+    var cookies: [String: String] = [:]
+    var address = "192.0.2.10"
+    static let password = "correct horse battery"
+
+    init(sessionLifetime: TimeInterval = 3600) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("voxweb-\(UUID())").path
+        database = try Database(path: path)
+        let services = Services(
+            database: database, masterKey: MasterKey(bytes: [UInt8](repeating: 7, count: 32)),
+            templates: try Templates(), sessionLifetime: sessionLifetime,
+            hasher: PasswordHasher(logN: 10, r: 8, p: 1), clock: clock)
+        app = App(services: services)
+        _ = try services.users.create(email: "admin@example.com", role: .admin, password: TestHarness.password)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    @discardableResult
+    func get(_ path: String) -> Response {
+        send(Request(method: "GET", path: path, headers: cookieHeader()))
+    }
+
+    @discardableResult
+    func post(_ path: String, form: [(String, String)], csrf: String? = nil) -> Response {
+        var fields = form
+        if let csrf { fields.append(("_csrf", csrf)) }
+        var headers = cookieHeader()
+        headers["content-type"] = "application/x-www-form-urlencoded"
+        let body = Parameters(fields.map { (name: $0.0, value: $0.1) }).urlEncoded
+        return send(Request(method: "POST", path: path, headers: headers, body: Array(body.utf8), remoteAddress: address))
+    }
+
+    /// The CSRF token of the form on `path`, as a browser would read it.
+    func csrfToken(on path: String = "/login") -> String {
+        let html = body(get(path))
+        guard let range = html.range(of: #"name="_csrf" value=""#) else { return "" }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @discardableResult
+    func login(email: String = "admin@example.com", password: String = TestHarness.password) -> Response {
+        post("/login", form: [("email", email), ("password", password)], csrf: csrfToken())
+    }
+
+    func body(_ response: Response) -> String {
+        String(decoding: (try? response.collectBody()) ?? [], as: UTF8.self)
+    }
+
+    private func send(_ request: Request) -> Response {
+        let response = app.handle(request)
+        for header in response.headers(named: "Set-Cookie") {
+            let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+            let name = String(pair[0])
+            let value = pair.count > 1 ? String(pair[1]) : ""
+            if header.contains("Max-Age=0") || value.isEmpty { cookies[name] = nil } else { cookies[name] = value }
+        }
+        return response
+    }
+
+    private func cookieHeader() -> [String: String] {
+        cookies.isEmpty ? [:] : ["cookie": cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
+    }
+}

@@ -18,6 +18,18 @@ public final class Database: Sendable {
     public let loginFailures: Table<StringKey, JSONValue<LoginFailures>>
     /// Named counters handing out record ids.
     public let sequences: Table<StringKey, KeyAsValue<UInt64Key>>
+    public let accounts: Table<UInt64Key, JSONValue<Account>>
+    public let applications: Table<UInt64Key, JSONValue<Application>>
+    public let calls: Table<UInt64Key, JSONValue<Call>>
+    /// Voximplant session id → call id: the unique index that makes upserts idempotent.
+    public let callsByVoximplantID: Table<UInt64Key, KeyAsValue<UInt64Key>>
+    /// ElevenLabs conversation id → call id.
+    public let callsByConversation: Table<StringKey, KeyAsValue<UInt64Key>>
+    /// Date, status and number indexes in one table; see `CallIndexKey`.
+    public let callIndex: Table<CallIndexKey, CallSummaryCodec>
+    public let callStats: Table<CallStatsKey, CallStatsCodec>
+    /// Keyed by conversation id, so a transcript that arrives before its call waits here.
+    public let transcripts: Table<StringKey, JSONValue<Transcript>>
 
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
@@ -27,6 +39,14 @@ public final class Database: Sendable {
         sessions = try environment.openTable("sessions")
         loginFailures = try environment.openTable("login_failures")
         sequences = try environment.openTable("sequences")
+        accounts = try environment.openTable("accounts")
+        applications = try environment.openTable("applications")
+        calls = try environment.openTable("calls")
+        callsByVoximplantID = try environment.openTable("calls_by_voximplant_id")
+        callsByConversation = try environment.openTable("calls_by_conversation")
+        callIndex = try environment.openTable("call_index")
+        callStats = try environment.openTable("call_stats")
+        transcripts = try environment.openTable("transcripts")
     }
 
     /// The next id of a sequence, starting at 1. Call inside the write that stores the record,

@@ -1,0 +1,122 @@
+import Foundation
+import KVStore
+
+/// Writing calls: the record, its unique ids, its index entries and its statistics, always
+/// together in one transaction.
+public struct CallStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public enum UpsertResult: Equatable, Sendable {
+        case inserted(UInt64)
+        case updated(UInt64)
+        case unchanged(UInt64)
+
+        public var callID: UInt64 {
+            switch self {
+            case let .inserted(id), let .updated(id), let .unchanged(id): id
+            }
+        }
+    }
+
+    /// Inserts the call, or updates the one with the same Voximplant session id. `merge`
+    /// decides what an update keeps of the stored call (by default: the stored id and what
+    /// later stages added, such as the recording and the transcript flag).
+    @discardableResult
+    public func upsert(_ call: Call, in txn: WriteTransaction) throws -> UpsertResult {
+        var call = call
+        if let existingID = try database.callsByVoximplantID.get(txn, call.voximplantSessionID),
+           let existing = try database.calls.get(txn, existingID) {
+            call.id = existingID
+            call.recording = call.recording ?? existing.recording
+            call.recordingURL = call.recordingURL ?? existing.recordingURL
+            call.conversationID = call.conversationID ?? existing.conversationID
+            call.hasTranscript = call.hasTranscript || existing.hasTranscript
+            if call == existing { return .unchanged(existingID) }
+            try replace(existing, with: call, in: txn)
+            return .updated(existingID)
+        }
+        call.id = try database.nextID("calls", in: txn)
+        if let conversation = call.conversationID, try database.transcripts.get(txn, conversation) != nil {
+            call.hasTranscript = true
+        }
+        try replace(nil, with: call, in: txn)
+        return .inserted(call.id)
+    }
+
+    /// Many calls in one transaction: for sync pages and seeding.
+    public func upsert(_ calls: [Call]) throws -> [UpsertResult] {
+        try database.environment.write { txn in try calls.map { try upsert($0, in: txn) } }
+    }
+
+    /// Changes a stored call through `change`. Index entries and statistics follow.
+    @discardableResult
+    public func update(id: UInt64, in txn: WriteTransaction, _ change: (inout Call) throws -> Void) throws -> Call? {
+        guard let existing = try database.calls.get(txn, id) else { return nil }
+        var call = existing
+        try change(&call)
+        call.id = id
+        call.voximplantSessionID = existing.voximplantSessionID
+        if call != existing { try replace(existing, with: call, in: txn) }
+        return call
+    }
+
+    /// The one place that writes a call: removes what the old version contributed (index
+    /// entries, statistics) and adds what the new one does.
+    private func replace(_ old: Call?, with new: Call, in txn: WriteTransaction) throws {
+        let scopes = { (call: Call) in [call.ownerUserID, 0] }
+        if let old {
+            // Delete every old entry, then write every new one: simpler than a diff, and
+            // LMDB makes a delete and a put of the same key in one transaction cheap.
+            for scope in scopes(old) {
+                for facet in Facet.all(for: old) {
+                    try database.callIndex.delete(txn, (scope, facet, old.startMicros, old.id))
+                }
+            }
+            try addStats(old, sign: -1, in: txn)
+            if let conversation = old.conversationID, conversation != new.conversationID {
+                try database.callsByConversation.delete(txn, conversation)
+            }
+        }
+        let summary = CallSummary(new)
+        for scope in scopes(new) {
+            for facet in Facet.all(for: new) {
+                try database.callIndex.put(txn, (scope, facet, new.startMicros, new.id), summary)
+            }
+        }
+        try addStats(new, sign: 1, in: txn)
+        try database.calls.put(txn, new.id, new)
+        try database.callsByVoximplantID.put(txn, new.voximplantSessionID, new.id)
+        if let conversation = new.conversationID {
+            try database.callsByConversation.put(txn, conversation, new.id)
+        }
+    }
+
+    private func addStats(_ call: Call, sign: Int64, in txn: WriteTransaction) throws {
+        let quarter = Quarter.of(micros: call.startMicros)
+        for scope in [call.ownerUserID, 0] {
+            for app in [call.applicationID, 0] {
+                for bucket in [quarter, Quarter.allTime] {
+                    let key = (scope, app, bucket)
+                    var stats = try database.callStats.get(txn, key) ?? CallStatsBucket()
+                    stats.add(call, sign: sign)
+                    if stats.isEmpty {
+                        try database.callStats.delete(txn, key)
+                    } else {
+                        try database.callStats.put(txn, key, stats)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores a transcript and flags its call, if the call is known yet. A transcript that
+    /// arrives first waits in its table and is linked when the call is upserted.
+    public func saveTranscript(_ transcript: Transcript, in txn: WriteTransaction) throws {
+        try database.transcripts.put(txn, transcript.conversationID, transcript)
+        if let callID = try database.callsByConversation.get(txn, transcript.conversationID) {
+            try update(id: callID, in: txn) { $0.hasTranscript = true }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+
+/// A Voximplant account connected by a user (its owner: the tenant of its calls).
+public struct Account: Codable, Sendable, Equatable {
+    public var id: UInt64
+    public var ownerUserID: UInt64
+    public var voximplantAccountID: String
+    public var name: String
+    public var active: Bool
+    /// ISO code of the account's billing currency, as Voximplant reports it.
+    public var currency: String
+    /// The API key, sealed by the vault; nil until one is saved. Never plaintext.
+    public var apiKeySealed: [UInt8]?
+    public var createdAt: Date
+
+    public init(id: UInt64, ownerUserID: UInt64, voximplantAccountID: String, name: String, active: Bool = true,
+                currency: String = "USD", apiKeySealed: [UInt8]? = nil, createdAt: Date = Date()) {
+        self.id = id
+        self.ownerUserID = ownerUserID
+        self.voximplantAccountID = voximplantAccountID
+        self.name = name
+        self.active = active
+        self.currency = currency
+        self.apiKeySealed = apiKeySealed
+        self.createdAt = createdAt
+    }
+}
+
+/// A phone number linked to an ElevenLabs agent through a Voximplant application.
+public struct Application: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        case draft, deployed, failed, disabled
+    }
+
+    public var id: UInt64
+    public var accountID: UInt64
+    public var name: String
+    public var voximplantApplicationID: UInt64?
+    public var voximplantRuleID: UInt64?
+    public var elevenLabsAgentID: String
+    public var phoneNumber: String
+    public var scenarioCode: String
+    public var status: Status
+    /// The secret that signs this application's webhook events, sealed by the vault.
+    public var webhookSecretSealed: [UInt8]?
+    public var createdAt: Date
+
+    public init(id: UInt64, accountID: UInt64, name: String, elevenLabsAgentID: String, phoneNumber: String,
+                voximplantApplicationID: UInt64? = nil, voximplantRuleID: UInt64? = nil, scenarioCode: String = "",
+                status: Status = .draft, webhookSecretSealed: [UInt8]? = nil, createdAt: Date = Date()) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.elevenLabsAgentID = elevenLabsAgentID
+        self.phoneNumber = phoneNumber
+        self.voximplantApplicationID = voximplantApplicationID
+        self.voximplantRuleID = voximplantRuleID
+        self.scenarioCode = scenarioCode
+        self.status = status
+        self.webhookSecretSealed = webhookSecretSealed
+        self.createdAt = createdAt
+    }
+}
+
+public enum CallStatus: UInt8, Codable, Sendable, CaseIterable, Comparable {
+    case answered = 1
+    case failed = 2
+    case busy = 3
+    case noAnswer = 4
+    case inProgress = 5
+
+    public var name: String {
+        switch self {
+        case .answered: "answered"
+        case .failed: "failed"
+        case .busy: "busy"
+        case .noAnswer: "no-answer"
+        case .inProgress: "in-progress"
+        }
+    }
+
+    public init?(name: String) {
+        guard let status = CallStatus.allCases.first(where: { $0.name == name }) else { return nil }
+        self = status
+    }
+
+    public static func < (a: CallStatus, b: CallStatus) -> Bool { a.rawValue < b.rawValue }
+}
+
+public enum Direction: String, Codable, Sendable {
+    case inbound, outbound
+}
+
+/// Money in millionths of a currency unit: Voximplant reports costs like 0.0123, and
+/// summing floats over a million calls drifts.
+public struct Money: Codable, Sendable, Equatable, Hashable {
+    public var micros: Int64
+    public var currency: String
+
+    public init(micros: Int64, currency: String) {
+        self.micros = micros
+        self.currency = currency
+    }
+
+    public init(decimal: Double, currency: String) {
+        self.init(micros: Int64((decimal * 1_000_000).rounded()), currency: currency)
+    }
+
+    public var decimal: Double { Double(micros) / 1_000_000 }
+}
+
+/// Where an archived recording lives in the object store.
+public struct RecordingRef: Codable, Sendable, Equatable {
+    public var key: String
+    public var size: Int64
+    public var contentType: String
+    public var sha256: String
+}
+
+public struct Call: Codable, Sendable, Equatable {
+    public var id: UInt64
+    /// The tenant: the owner of the call's account. Denormalized so that every index can start with it.
+    public var ownerUserID: UInt64
+    public var accountID: UInt64
+    public var applicationID: UInt64
+    /// Voximplant's `call_session_history_id`: the identity used to upsert.
+    public var voximplantSessionID: UInt64
+    public var conversationID: String?
+    public var direction: Direction
+    /// As received (for display).
+    public var fromNumber: String
+    public var toNumber: String
+    public var startedAt: Date
+    public var endedAt: Date?
+    public var durationSeconds: Int
+    public var cost: Money?
+    public var status: CallStatus
+    /// Voximplant's reason text ("Normal termination", "Busy").
+    public var finishReason: String?
+    /// Voximplant's recording URL while not archived yet.
+    public var recordingURL: String?
+    public var recording: RecordingRef?
+    public var hasTranscript: Bool
+
+    public init(
+        id: UInt64 = 0, ownerUserID: UInt64, accountID: UInt64, applicationID: UInt64, voximplantSessionID: UInt64,
+        conversationID: String? = nil, direction: Direction, fromNumber: String, toNumber: String, startedAt: Date,
+        endedAt: Date? = nil, durationSeconds: Int = 0, cost: Money? = nil, status: CallStatus,
+        finishReason: String? = nil, recordingURL: String? = nil, recording: RecordingRef? = nil,
+        hasTranscript: Bool = false
+    ) {
+        self.id = id
+        self.ownerUserID = ownerUserID
+        self.accountID = accountID
+        self.applicationID = applicationID
+        self.voximplantSessionID = voximplantSessionID
+        self.conversationID = conversationID
+        self.direction = direction
+        self.fromNumber = fromNumber
+        self.toNumber = toNumber
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.durationSeconds = durationSeconds
+        self.cost = cost
+        self.status = status
+        self.finishReason = finishReason
+        self.recordingURL = recordingURL
+        self.recording = recording
+        self.hasTranscript = hasTranscript
+    }
+
+    public var fromDigits: String { PhoneNumber.digits(fromNumber) }
+    public var toDigits: String { PhoneNumber.digits(toNumber) }
+    public var startMicros: UInt64 { Time.micros(startedAt) }
+}
+
+public struct Transcript: Codable, Sendable, Equatable {
+    public struct Turn: Codable, Sendable, Equatable {
+        public var role: String
+        public var text: String
+        public var secondsIntoCall: Int
+
+        public init(role: String, text: String, secondsIntoCall: Int) {
+            self.role = role
+            self.text = text
+            self.secondsIntoCall = secondsIntoCall
+        }
+    }
+
+    public var conversationID: String
+    public var turns: [Turn]
+    public var summary: String?
+    /// ElevenLabs' analysis verdict: success, failure or unknown.
+    public var successVerdict: String?
+
+    public init(conversationID: String, turns: [Turn], summary: String? = nil, successVerdict: String? = nil) {
+        self.conversationID = conversationID
+        self.turns = turns
+        self.summary = summary
+        self.successVerdict = successVerdict
+    }
+}
+
+public enum Time {
+    public static func micros(_ date: Date) -> UInt64 {
+        UInt64(max(0, (date.timeIntervalSince1970 * 1_000_000).rounded()))
+    }
+
+    public static func date(micros: UInt64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
+}

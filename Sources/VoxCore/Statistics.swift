@@ -1,0 +1,96 @@
+import Foundation
+import KVStore
+
+public struct DayStatistics: Sendable {
+    /// The local date, `yyyy-MM-dd`.
+    public var day: String
+    public var stats: CallStatsBucket
+}
+
+public struct StatisticsReport: Sendable {
+    public var days: [DayStatistics]
+    public var total: CallStatsBucket
+    public var perApplication: [(application: Application, stats: CallStatsBucket)]
+}
+
+/// Statistics over the quarter-hour buckets: the cost grows with the number of days asked
+/// for, never with the number of calls.
+public struct StatisticsQueries: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Days `firstDay` through `lastDay` (inclusive) in `timeZone`.
+    public func report(viewer: User, firstDay: Date, lastDay: Date, timeZone: TimeZone) throws -> StatisticsReport {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let start = calendar.startOfDay(for: firstDay)
+        let end = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: lastDay))!
+        let scope = CallQueries.scope(of: viewer)
+        let formatter = DateFormatter()
+        formatter.calendar = calendar
+        formatter.timeZone = timeZone
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd"
+
+        // Every day of the range, also the empty ones: a chart needs its gaps.
+        var days: [DayStatistics] = []
+        var dayIndex: [String: Int] = [:]
+        var cursor = start
+        while cursor < end {
+            let name = formatter.string(from: cursor)
+            dayIndex[name] = days.count
+            days.append(DayStatistics(day: name, stats: CallStatsBucket()))
+            cursor = calendar.date(byAdding: .day, value: 1, to: cursor)!
+        }
+        let firstQuarter = Quarter.of(micros: Time.micros(start))
+        let endQuarter = Quarter.of(micros: Time.micros(end))
+
+        return try database.environment.read { txn in
+            var total = CallStatsBucket()
+            // The day of a quarter depends only on the zone's offset at that instant, which
+            // changes rarely: remember the last one.
+            var lastOffsetCheck: (quarter: UInt32, dayStart: UInt32, name: String)?
+            try database.callStats.scan(txn, .halfOpen(from: (scope, 0, firstQuarter), below: (scope, 0, endQuarter))) { key, bucket in
+                let quarter = key.2
+                let name: String
+                if let last = lastOffsetCheck, quarter >= last.dayStart, quarter < last.dayStart + 96 {
+                    name = last.name
+                } else {
+                    let instant = Time.date(micros: Quarter.startMicros(quarter))
+                    name = formatter.string(from: instant)
+                    let dayStart = Quarter.of(micros: Time.micros(calendar.startOfDay(for: instant)))
+                    lastOffsetCheck = (quarter, dayStart, name)
+                }
+                if let index = dayIndex[name] { days[index].stats.add(bucket) }
+                total.add(bucket)
+                return true
+            }
+            var perApplication: [(Application, CallStatsBucket)] = []
+            for application in try visibleApplications(viewer: viewer, txn: txn) {
+                var stats = CallStatsBucket()
+                try database.callStats.scan(
+                    txn, .halfOpen(from: (scope, application.id, firstQuarter), below: (scope, application.id, endQuarter))
+                ) { _, bucket in
+                    stats.add(bucket)
+                    return true
+                }
+                perApplication.append((application, stats))
+            }
+            return StatisticsReport(days: days, total: total, perApplication: perApplication)
+        }
+    }
+
+    func visibleApplications(viewer: User, txn: ReadTransaction) throws -> [Application] {
+        var owned = Set<UInt64>()
+        try database.accounts.scan(txn) { id, account in
+            if viewer.isAdmin || account.ownerUserID == viewer.id { owned.insert(id) }
+            return true
+        }
+        return try database.applications.entries(txn).map(\.value).filter { owned.contains($0.accountID) }
+    }
+
+    public func applications(viewer: User) throws -> [Application] {
+        try database.environment.read { txn in try visibleApplications(viewer: viewer, txn: txn) }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+@testable import VoxCore
+
+@Suite struct CallQueryTests {
+    @Test func numberSearchFindsAnyFormatBeginningAndEnd() throws {
+        let f = try CallFixture()
+        try f.insert([
+            f.call(at: base, from: "+7 (999) 123-45-67", to: "+7 495 000-00-00"),
+            f.call(at: base + 1, from: "+44 20 7946 0958", to: "+7 495 000-00-00"),
+            f.call(at: base + 2, from: "+7 916 765-43-21", to: "+7 495 000-00-00"),
+        ])
+        func found(_ typed: String) throws -> [String] {
+            try f.queries.page(viewer: f.alice, filter: CallFilter(number: typed)).calls.map(\.fromNumber)
+        }
+        #expect(try found("+7 (999) 123-45-67") == ["+7 (999) 123-45-67"])
+        #expect(try found("79991234567") == ["+7 (999) 123-45-67"])
+        #expect(try found("8 999 123 45 67") == ["+7 (999) 123-45-67"])
+        #expect(try found("+7999") == ["+7 (999) 123-45-67"])
+        #expect(try found("7999123") == ["+7 (999) 123-45-67"])
+        #expect(try found("4567") == ["+7 (999) 123-45-67"])
+        #expect(try found("45-67") == ["+7 (999) 123-45-67"])
+        #expect(try found("442079460958") == ["+44 20 7946 0958"])
+        #expect(try found("0958") == ["+44 20 7946 0958"])
+        #expect(try found("67") == ["+7 (999) 123-45-67"])
+        // The "to" side is searched as well.
+        #expect(try found("74950000000").count == 3)
+        #expect(try found("1111").isEmpty)
+        #expect(try f.queries.count(viewer: f.alice, filter: CallFilter(number: "4950000000")) == 3)
+    }
+
+    @Test func dateRangeAtTimeZoneBoundary() throws {
+        let f = try CallFixture()
+        let moscow = TimeZone(identifier: "Europe/Moscow")!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = moscow
+        let midnight = calendar.date(from: DateComponents(year: 2026, month: 3, day: 10))!
+        // 23:59:59 on the 9th and 00:00:00 on the 10th, Moscow time (20:59:59 / 21:00 UTC).
+        try f.insert([f.call(at: midnight - 1), f.call(at: midnight), f.call(at: midnight + 86_399), f.call(at: midnight + 86_400)])
+        let tenth = CallFilter(from: midnight, to: calendar.date(byAdding: .day, value: 1, to: midnight))
+        let calls = try f.queries.page(viewer: f.alice, filter: tenth).calls
+        #expect(calls.map(\.startedAt) == [midnight + 86_399, midnight])
+        #expect(try f.queries.count(viewer: f.alice, filter: tenth) == 2)
+        let report = try StatisticsQueries(database: f.database).report(
+            viewer: f.alice, firstDay: midnight - 3600, lastDay: midnight, timeZone: moscow)
+        #expect(report.days.map(\.day) == ["2026-03-09", "2026-03-10"])
+        #expect(report.days.map(\.stats.total) == [1, 2])
+    }
+
+    @Test func countsAgreeWithBruteForce() throws {
+        // Random calls over three days; every count must equal filtering the full list.
+        let f = try CallFixture()
+        var generator = SeededGenerator(seed: 7)
+        var calls: [Call] = []
+        for _ in 0..<600 {
+            let start = base + Double(Int.random(in: 0..<(3 * 86_400), using: &generator))
+            let status = CallStatus.allCases.randomElement(using: &generator)!
+            let number = "+7 9\(Int.random(in: 10...12, using: &generator)) 000-00-0\(Int.random(in: 0...9, using: &generator))"
+            calls.append(f.call(at: start, from: number, status: status, duration: Int.random(in: 0...300, using: &generator)))
+        }
+        let ids = try f.insert(calls).map(\.callID)
+        let idOf = Dictionary(uniqueKeysWithValues: zip(calls.map(\.voximplantSessionID), ids))
+        let filters: [CallFilter] = [
+            CallFilter(),
+            CallFilter(from: base + 3_601, to: base + 86_400 + 17),
+            CallFilter(from: base + 100, to: base + 400),
+            CallFilter(from: base + 7_000),
+            CallFilter(to: base + 50_000),
+            CallFilter(from: base + 3_601, to: base + 186_400, statuses: [.failed, .busy]),
+            CallFilter(statuses: [.noAnswer]),
+            CallFilter(number: "0000005"),
+            CallFilter(from: base, to: base + 86_400, statuses: [.answered], number: "7911"),
+        ]
+        for filter in filters {
+            let expected = calls.filter { call in
+                (filter.from.map { call.startedAt >= $0 } ?? true) && (filter.to.map { call.startedAt < $0 } ?? true)
+                    && (filter.statuses.isEmpty || filter.statuses.contains(call.status))
+                    && (filter.number.map { n in
+                        let d = PhoneNumber.digits(n)
+                        return [call.fromDigits, call.toDigits].contains { $0.hasPrefix(d) || $0.hasSuffix(d) }
+                    } ?? true)
+            }
+            #expect(try f.queries.count(viewer: f.alice, filter: filter) == expected.count, "\(filter)")
+            #expect(try f.queries.count(viewer: f.admin, filter: filter) == expected.count, "\(filter)")
+            var listed: [UInt64] = []
+            try f.queries.forEach(viewer: f.alice, filter: filter, chunk: 37) { listed.append($0.id) }
+            let expectedOrder = expected.map { ($0.startMicros, idOf[$0.voximplantSessionID]!) }.sorted { $0 > $1 }.map(\.1)
+            #expect(listed == expectedOrder, "\(filter)")
+        }
+    }
+
+    @Test func pagesBackAndForth() throws {
+        let f = try CallFixture()
+        try f.insert((0..<25).map { f.call(at: base + Double($0)) })
+        let first = try f.queries.page(viewer: f.alice, filter: CallFilter(), limit: 10)
+        #expect(first.newerCursor == nil)
+        let second = try f.queries.page(viewer: f.alice, filter: CallFilter(), cursor: first.olderCursor, limit: 10)
+        let third = try f.queries.page(viewer: f.alice, filter: CallFilter(), cursor: second.olderCursor, limit: 10)
+        #expect(third.calls.count == 5)
+        #expect(third.olderCursor == nil)
+        let back = try f.queries.page(viewer: f.alice, filter: CallFilter(), cursor: third.newerCursor, direction: .newer, limit: 10)
+        #expect(back.calls.map(\.id) == second.calls.map(\.id))
+        let backAgain = try f.queries.page(viewer: f.alice, filter: CallFilter(), cursor: back.newerCursor, direction: .newer, limit: 10)
+        #expect(backAgain.calls.map(\.id) == first.calls.map(\.id))
+        #expect(backAgain.newerCursor == nil)
+        #expect(CallCursor(first.olderCursor!.description) == first.olderCursor)
+    }
+
+    @Test func paginationIsStableWhileCallsArrive() throws {
+        // A writer keeps inserting calls, newer and older than the reader's position, while
+        // the reader pages through: every call that existed at the start is seen exactly once.
+        let f = try CallFixture()
+        let initial = try f.insert((0..<300).map { f.call(at: base + Double($0) * 10) }).map(\.callID)
+        let stop = Flag()
+        let store = f.store
+        let owner = f.alice!
+        let appID = f.aliceApp.id
+        let writer = Thread {
+            var n: UInt64 = 0
+            while !stop.isSet {
+                n += 1
+                let offset = n % 2 == 0 ? 10_000 + Double(n) : Double(n) * 10 + 5
+                _ = try? store.upsert([Call(ownerUserID: owner.id, accountID: 1, applicationID: appID,
+                                            voximplantSessionID: 900_000 + n, direction: .outbound, fromNumber: "+1", toNumber: "+2",
+                                            startedAt: base + offset, status: .answered)])
+            }
+        }
+        writer.start()
+        var seen: [UInt64] = []
+        var cursor: CallCursor?
+        repeat {
+            let page = try f.queries.page(viewer: f.alice, filter: CallFilter(), cursor: cursor, limit: 7)
+            seen += page.calls.map(\.id)
+            cursor = page.olderCursor
+            Thread.sleep(forTimeInterval: 0.001)
+        } while cursor != nil
+        stop.set()
+        #expect(Set(seen).count == seen.count, "no call repeated")
+        #expect(Set(initial).isSubset(of: Set(seen)), "no call skipped")
+    }
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+/// SplitMix64: a repeatable random sequence.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -94,3 +94,16 @@ public struct StatisticsQueries: Sendable {
         try database.environment.read { txn in try visibleApplications(viewer: viewer, txn: txn) }
     }
 }
+
+extension StatisticsQueries {
+    /// Each visible application's billing currency (its account's).
+    public func currencyByApplication(viewer: User) throws -> [UInt64: String] {
+        try database.environment.read { txn in
+            var currencies: [UInt64: String] = [:]
+            for application in try visibleApplications(viewer: viewer, txn: txn) {
+                currencies[application.id] = try database.accounts.get(txn, application.accountID)?.currency
+            }
+            return currencies
+        }
+    }
+}

@@ -12,7 +12,7 @@ struct VoxFCGICommand: ParsableCommand {
         commandName: "voxfcgi",
         abstract: "Admin server for ElevenLabs voice agents on Voximplant numbers (a FastCGI worker behind nginx).",
         discussion: "Settings come from VOXFCGI_* environment variables; see the README.",
-        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self])
+        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self])
 }
 
 /// What every subcommand opens: settings, the data folder, the database.
@@ -161,5 +161,36 @@ struct FirstAdmin: ParsableCommand {
         _ = try users.create(email: email, role: .admin, password: password)
         print("First login — email: \(email)  password: \(password)")
         print("(shown once; change it with: voxfcgi user set-password --email \(email))")
+    }
+}
+
+struct SeedDemo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-demo",
+        abstract: "Fill the data folder with realistic demo calls (accounts, applications, calls, transcripts).")
+    @Option(help: "How many calls.") var calls = 5_000
+    @Option(help: "Spread over this many days, ending now.") var days = 90
+    @Option(help: "Owner of the demo accounts (default: the first admin).") var email: String?
+    @Option(help: "Seed of the random generator: the same seed gives the same calls.") var seed: UInt64 = 2026
+
+    func run() throws {
+        let runtime = try Runtime()
+        let users = Users(database: runtime.database)
+        let owner: User
+        if let email {
+            guard let user = try users.find(email: email) else { throw ValidationError("no user \(email)") }
+            owner = user
+        } else {
+            guard let admin = try users.all().first(where: \.isAdmin) else {
+                throw ValidationError("no admin yet: run `voxfcgi first-admin` (make run does) or pass --email")
+            }
+            owner = admin
+        }
+        var demo = DemoData(database: runtime.database, seed: seed)
+        let started = Date()
+        let written = try demo.seed(owner: owner, calls: calls, days: days) { done in
+            if done % 100_000 == 0 { print("  \(done) calls…") }
+        }
+        print("seeded \(written) calls for \(owner.email) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 }

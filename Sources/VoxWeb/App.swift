@@ -10,6 +10,9 @@ public struct Services: Sendable {
     public let users: Users
     public let sessions: Sessions
     public let throttle: LoginThrottle
+    public let calls: CallQueries
+    public let callStore: CallStore
+    public let statistics: StatisticsQueries
     public let csrf: CSRF
     public let templates: Templates
     public let clock: any Clock
@@ -22,6 +25,9 @@ public struct Services: Sendable {
         self.users = Users(database: database, hasher: hasher, clock: clock)
         self.sessions = Sessions(database: database, lifetime: sessionLifetime, clock: clock)
         self.throttle = LoginThrottle(database: database, clock: clock)
+        self.calls = CallQueries(database: database)
+        self.callStore = CallStore(database: database)
+        self.statistics = StatisticsQueries(database: database)
         self.csrf = CSRF(key: masterKey.derive("csrf"))
         self.templates = templates
         self.clock = clock

@@ -50,7 +50,7 @@ import Testing
     @Test func countsAgreeWithBruteForce() throws {
         // Random calls over three days; every count must equal filtering the full list.
         let f = try CallFixture()
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix(seed: 7)
         var calls: [Call] = []
         for _ in 0..<600 {
             let start = base + Double(Int.random(in: 0..<(3 * 86_400), using: &generator))
@@ -147,15 +147,3 @@ final class Flag: @unchecked Sendable {
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
 
-/// SplitMix64: a repeatable random sequence.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

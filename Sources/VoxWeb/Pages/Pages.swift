@@ -9,7 +9,11 @@ enum Pages {
     }
 
     /// Only pages that work are listed.
-    static let navigation = [NavItem(href: "/", label: "Home")]
+    static let navigation = [
+        NavItem(href: "/", label: "Home"),
+        NavItem(href: "/calls", label: "Call History"),
+        NavItem(href: "/statistics", label: "Statistics"),
+    ]
 
     static func render(
         _ template: String, title: String, _ values: [String: Any], context: RequestContext, services: Services,

@@ -1,0 +1,82 @@
+import Foundation
+import VoxCore
+
+/// Numbers, times and money as people read them.
+struct Formatting {
+    let timeZone: TimeZone
+    private let dateTime: DateFormatter
+    private let dayFormatter: DateFormatter
+
+    init(timeZone: TimeZone) {
+        self.timeZone = timeZone
+        dateTime = DateFormatter()
+        dateTime.locale = Locale(identifier: "en_GB")
+        dateTime.timeZone = timeZone
+        dateTime.dateFormat = "d MMM yyyy, HH:mm:ss"
+        dayFormatter = DateFormatter()
+        dayFormatter.locale = Locale(identifier: "en_US_POSIX")
+        dayFormatter.timeZone = timeZone
+        dayFormatter.dateFormat = "yyyy-MM-dd"
+    }
+
+    init(user: User) { self.init(timeZone: TimeZone(identifier: user.timeZone) ?? .gmt) }
+
+    func dateTime(_ date: Date) -> String { dateTime.string(from: date) }
+
+    /// `yyyy-MM-dd` in the viewer's zone: for date inputs and CSV.
+    func day(_ date: Date) -> String { dayFormatter.string(from: date) }
+
+    /// The instant a `yyyy-MM-dd` day starts in the viewer's zone.
+    func startOfDay(_ text: String) -> Date? {
+        guard text.count == 10, let date = dayFormatter.date(from: text) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        return calendar.startOfDay(for: date)
+    }
+
+    func addingDays(_ days: Int, to date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        return calendar.date(byAdding: .day, value: days, to: date)!
+    }
+
+    /// `m:ss`, or `h:mm:ss` past an hour.
+    static func duration(_ seconds: Int) -> String {
+        let s = max(0, seconds)
+        if s >= 3600 { return String(format: "%d:%02d:%02d", s / 3600, s % 3600 / 60, s % 60) }
+        return String(format: "%d:%02d", s / 60, s % 60)
+    }
+
+    static func money(_ money: Money?) -> String {
+        guard let money else { return "—" }
+        return amount(micros: money.micros, currency: money.currency)
+    }
+
+    static func amount(micros: Int64, currency: String) -> String {
+        let value = Double(micros) / 1_000_000
+        let symbol = ["RUB": "₽", "USD": "$", "EUR": "€", "GBP": "£"][currency]
+        let digits = abs(value) < 1 && value != 0 ? 4 : 2
+        let number = grouped(value, fractionDigits: digits)
+        if let symbol { return currency == "RUB" ? "\(number) \(symbol)" : "\(symbol)\(number)" }
+        return "\(number) \(currency)"
+    }
+
+    /// 1 234 567 with thin spaces, as both English and Russian readers accept.
+    static func count(_ value: Int64) -> String { grouped(Double(value), fractionDigits: 0) }
+
+    static func grouped(_ value: Double, fractionDigits: Int) -> String {
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.groupingSeparator = "\u{202F}"
+        formatter.usesGroupingSeparator = true
+        formatter.minimumFractionDigits = fractionDigits
+        formatter.maximumFractionDigits = fractionDigits
+        return formatter.string(from: NSNumber(value: value)) ?? String(value)
+    }
+
+    static func percent(_ part: Int64, of whole: Int64) -> String {
+        guard whole > 0 else { return "—" }
+        return String(format: "%.1f%%", Double(part) * 100 / Double(whole))
+    }
+}

@@ -1,0 +1,63 @@
+import FastCGI
+import Foundation
+import VoxCore
+
+/// The Call History filter as it lives in the URL, so a filtered view can be bookmarked:
+/// `?from=2026-11-01&to=2026-11-07&status=failed&status=busy&number=4567&app=3&size=50`.
+struct CallFilterForm {
+    var fromText = ""
+    var toText = ""
+    var statuses: Set<CallStatus> = []
+    var number = ""
+    var applicationID: UInt64?
+    var size = 50
+    var errors: [String] = []
+
+    static let sizes = [25, 50, 100, 200]
+
+    init(query: Parameters, formatting: Formatting) {
+        fromText = query.text("from") ?? ""
+        toText = query.text("to") ?? ""
+        for name in query.all("status") {
+            if let status = CallStatus(name: name) { statuses.insert(status) } else { errors.append("Unknown status “\(name)”.") }
+        }
+        number = query.text("number") ?? ""
+        if let app = query.text("app") {
+            if let id = UInt64(app) { applicationID = id } else { errors.append("Unknown application.") }
+        }
+        if let text = query.text("size") {
+            if let value = Int(text), CallFilterForm.sizes.contains(value) { size = value } else {
+                errors.append("Page size must be one of \(CallFilterForm.sizes.map(String.init).joined(separator: ", ")).")
+            }
+        }
+        if !fromText.isEmpty && formatting.startOfDay(fromText) == nil { errors.append("“From” must be a date (YYYY-MM-DD).") }
+        if !toText.isEmpty && formatting.startOfDay(toText) == nil { errors.append("“To” must be a date (YYYY-MM-DD).") }
+        if !number.isEmpty && PhoneNumber.digits(number).isEmpty { errors.append("Search numbers by their digits.") }
+        if let from = formatting.startOfDay(fromText), let to = formatting.startOfDay(toText), to < from {
+            errors.append("“To” is before “From”.")
+        }
+        self.filter = CallFilter()
+        if errors.isEmpty {
+            // Dates are whole days in the viewer's zone; "to" includes its day.
+            filter.from = formatting.startOfDay(fromText)
+            filter.to = formatting.startOfDay(toText).map { formatting.addingDays(1, to: $0) }
+            filter.statuses = statuses
+            filter.number = number.isEmpty ? nil : number
+            filter.applicationID = applicationID
+        }
+    }
+
+    var filter: CallFilter
+
+    /// The filter as query parameters, for paging and export links.
+    var parameters: Parameters {
+        var items: [(name: String, value: String)] = []
+        if !fromText.isEmpty { items.append(("from", fromText)) }
+        if !toText.isEmpty { items.append(("to", toText)) }
+        for status in statuses.sorted() { items.append(("status", status.name)) }
+        if !number.isEmpty { items.append(("number", number)) }
+        if let applicationID { items.append(("app", String(applicationID))) }
+        if size != 50 { items.append(("size", String(size))) }
+        return Parameters(items)
+    }
+}

@@ -1,0 +1,109 @@
+import FastCGI
+import Foundation
+import VoxCore
+
+/// Call History: filter bar, table, keyset paging, CSV export.
+enum CallsPage {
+    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        let user = try context.requireUser()
+        let formatting = Formatting(user: user)
+        let form = CallFilterForm(query: request.query, formatting: formatting)
+        let applications = try services.statistics.applications(viewer: user)
+        let names = Dictionary(applications.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+
+        var values: [String: Any] = [
+            "from": form.fromText, "to": form.toText, "number": form.number,
+            "statuses": CallStatus.allCases.map { ["name": $0.name, "checked": form.statuses.contains($0)] },
+            "applications": applications.map { ["id": $0.id, "name": $0.name, "selected": $0.id == form.applicationID] },
+            "sizes": CallFilterForm.sizes.map { ["value": $0, "selected": $0 == form.size] },
+        ]
+        guard form.errors.isEmpty else {
+            values["errors"] = form.errors
+            return Pages.render("calls", title: "Call History", values, context: context, services: services,
+                                status: .badRequest, activePath: "/calls")
+        }
+        let cursor = request.query["after"].flatMap(CallCursor.init) ?? request.query["before"].flatMap(CallCursor.init)
+        let direction: PageDirection = request.query["before"] != nil ? .newer : .older
+        let page = try services.calls.page(viewer: user, filter: form.filter, cursor: cursor, direction: direction, limit: form.size)
+        let total = try services.calls.count(viewer: user, filter: form.filter)
+
+        let base = form.parameters
+        func link(_ name: String, _ cursor: CallCursor) -> String {
+            "/calls?" + Parameters(base.items + [(name, cursor.description)]).urlEncoded
+        }
+        values["rows"] = page.calls.map { row($0, formatting: formatting, applicationName: names[$0.applicationID]) }
+        values["empty"] = page.calls.isEmpty
+        values["total"] = Formatting.count(Int64(total))
+        if let cursor = page.olderCursor { values["older"] = link("after", cursor) }
+        if let cursor = page.newerCursor { values["newer"] = link("before", cursor) }
+        values["export"] = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
+        values["filtered"] = !base.items.filter { $0.name != "size" }.isEmpty
+        return Pages.render("calls", title: "Call History", values, context: context, services: services, activePath: "/calls")
+    }
+
+    static func row(_ call: Call, formatting: Formatting, applicationName: String?) -> [String: Any] {
+        [
+            "id": call.id,
+            "started": formatting.dateTime(call.startedAt),
+            "direction": call.direction == .inbound ? "in" : "out",
+            "directionLabel": call.direction == .inbound ? "Incoming" : "Outgoing",
+            "from": PhoneNumber.display(call.fromNumber),
+            "to": PhoneNumber.display(call.toNumber),
+            "duration": Formatting.duration(call.durationSeconds),
+            "status": call.status.name,
+            "cost": Formatting.money(call.cost),
+            "application": applicationName ?? "—",
+            "hasTranscript": call.hasTranscript,
+            "hasRecording": call.recording != nil,
+        ]
+    }
+
+    /// All matching calls as CSV, streamed: the rows are read in chunks while being sent, so
+    /// memory stays flat however many there are.
+    static func export(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        let user = try context.requireUser()
+        let formatting = Formatting(user: user)
+        let form = CallFilterForm(query: request.query, formatting: formatting)
+        guard form.errors.isEmpty else { throw HTTPError(.badRequest, form.errors.joined(separator: " ")) }
+        let filter = form.filter
+        let calls = services.calls
+        let names = Dictionary(try services.statistics.applications(viewer: user).map { ($0.id, $0.name) },
+                               uniquingKeysWith: { a, _ in a })
+        let filename = "calls-\(formatting.day(services.clock.now())).csv"
+        return Response(status: .ok, headers: [
+            ("Content-Type", "text/csv; charset=utf-8"),
+            ("Content-Disposition", "attachment; filename=\"\(filename)\""),
+        ], body: .stream { writer in
+            try writer.write("call_id,started_at,direction,from,to,duration_seconds,status,cost,currency,application,voximplant_session_id,conversation_id,has_transcript\r\n")
+            var buffer = ""
+            let iso = ISO8601DateFormatter()
+            try calls.forEach(viewer: user, filter: filter) { call in
+                let fields: [String] = [
+                    String(call.id), iso.string(from: call.startedAt), call.direction.rawValue, call.fromNumber,
+                    call.toNumber, String(call.durationSeconds), call.status.name,
+                    call.cost.map { String(format: "%.6f", $0.decimal) } ?? "", call.cost?.currency ?? "",
+                    names[call.applicationID] ?? "", String(call.voximplantSessionID), call.conversationID ?? "",
+                    call.hasTranscript ? "yes" : "no",
+                ]
+                buffer += fields.map(csvField).joined(separator: ",") + "\r\n"
+                if buffer.utf8.count > 32 * 1024 {
+                    try writer.write(buffer)
+                    buffer = ""
+                }
+            }
+            try writer.write(buffer)
+        })
+    }
+
+    /// RFC 4180 quoting, and a leading quote for values a spreadsheet would run as a formula.
+    static func csvField(_ value: String) -> String {
+        var text = value
+        if let first = text.first, "=+-@".contains(first), !(first == "+" && text.dropFirst().allSatisfy { $0.isNumber || $0 == " " }) {
+            text = "'" + text
+        }
+        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return text
+    }
+}

@@ -35,3 +35,14 @@ e2e: test-deps build
 
 clean:
 	rm -rf .build
+
+## Benchmarks: seeds 1,000,000 calls once (cached in bench-data/), then prints each query's
+## p50/p99 next to SQLite's answering the same query, and writes bench-results.json.
+bench: deps
+	$(SWIFT) build -c release --product voxbench $(SWIFT_FLAGS)
+	python3 bench/run.py
+
+## A living product for a first look: 20,000 demo calls for the first admin in ./data.
+demo: release
+	VOXFCGI_DATA_DIR=$${VOXFCGI_DATA_DIR:-./data} .build/release/voxfcgi first-admin
+	VOXFCGI_DATA_DIR=$${VOXFCGI_DATA_DIR:-./data} .build/release/voxfcgi seed-demo --calls $${CALLS:-20000}

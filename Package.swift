@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "voxfcgi", targets: ["VoxFCGI"]),
+        .executable(name: "voxbench", targets: ["VoxBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -44,6 +45,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `make bench`: the query and ingest benchmarks (server-side timings).
+        .executableTarget(name: "VoxBench", dependencies: ["VoxCore", "KVStore"]),
 
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"]),

@@ -21,7 +21,8 @@ public struct DemoData {
         let applications = try makeApplications(owner: owner)
         let store = CallStore(database: database)
         let span = Double(days) * 86_400
-        let firstSession = UInt64(end.timeIntervalSince1970) * 1_000
+        // Session ids from the seed, so two seedings never collide (an upsert would merge them).
+        let firstSession = 1_000_000_000 + random.next() % 1_000_000_000_000
         var written = 0
         while written < count {
             let size = min(batch, count - written)

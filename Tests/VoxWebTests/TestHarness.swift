@@ -29,7 +29,9 @@ final class TestHarness {
 
     @discardableResult
     func get(_ path: String) -> Response {
-        send(Request(method: "GET", path: path, headers: cookieHeader()))
+        let parts = path.split(separator: "?", maxSplits: 1)
+        return send(Request(method: "GET", path: String(parts[0]),
+                            query: Parameters(urlEncoded: parts.count > 1 ? String(parts[1]) : ""), headers: cookieHeader()))
     }
 
     @discardableResult

@@ -33,11 +33,11 @@ enum CallsPage {
         }
         values["rows"] = page.calls.map { row($0, formatting: formatting, applicationName: names[$0.applicationID]) }
         values["empty"] = page.calls.isEmpty
-        values["total"] = Formatting.count(Int64(total))
+        values["total"] = Formatting.count(Int64(total)) + (total == 1 ? " call" : " calls")
+            + (form.parameters.items.contains { $0.name != "size" } ? (total == 1 ? " matches the filter" : " match the filter") : "")
         if let cursor = page.olderCursor { values["older"] = link("after", cursor) }
         if let cursor = page.newerCursor { values["newer"] = link("before", cursor) }
         values["export"] = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
-        values["filtered"] = !base.items.filter { $0.name != "size" }.isEmpty
         return Pages.render("calls", title: "Call History", values, context: context, services: services, activePath: "/calls")
     }
 

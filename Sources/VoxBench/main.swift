@@ -34,7 +34,7 @@ func percentile(_ samples: [Double], _ p: Double) -> Double {
 var results: [[String: Any]] = []
 
 // MARK: Ingest: a scratch environment, batches of 1,000, durable commits.
-do {
+if ProcessInfo.processInfo.environment["BENCH_ONLY"] == nil {
     let scratch = "\(dataDirectory)/ingest-scratch"
     try? FileManager.default.removeItem(atPath: scratch)
     let database = try Database(path: scratch)
@@ -113,7 +113,9 @@ let cases: [(String, String, () throws -> Void)] = [
 ]
 var parameters: [String: Any] = ["week_from_micros": Time.micros(weekFrom), "end_micros": Time.micros(end),
                                  "owner": viewer.id, "last_four": lastFour, "prefix": "7916", "runs": runs]
-for (id, label, run) in cases {
+// BENCH_ONLY=f runs one case (for profiling).
+let only = ProcessInfo.processInfo.environment["BENCH_ONLY"]
+for (id, label, run) in cases where only == nil || only == id {
     for _ in 0..<10 { try run() }  // warm the page cache
     var samples: [Double] = []
     for _ in 0..<runs { samples.append(try elapsedMs(run)) }

@@ -30,6 +30,7 @@ public final class Database: Sendable {
     public let callStats: Table<CallStatsKey, CallStatsCodec>
     /// Keyed by conversation id, so a transcript that arrives before its call waits here.
     public let transcripts: Table<StringKey, JSONValue<Transcript>>
+    public let elevenLabsKeys: Table<UInt64Key, JSONValue<ElevenLabsKey>>
 
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
@@ -47,6 +48,7 @@ public final class Database: Sendable {
         callIndex = try environment.openTable("call_index")
         callStats = try environment.openTable("call_stats")
         transcripts = try environment.openTable("transcripts")
+        elevenLabsKeys = try environment.openTable("elevenlabs_keys")
     }
 
     /// The next id of a sequence, starting at 1. Call inside the write that stores the record,

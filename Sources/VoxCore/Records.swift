@@ -208,3 +208,23 @@ public enum Time {
 
     public static func date(micros: UInt64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
 }
+
+/// An ElevenLabs API key a user saved (write-only: the page shows it masked).
+public struct ElevenLabsKey: Codable, Sendable, Equatable {
+    public var id: UInt64
+    public var ownerUserID: UInt64
+    public var name: String
+    public var apiKeySealed: [UInt8]
+    /// Base URL of the API (a regional host, or a test server).
+    public var baseURL: String
+    public var createdAt: Date
+
+    public init(id: UInt64, ownerUserID: UInt64, name: String, apiKeySealed: [UInt8], baseURL: String, createdAt: Date = Date()) {
+        self.id = id
+        self.ownerUserID = ownerUserID
+        self.name = name
+        self.apiKeySealed = apiKeySealed
+        self.baseURL = baseURL
+        self.createdAt = createdAt
+    }
+}

@@ -28,8 +28,8 @@ struct Runtime {
         database = try Database(path: settings.lmdbDirectory, options: options)
     }
 
-    func masterKey() throws -> MasterKey {
-        try MasterKey.load(path: settings.masterKeyFile, environmentValue: settings.masterKey)
+    func keyring() throws -> Keyring {
+        try Keyring.load(path: settings.masterKeyFile, environmentValue: settings.masterKey)
     }
 }
 
@@ -51,7 +51,7 @@ struct Serve: ParsableCommand {
         let runtime = try Runtime()
         let templates = try Templates(directory: settings.templateDirectory)
         let services = Services(
-            database: runtime.database, masterKey: try runtime.masterKey(), templates: templates,
+            database: runtime.database, keyring: try runtime.keyring(), templates: templates,
             sessionLifetime: settings.sessionHours * 3600)
         let app = App(services: services, logger: logger)
 

@@ -14,11 +14,12 @@ public struct Services: Sendable {
     public let callStore: CallStore
     public let statistics: StatisticsQueries
     public let csrf: CSRF
+    public let vault: Vault
     public let templates: Templates
     public let clock: any Clock
 
     public init(
-        database: Database, masterKey: MasterKey, templates: Templates, sessionLifetime: TimeInterval = 12 * 3600,
+        database: Database, keyring: Keyring, templates: Templates, sessionLifetime: TimeInterval = 12 * 3600,
         hasher: PasswordHasher = .standard, clock: any Clock = SystemClock()
     ) {
         self.database = database
@@ -28,7 +29,8 @@ public struct Services: Sendable {
         self.calls = CallQueries(database: database)
         self.callStore = CallStore(database: database)
         self.statistics = StatisticsQueries(database: database)
-        self.csrf = CSRF(key: masterKey.derive("csrf"))
+        self.csrf = CSRF(key: keyring.derive("csrf"))
+        self.vault = Vault(keyring: keyring)
         self.templates = templates
         self.clock = clock
     }

@@ -52,13 +52,13 @@ import VoxCore
     @Test func masterKeyFileIsCreatedPrivate() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mk-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = try MasterKey.load(path: path, environmentValue: nil)
-        let again = try MasterKey.load(path: path, environmentValue: nil)
+        let first = try Keyring.load(path: path, environmentValue: nil)
+        let again = try Keyring.load(path: path, environmentValue: nil)
         #expect(first.derive("csrf") == again.derive("csrf"))
         #expect(first.derive("csrf") != first.derive("vault"))
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         chmod(path, 0o644)
-        #expect(throws: MasterKey.LoadError.self) { _ = try MasterKey.load(path: path, environmentValue: nil) }
+        #expect(throws: Keyring.LoadError.self) { _ = try Keyring.load(path: path, environmentValue: nil) }
     }
 }

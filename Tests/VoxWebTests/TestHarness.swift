@@ -18,7 +18,7 @@ final class TestHarness {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("voxweb-\(UUID())").path
         database = try Database(path: path)
         let services = Services(
-            database: database, masterKey: MasterKey(bytes: [UInt8](repeating: 7, count: 32)),
+            database: database, keyring: Keyring(keys: [1: [UInt8](repeating: 7, count: 32)]),
             templates: try Templates(), sessionLifetime: sessionLifetime,
             hasher: PasswordHasher(logN: 10, r: 8, p: 1), clock: clock)
         app = App(services: services)

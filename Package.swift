@@ -25,6 +25,10 @@ let package = Package(
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"]),
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
         .target(
+            name: "Integrations",
+            dependencies: ["CCurl", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "VoxCore",
             dependencies: ["KVStore", "CryptoPrimitives"]
         ),
@@ -51,5 +55,6 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"]),
         .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI"]),
+        .testTarget(name: "IntegrationsTests", dependencies: ["Integrations"], resources: [.copy("Expected")]),
     ]
 )

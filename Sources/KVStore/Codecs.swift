@@ -4,7 +4,7 @@ import Foundation
 /// (LMDB's memcmp) is numeric order.
 public struct ByteReader {
     public let bytes: UnsafeRawBufferPointer
-    public private(set) var offset = 0
+    @usableFromInline var offset = 0
 
     public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -16,11 +16,15 @@ public struct ByteReader {
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
     }
 
+    /// Inlinable so that it is specialized for each integer type at the call site: an
+    /// unspecialized generic shift loop was most of the cost of reading statistics.
+    @inlinable
     public mutating func readBigEndian<T: FixedWidthInteger>(_: T.Type) throws -> T {
-        let raw = try take(MemoryLayout<T>.size)
-        var value: T = 0
-        for byte in raw { value = (value << 8) | T(byte) }
-        return value
+        let size = MemoryLayout<T>.size
+        guard size <= bytes.count - offset else { throw CodecError.truncated(needed: size, available: bytes.count - offset) }
+        let value = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
+        offset += size
+        return T(bigEndian: value)
     }
 
     public mutating func rest() -> UnsafeRawBufferPointer {
@@ -210,4 +214,35 @@ public enum EmptyValue: ValueCodec {
 public enum KeyAsValue<K: KeyCodec>: ValueCodec {
     public static func encode(_ value: K.Value) -> [UInt8] { K.encode(value) }
     public static func decode(_ raw: UnsafeRawBufferPointer) throws -> K.Value { try K.decode(raw) }
+}
+
+// MARK: - Helpers for hand-written binary record codecs
+
+extension ByteReader {
+    /// A string written by `appendString`: u16 length, then UTF-8.
+    public mutating func readString() throws -> String {
+        let length = Int(try readBigEndian(UInt16.self))
+        return String(decoding: try take(length), as: UTF8.self)
+    }
+
+    public mutating func readOptionalString() throws -> String? {
+        try readBigEndian(UInt8.self) == 0 ? nil : try readString()
+    }
+}
+
+extension Array where Element == UInt8 {
+    public mutating func appendString(_ text: String) {
+        let utf8 = text.utf8.prefix(Int(UInt16.max))
+        appendBigEndian(UInt16(utf8.count))
+        append(contentsOf: utf8)
+    }
+
+    public mutating func appendOptionalString(_ text: String?) {
+        if let text {
+            append(1)
+            appendString(text)
+        } else {
+            append(0)
+        }
+    }
 }

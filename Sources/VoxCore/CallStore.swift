@@ -25,7 +25,8 @@ public struct CallStore: Sendable {
     /// later stages added, such as the recording and the transcript flag).
     @discardableResult
     public func upsert(_ call: Call, in txn: WriteTransaction) throws -> UpsertResult {
-        var call = call
+        // Stored times have microsecond precision: compare like with like.
+        var call = try call.roundTripped()
         if let existingID = try database.callsByVoximplantID.get(txn, call.voximplantSessionID),
            let existing = try database.calls.get(txn, existingID) {
             call.id = existingID
@@ -56,6 +57,7 @@ public struct CallStore: Sendable {
         guard let existing = try database.calls.get(txn, id) else { return nil }
         var call = existing
         try change(&call)
+        call = try call.roundTripped()
         call.id = id
         call.voximplantSessionID = existing.voximplantSessionID
         if call != existing { try replace(existing, with: call, in: txn) }
@@ -118,5 +120,12 @@ public struct CallStore: Sendable {
         if let callID = try database.callsByConversation.get(txn, transcript.conversationID) {
             try update(id: callID, in: txn) { $0.hasTranscript = true }
         }
+    }
+}
+
+extension Call {
+    /// The call as it reads back from storage.
+    func roundTripped() throws -> Call {
+        try CallCodec.encode(self).withUnsafeBytes { try CallCodec.decode($0) }
     }
 }

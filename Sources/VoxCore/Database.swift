@@ -20,7 +20,7 @@ public final class Database: Sendable {
     public let sequences: Table<StringKey, KeyAsValue<UInt64Key>>
     public let accounts: Table<UInt64Key, JSONValue<Account>>
     public let applications: Table<UInt64Key, JSONValue<Application>>
-    public let calls: Table<UInt64Key, JSONValue<Call>>
+    public let calls: Table<UInt64Key, CallCodec>
     /// Voximplant session id → call id: the unique index that makes upserts idempotent.
     public let callsByVoximplantID: Table<UInt64Key, KeyAsValue<UInt64Key>>
     /// ElevenLabs conversation id → call id.

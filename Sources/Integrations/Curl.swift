@@ -1,0 +1,146 @@
+import CCurl
+import Foundation
+
+/// One libcurl transfer, wrapped once: nothing outside this file sees a CURL pointer.
+/// Handles are pooled, because a handle keeps its connections open for reuse (keep-alive).
+final class CurlHandle {
+    let handle: UnsafeMutableRawPointer
+
+    init() {
+        _ = CurlHandle.globalInit
+        handle = curl_easy_init()!
+    }
+
+    deinit { curl_easy_cleanup(handle) }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    struct Options {
+        var method: String
+        var url: String
+        var headers: [(String, String)]
+        var body: [UInt8]?
+        var connectTimeout: TimeInterval
+        var totalTimeout: TimeInterval
+    }
+
+    struct Outcome {
+        var status: Int
+        var headers: [String: String]
+    }
+
+    enum TransferError: Error, CustomStringConvertible {
+        case timeout
+        case connection(String)
+        case other(String)
+
+        var description: String {
+            switch self {
+            case .timeout: "timed out"
+            case let .connection(reason): "connection failed: \(reason)"
+            case let .other(reason): reason
+            }
+        }
+    }
+
+    /// Runs one transfer; `sink` receives the body in chunks as it arrives.
+    func perform(_ options: Options, sink: @escaping ([UInt8]) throws -> Void) throws -> Outcome {
+        curl_easy_reset(handle)
+        let context = TransferContext(sink: sink)
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+
+        vox_curl_set_string(handle, CURLOPT_URL, options.url)
+        vox_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM for timeouts
+        vox_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        vox_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        vox_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
+        vox_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000))
+        vox_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 1)
+        vox_curl_set_long(handle, CURLOPT_MAXREDIRS, 5)
+        vox_curl_set_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        vox_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, options.method)
+        if options.method == "HEAD" { vox_curl_set_long(handle, CURLOPT_NOBODY, 1) }
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in options.headers { list = curl_slist_append(list, "\(name): \(value)") }
+        // curl adds "Expect: 100-continue" to larger bodies; servers answer faster without it.
+        list = curl_slist_append(list, "Expect:")
+        defer { curl_slist_free_all(list) }
+        vox_curl_set_slist(handle, CURLOPT_HTTPHEADER, list)
+
+        var bodyCopy = options.body ?? []
+        try bodyCopy.withUnsafeMutableBytes { body in
+            if options.body != nil {
+                vox_curl_set_offt(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                vox_curl_set_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress ?? UnsafeMutableRawPointer(mutating: ""))
+            }
+            vox_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+                let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
+                let length = size * count
+                do {
+                    try context.sink(Array(UnsafeRawBufferPointer(start: data, count: length)))
+                    return length
+                } catch {
+                    context.sinkError = error
+                    return 0  // aborts the transfer
+                }
+            }
+            vox_curl_set_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque())
+            vox_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+                let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
+                let length = size * count
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+                if line.hasPrefix("HTTP/") {
+                    context.headers = [:]  // a new response (after a redirect or 100)
+                } else if let colon = line.firstIndex(of: ":") {
+                    let name = line[..<colon].lowercased()
+                    context.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                return length
+            }
+            vox_curl_set_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque())
+
+            let code = curl_easy_perform(handle)
+            if let error = context.sinkError { throw error }
+            switch code {
+            case CURLE_OK: break
+            case CURLE_OPERATION_TIMEDOUT: throw TransferError.timeout
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING,
+                 CURLE_PARTIAL_FILE:
+                throw TransferError.connection(String(cString: curl_easy_strerror(code)))
+            default:
+                throw TransferError.other(String(cString: curl_easy_strerror(code)))
+            }
+        }
+        var status = 0
+        vox_curl_response_code(handle, &status)
+        return Outcome(status: status, headers: context.headers)
+    }
+}
+
+private final class TransferContext {
+    let sink: ([UInt8]) throws -> Void
+    var sinkError: Error?
+    var headers: [String: String] = [:]
+    init(sink: @escaping ([UInt8]) throws -> Void) { self.sink = sink }
+}
+
+/// Reuses handles (and so their open connections) across requests and threads.
+final class CurlPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [CurlHandle] = []
+    private let keep = 8
+
+    func with<R>(_ body: (CurlHandle) throws -> R) rethrows -> R {
+        lock.lock()
+        let handle = idle.popLast() ?? CurlHandle()
+        lock.unlock()
+        defer {
+            lock.lock()
+            if idle.count < keep { idle.append(handle) }
+            lock.unlock()
+        }
+        return try body(handle)
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import Logging
+
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The path without the query: what logs may show (queries can carry keys).
+    var loggablePath: String {
+        guard let components = URLComponents(string: url) else { return "?" }
+        return components.path.isEmpty ? "/" : components.path
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Lower-cased names.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Failures of the transport or of the remote side that the retries could not mend.
+public enum UpstreamError: Error, CustomStringConvertible, Equatable {
+    case timeout(service: String)
+    case unreachable(service: String, reason: String)
+    /// The last answer was still a 429 or 5xx after every attempt.
+    case gaveUp(service: String, status: Int, attempts: Int)
+
+    public var description: String {
+        switch self {
+        case let .timeout(service): "\(service) did not answer in time"
+        case let .unreachable(service, reason): "\(service) is unreachable (\(reason))"
+        case let .gaveUp(service, status, attempts): "\(service) answered \(status) \(attempts) times; giving up for now"
+        }
+    }
+}
+
+/// When to try again, and how long to wait.
+public struct RetryPolicy: Sendable {
+    public var maxAttempts = 4
+    public var baseDelay: TimeInterval = 0.5
+    public var maxDelay: TimeInterval = 30
+
+    public init(maxAttempts: Int = 4, baseDelay: TimeInterval = 0.5, maxDelay: TimeInterval = 30) {
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    static func isRetryable(status: Int) -> Bool { status == 429 || status == 408 || status >= 500 }
+
+    /// Exponential backoff with "full jitter" between half and all of the step, unless the
+    /// server said how long (Retry-After as seconds or as an HTTP date).
+    func delay(attempt: Int, retryAfter: String?, now: Date = Date()) -> TimeInterval {
+        if let retryAfter = retryAfter?.trimmingCharacters(in: .whitespaces) {
+            if let seconds = Double(retryAfter) { return min(max(0, seconds), maxDelay) }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            if let date = formatter.date(from: retryAfter) { return min(max(0, date.timeIntervalSince(now)), maxDelay) }
+        }
+        let step = min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
+        return step / 2 + Double.random(in: 0...(step / 2))
+    }
+}
+
+/// The HTTP client of every upstream (Voximplant, ElevenLabs, S3): libcurl with TLS
+/// verification, timeouts, connection reuse, retries with backoff, and a rate limiter.
+public final class HTTPClient: Sendable {
+    public struct Configuration: Sendable {
+        /// Names the upstream in logs and errors ("voximplant", "elevenlabs").
+        public var service: String
+        public var connectTimeout: TimeInterval = 5
+        public var totalTimeout: TimeInterval = 30
+        public var retry = RetryPolicy()
+        /// Requests per second per limiter key, with this burst.
+        public var ratePerSecond: Double = 10
+        public var burst: Double = 10
+
+        public init(service: String) { self.service = service }
+    }
+
+    public let configuration: Configuration
+    let pool = CurlPool()
+    let limiter: RateLimiter
+    let logger: Logger
+    let sleep: @Sendable (TimeInterval) -> Void
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "voxfcgi.http"),
+                sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }) {
+        self.configuration = configuration
+        self.limiter = RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.burst)
+        self.logger = logger
+        self.sleep = sleep
+    }
+
+    /// Sends with retries. A 4xx other than 408/429 is returned, not thrown: the API clients
+    /// read its error body.
+    public func send(_ request: HTTPRequest, limiterKey: String = "") throws -> HTTPResponse {
+        try withRetries(request, limiterKey: limiterKey) { handle in
+            var body: [UInt8] = []
+            let outcome = try handle.perform(options(request)) { body += $0 }
+            return (HTTPResponse(status: outcome.status, headers: outcome.headers, body: body), outcome.headers["retry-after"])
+        }
+    }
+
+    /// Streams a successful (2xx) response body into `path` (constant memory) and returns
+    /// the response with an empty body. Other statuses return their (small) body.
+    public func download(_ request: HTTPRequest, to path: String, limiterKey: String = "") throws -> HTTPResponse {
+        try withRetries(request, limiterKey: limiterKey) { handle in
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            defer { try? file.close() }
+            var errorBody: [UInt8] = []
+            var status = 0
+            let outcome = try handle.perform(options(request)) { chunk in
+                if status == 0 { status = 1 }
+                // The status is known once the body starts: curl calls headers first.
+                errorBody.count < 64 * 1024 ? errorBody += chunk : ()
+                try file.write(contentsOf: chunk)
+            }
+            if (200..<300).contains(outcome.status) { errorBody = [] } else { try? FileManager.default.removeItem(atPath: path) }
+            return (HTTPResponse(status: outcome.status, headers: outcome.headers, body: errorBody), outcome.headers["retry-after"])
+        }
+    }
+
+    private func options(_ request: HTTPRequest) -> CurlHandle.Options {
+        CurlHandle.Options(method: request.method, url: request.url, headers: request.headers, body: request.body,
+                           connectTimeout: configuration.connectTimeout, totalTimeout: configuration.totalTimeout)
+    }
+
+    private func withRetries(
+        _ request: HTTPRequest, limiterKey: String, _ attempt: (CurlHandle) throws -> (HTTPResponse, String?)
+    ) throws -> HTTPResponse {
+        let service = configuration.service
+        var number = 0
+        while true {
+            number += 1
+            limiter.acquire(key: limiterKey, sleep: sleep)
+            let started = Date()
+            var retryAfter: String?
+            var failure: UpstreamError
+            do {
+                let (response, after) = try pool.with(attempt)
+                guard RetryPolicy.isRetryable(status: response.status) else {
+                    if response.status >= 400 { log(request, status: response.status, attempt: number, started: started) }
+                    return response
+                }
+                retryAfter = after
+                failure = .gaveUp(service: service, status: response.status, attempts: number)
+                log(request, status: response.status, attempt: number, started: started)
+            } catch let error as CurlHandle.TransferError {
+                switch error {
+                case .timeout: failure = .timeout(service: service)
+                case let .connection(reason), let .other(reason): failure = .unreachable(service: service, reason: reason)
+                }
+                log(request, status: nil, attempt: number, started: started, error: error.description)
+            }
+            guard number < configuration.retry.maxAttempts else { throw failure }
+            sleep(configuration.retry.delay(attempt: number, retryAfter: retryAfter))
+        }
+    }
+
+    private func log(_ request: HTTPRequest, status: Int?, attempt: Int, started: Date, error: String? = nil) {
+        var metadata: Logger.Metadata = [
+            "service": .string(configuration.service), "method": .string(request.method), "path": .string(request.loggablePath),
+            "attempt": .stringConvertible(attempt),
+            "duration_ms": .string(String(format: "%.1f", Date().timeIntervalSince(started) * 1000)),
+        ]
+        if let status { metadata["status"] = .stringConvertible(status) }
+        if let error { metadata["error"] = .string(error) }
+        logger.warning("upstream request failed", metadata: metadata)
+    }
+}
+
+/// A token bucket per key (an upstream account), so that a sync of one account never trips
+/// the provider's limits, and one busy account does not slow another.
+final class RateLimiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buckets: [String: (tokens: Double, updated: Date)] = [:]
+    let ratePerSecond: Double
+    let burst: Double
+
+    init(ratePerSecond: Double, burst: Double) {
+        self.ratePerSecond = ratePerSecond
+        self.burst = max(1, burst)
+    }
+
+    /// Takes a token, sleeping until one is available.
+    func acquire(key: String, sleep: (TimeInterval) -> Void) {
+        while true {
+            lock.lock()
+            let now = Date()
+            var bucket = buckets[key] ?? (burst, now)
+            bucket.tokens = min(burst, bucket.tokens + now.timeIntervalSince(bucket.updated) * ratePerSecond)
+            bucket.updated = now
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                buckets[key] = bucket
+                lock.unlock()
+                return
+            }
+            buckets[key] = bucket
+            let wait = (1 - bucket.tokens) / ratePerSecond
+            lock.unlock()
+            sleep(wait)
+        }
+    }
+}

@@ -1,0 +1,352 @@
+import Foundation
+
+/// Voximplant's management HTTP API (`…/platform_api/<Method>/`), as documented in
+/// shared/reference/voximplant-api.md.
+///
+/// Authentication is `account_id` + `api_key`. They travel in the POST form body, never the
+/// URL, so that no access log or proxy records the key. Every answer is JSON; failures come
+/// as HTTP 200 with `{"error": {"code", "msg"}}`, so the body decides, not the status.
+public final class VoximplantClient: Sendable {
+    public struct Credentials: Sendable {
+        public var accountID: String
+        public var apiKey: String
+        public init(accountID: String, apiKey: String) {
+            self.accountID = accountID
+            self.apiKey = apiKey
+        }
+    }
+
+    public static let defaultBaseURL = "https://api.voximplant.com/platform_api"
+
+    let baseURL: String
+    let credentials: Credentials
+    let http: HTTPClient
+
+    public init(baseURL: String = defaultBaseURL, credentials: Credentials, http: HTTPClient) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.credentials = credentials
+        self.http = http
+    }
+
+    // MARK: Methods the product uses
+
+    public func accountInfo() throws -> VoximplantAccountInfo {
+        try call("GetAccountInfo", [], as: ResultEnvelope<VoximplantAccountInfo>.self).result
+    }
+
+    public func applications() throws -> [VoximplantApplication] {
+        try call("GetApplications", [("count", "1000")], as: ListEnvelope<VoximplantApplication>.self).result
+    }
+
+    public func phoneNumbers() throws -> [VoximplantPhoneNumber] {
+        try call("GetPhoneNumbers", [("count", "1000")], as: ListEnvelope<VoximplantPhoneNumber>.self).result
+    }
+
+    public func scenarios() throws -> [VoximplantScenario] {
+        try call("GetScenarios", [("count", "1000")], as: ListEnvelope<VoximplantScenario>.self).result
+    }
+
+    public func rules(applicationID: UInt64) throws -> [VoximplantRule] {
+        try call("GetRules", [("application_id", String(applicationID))], as: ListEnvelope<VoximplantRule>.self).result
+    }
+
+    /// One page of call history. Times are sent and read in UTC (`timezone=Etc/GMT`).
+    public func callHistory(from: Date, to: Date, offset: Int, count: Int = 1000, withCalls: Bool = true,
+                            withRecords: Bool = true, applicationID: UInt64? = nil) throws -> VoximplantCallHistoryPage {
+        var parameters = [
+            ("from_date", VoximplantTime.format(from)), ("to_date", VoximplantTime.format(to)), ("timezone", "Etc/GMT"),
+            ("offset", String(offset)), ("count", String(min(count, 1000))),
+            ("with_calls", withCalls ? "true" : "false"), ("with_records", withRecords ? "true" : "false"),
+        ]
+        if let applicationID { parameters.append(("application_id", String(applicationID))) }
+        let page = try call("GetCallHistory", parameters, as: ListEnvelope<VoximplantCallSession>.self)
+        return VoximplantCallHistoryPage(sessions: page.result, totalCount: page.totalCount ?? page.result.count)
+    }
+
+    public func addScenario(name: String, script: String) throws -> UInt64 {
+        try call("AddScenario", [("scenario_name", name), ("scenario_script", script), ("rewrite", "true")],
+                 as: CreatedEnvelope.self).id(for: "scenario_id")
+    }
+
+    public func setScenarioScript(scenarioID: UInt64, script: String) throws {
+        _ = try call("SetScenarioInfo", [("scenario_id", String(scenarioID)), ("scenario_script", script)], as: CreatedEnvelope.self)
+    }
+
+    public func addApplication(name: String) throws -> UInt64 {
+        try call("AddApplication", [("application_name", name)], as: CreatedEnvelope.self).id(for: "application_id")
+    }
+
+    public func addRule(applicationID: UInt64, name: String, pattern: String, scenarioID: UInt64) throws -> UInt64 {
+        try call("AddRule", [("application_id", String(applicationID)), ("rule_name", name), ("rule_pattern", pattern),
+                             ("scenario_id", String(scenarioID))], as: CreatedEnvelope.self).id(for: "rule_id")
+    }
+
+    public func bindPhoneNumber(_ phoneNumber: String, applicationID: UInt64, ruleID: UInt64) throws {
+        _ = try call("BindPhoneNumberToApplication", [("phone_number", phoneNumber), ("application_id", String(applicationID)),
+                                                        ("rule_id", String(ruleID)), ("bind", "true")], as: CreatedEnvelope.self)
+    }
+
+    // MARK: Transport
+
+    func call<T: Decodable>(_ method: String, _ parameters: [(String, String)], as type: T.Type) throws -> T {
+        let form = ([("account_id", credentials.accountID), ("api_key", credentials.apiKey)] + parameters)
+            .map { "\(FormEncoding.encode($0.0))=\(FormEncoding.encode($0.1))" }.joined(separator: "&")
+        let request = HTTPRequest(method: "POST", url: "\(baseURL)/\(method)/",
+                                  headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                                  body: Array(form.utf8))
+        let response: HTTPResponse
+        do {
+            response = try http.send(request, limiterKey: "voximplant:\(credentials.accountID)")
+        } catch let error as UpstreamError {
+            throw VoximplantError.upstream(error)
+        }
+        if let failure = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(response.body)) {
+            throw VoximplantError.from(code: failure.error.code, message: failure.error.msg ?? "")
+        }
+        guard (200..<300).contains(response.status) else {
+            throw VoximplantError.http(status: response.status)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw VoximplantError.malformed(method: method)
+        }
+    }
+}
+
+public enum VoximplantError: Error, Equatable, CustomStringConvertible {
+    case authentication(String)
+    case rateLimited
+    case notFound(String)
+    case api(code: Int, message: String)
+    case http(status: Int)
+    case malformed(method: String)
+    case upstream(UpstreamError)
+
+    /// Voximplant's documented error codes (voximplant.com/docs/references/httpapi/errors):
+    /// 100 is "Authorization failed". The reference does not give a code for "too many
+    /// requests" [?], so a message that says so is read as rate limiting too.
+    static func from(code: Int, message: String) -> VoximplantError {
+        let lower = message.lowercased()
+        switch code {
+        case 100: return .authentication(message)
+        case _ where lower.contains("too many") || lower.contains("rate limit"): return .rateLimited
+        case _ where lower.contains("not found") || lower.contains("no such") || lower.contains("invalid application_id"):
+            return .notFound(message)
+        default: return .api(code: code, message: message)
+        }
+    }
+
+    /// What a page shows. Never contains a key: Voximplant's messages do not echo them.
+    public var description: String {
+        switch self {
+        case .authentication: "Voximplant refused the account id or API key (wrong API key?)"
+        case .rateLimited: "Voximplant is rate limiting us; retrying later"
+        case let .notFound(message): "Voximplant: \(message)"
+        case let .api(code, message): "Voximplant error \(code): \(message)"
+        case let .http(status): "Voximplant answered HTTP \(status)"
+        case let .malformed(method): "Voximplant sent an answer to \(method) that could not be read"
+        case let .upstream(error): error.description
+        }
+    }
+}
+
+// MARK: - Response shapes (unknown fields are ignored; optional wherever the docs are unsure)
+
+struct ErrorEnvelope: Decodable {
+    struct Detail: Decodable {
+        let code: Int
+        let msg: String?
+    }
+    let error: Detail
+}
+
+struct ResultEnvelope<T: Decodable>: Decodable { let result: T }
+
+struct ListEnvelope<T: Decodable>: Decodable {
+    let result: [T]
+    let count: Int?
+    let totalCount: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case result, count
+        case totalCount = "total_count"
+    }
+}
+
+/// Mutations answer `{"result": 1, "<name>_id": N}`.
+struct CreatedEnvelope: Decodable {
+    let values: [String: FlexibleNumber]
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Keeps the numeric members and skips the rest (`application_name` is text).
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        var values: [String: FlexibleNumber] = [:]
+        for key in container.allKeys {
+            if let number = try? container.decode(FlexibleNumber.self, forKey: key) { values[key.stringValue] = number }
+        }
+        self.values = values
+    }
+
+    func id(for key: String) throws -> UInt64 {
+        guard let value = values[key]?.value else { throw VoximplantError.malformed(method: key) }
+        return UInt64(value)
+    }
+}
+
+/// A number that may arrive as a JSON number or a numeric string.
+public struct FlexibleNumber: Decodable, Sendable, Equatable {
+    public let value: Double
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Double.self) {
+            value = number
+        } else if let text = try? container.decode(String.self), let number = Double(text) {
+            value = number
+        } else if let flag = try? container.decode(Bool.self) {
+            value = flag ? 1 : 0
+        } else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a number")
+        }
+    }
+}
+
+public struct VoximplantAccountInfo: Decodable, Sendable {
+    public let accountID: FlexibleNumber?
+    public let accountName: String?
+    public let balance: FlexibleNumber?
+    public let currency: String?
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id", accountName = "account_name", balance, currency
+    }
+}
+
+public struct VoximplantApplication: Decodable, Sendable {
+    public let applicationID: UInt64
+    public let applicationName: String
+
+    enum CodingKeys: String, CodingKey {
+        case applicationID = "application_id", applicationName = "application_name"
+    }
+}
+
+public struct VoximplantPhoneNumber: Decodable, Sendable {
+    public let phoneID: UInt64
+    public let phoneNumber: String
+    public let applicationID: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case phoneID = "phone_id", phoneNumber = "phone_number", applicationID = "application_id"
+    }
+}
+
+public struct VoximplantScenario: Decodable, Sendable {
+    public let scenarioID: UInt64
+    public let scenarioName: String
+
+    enum CodingKeys: String, CodingKey {
+        case scenarioID = "scenario_id", scenarioName = "scenario_name"
+    }
+}
+
+public struct VoximplantRule: Decodable, Sendable {
+    public let ruleID: UInt64
+    public let ruleName: String
+    public let rulePattern: String?
+
+    enum CodingKeys: String, CodingKey {
+        case ruleID = "rule_id", ruleName = "rule_name", rulePattern = "rule_pattern"
+    }
+}
+
+public struct VoximplantCallHistoryPage: Sendable {
+    public let sessions: [VoximplantCallSession]
+    public let totalCount: Int
+}
+
+public struct VoximplantCallSession: Decodable, Sendable {
+    public let callSessionHistoryID: UInt64
+    public let applicationID: UInt64?
+    public let applicationName: String?
+    public let startDate: String?
+    public let duration: FlexibleNumber?
+    public let finishReason: String?
+    public let customData: String?
+    public let calls: [VoximplantCall]?
+    public let records: [VoximplantRecord]?
+
+    enum CodingKeys: String, CodingKey {
+        case callSessionHistoryID = "call_session_history_id", applicationID = "application_id",
+             applicationName = "application_name", startDate = "start_date", duration, finishReason = "finish_reason",
+             customData = "custom_data", calls, records
+    }
+
+    public var startedAt: Date? { startDate.flatMap(VoximplantTime.parse) }
+}
+
+public struct VoximplantCall: Decodable, Sendable {
+    public struct EndReason: Decodable, Sendable {
+        public let code: FlexibleNumber?
+        public let description: String?
+    }
+
+    public let callID: UInt64?
+    public let startTime: String?
+    public let duration: FlexibleNumber?
+    public let localNumber: String?
+    public let remoteNumber: String?
+    public let incoming: Bool?
+    public let successful: Bool?
+    public let cost: FlexibleNumber?
+    public let recordURL: String?
+    public let endReason: EndReason?
+
+    enum CodingKeys: String, CodingKey {
+        case callID = "call_id", startTime = "start_time", duration, localNumber = "local_number",
+             remoteNumber = "remote_number", incoming, successful, cost, recordURL = "record_url", endReason = "end_reason"
+    }
+}
+
+public struct VoximplantRecord: Decodable, Sendable {
+    public let recordID: UInt64?
+    public let recordURL: String?
+    public let duration: FlexibleNumber?
+    public let fileSize: FlexibleNumber?
+
+    enum CodingKeys: String, CodingKey {
+        case recordID = "record_id", recordURL = "record_url", duration, fileSize = "file_size"
+    }
+}
+
+/// `YYYY-MM-DD HH:mm:ss` in UTC, Voximplant's date format.
+public enum VoximplantTime {
+    static func formatter() -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter
+    }
+
+    public static func format(_ date: Date) -> String { formatter().string(from: date) }
+    public static func parse(_ text: String) -> Date? { formatter().date(from: text) }
+}
+
+enum FormEncoding {
+    static let allowed: CharacterSet = {
+        var set = CharacterSet.alphanumerics
+        set.insert(charactersIn: "-._~")
+        return set
+    }()
+
+    static func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "" }
+}

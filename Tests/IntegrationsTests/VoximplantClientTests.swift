@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+@testable import Integrations
+
+@Suite(.serialized) struct VoximplantClientTests {
+    let fakes: FakeServers
+    init() throws { fakes = try FakeServers(sessions: 2_500) }
+
+    func vox(_ http: HTTPClient = client("voximplant"), key: String = FakeServers.voxCredentials.apiKey) -> VoximplantClient {
+        VoximplantClient(baseURL: fakes.voximplantURL, credentials: .init(accountID: "1234567", apiKey: key), http: http)
+    }
+
+    @Test func accountInfoAndListings() throws {
+        let info = try vox().accountInfo()
+        #expect(info.accountName == "acme-voice")
+        #expect(info.balance?.value == 1523.75)
+        #expect(info.currency == "RUB")
+        #expect(try vox().applications().map(\.applicationID) == [501])
+        #expect(try vox().phoneNumbers().map(\.phoneNumber) == ["74951234567", "12025550143"])
+        #expect(try vox().scenarios().isEmpty)
+    }
+
+    @Test func wrongKeyIsAnAuthenticationError() throws {
+        #expect(throws: VoximplantError.authentication("Authorization failed")) { try vox(key: "wrong").accountInfo() }
+        let message = VoximplantError.authentication("x").description
+        #expect(message.contains("wrong API key"))
+    }
+
+    @Test func callHistoryPagesThroughEverySession() throws {
+        var offset = 0
+        var ids: [UInt64] = []
+        let from = VoximplantTime.parse("2026-11-01 00:00:00")!
+        let to = VoximplantTime.parse("2026-12-01 00:00:00")!
+        while true {
+            let page = try vox().callHistory(from: from, to: to, offset: offset, count: 1000)
+            #expect(page.totalCount == 2_500)
+            ids += page.sessions.map(\.callSessionHistoryID)
+            offset += page.sessions.count
+            if page.sessions.isEmpty || offset >= page.totalCount { break }
+        }
+        #expect(ids.count == 2_500)
+        #expect(Set(ids).count == 2_500)
+        let first = try vox().callHistory(from: from, to: to, offset: 0, count: 1)
+        let session = try #require(first.sessions.first)
+        #expect(session.calls?.first?.remoteNumber?.hasPrefix("7999") == true)
+        #expect(session.startedAt == from)
+        let bare = try vox().callHistory(from: from, to: to, offset: 0, count: 1, withCalls: false, withRecords: false)
+        #expect(bare.sessions.first?.calls == nil)
+        #expect(bare.sessions.first?.records == nil)
+    }
+
+    @Test func retriesThenSucceeds() throws {
+        try fakes.fault("voximplant", match: "GetAccountInfo", mode: "500", times: 2)
+        let sleeps = SleepRecorder()
+        #expect(try vox(client("voximplant", sleeps: sleeps)).accountInfo().accountName == "acme-voice")
+        #expect(sleeps.recorded.count == 2)
+        // Exponential: the second wait's range starts where the first one's ends.
+        #expect(sleeps.recorded[0] >= 0.1 && sleeps.recorded[0] <= 0.2)
+        #expect(sleeps.recorded[1] >= 0.2 && sleeps.recorded[1] <= 0.4)
+    }
+
+    @Test func honoursRetryAfter() throws {
+        try fakes.fault("voximplant", match: "GetApplications", mode: "429-retry-after", times: 1)
+        let sleeps = SleepRecorder()
+        _ = try vox(client("voximplant", sleeps: sleeps)).applications()
+        #expect(sleeps.recorded == [1])
+    }
+
+    @Test func retryBudgetExhausted() throws {
+        try fakes.fault("voximplant", match: "GetScenarios", mode: "429", times: 10)
+        let sleeps = SleepRecorder()
+        #expect(throws: VoximplantError.upstream(.gaveUp(service: "voximplant", status: 429, attempts: 3))) {
+            try vox(client("voximplant", sleeps: sleeps, attempts: 3)).scenarios()
+        }
+        #expect(sleeps.recorded.count == 2)
+    }
+
+    @Test func slowResponseTimesOut() throws {
+        try fakes.fault("voximplant", match: "GetPhoneNumbers", mode: "slow", times: 5)
+        #expect(throws: VoximplantError.upstream(.timeout(service: "voximplant"))) {
+            try vox(client("voximplant", sleeps: SleepRecorder(), totalTimeout: 0.5, attempts: 2)).phoneNumbers()
+        }
+    }
+
+    @Test func malformedAndTruncatedBodies() throws {
+        try fakes.fault("voximplant", match: "GetApplications", mode: "malformed")
+        #expect(throws: VoximplantError.malformed(method: "GetApplications")) { try vox().applications() }
+        try fakes.fault("voximplant", match: "GetApplications", mode: "truncated", times: 3)
+        #expect(throws: (any Error).self) { try vox(client("voximplant", sleeps: SleepRecorder(), attempts: 3)).applications() }
+    }
+
+    @Test func deploymentCallsAreMade() throws {
+        let client = vox()
+        let scenario = try client.addScenario(name: "voxfcgi_support", script: "VoxEngine.terminate();")
+        try client.setScenarioScript(scenarioID: scenario, script: "// v2")
+        let app = try client.addApplication(name: "support")
+        let rule = try client.addRule(applicationID: app, name: "incoming", pattern: ".*", scenarioID: scenario)
+        try client.bindPhoneNumber("74951234567", applicationID: app, ruleID: rule)
+        #expect(try client.rules(applicationID: app).map(\.ruleID) == [rule])
+        let log = try fakes.deploymentLog().compactMap { $0["method"] as? String }
+        #expect(log == ["AddScenario", "SetScenarioInfo", "AddApplication", "AddRule", "BindPhoneNumberToApplication"])
+    }
+
+    @Test func apiKeyNeverInTheURL() throws {
+        // The key travels in the POST body; a request path is what logs may record.
+        let request = HTTPRequest(method: "POST", url: fakes.voximplantURL + "/GetAccountInfo/?x=1")
+        #expect(request.loggablePath == "/GetAccountInfo/")
+    }
+}
+
+@Suite struct RateLimiterTests {
+    @Test func spacesRequestsPastTheBurst() {
+        let limiter = RateLimiter(ratePerSecond: 10, burst: 2)
+        let started = Date()
+        for _ in 0..<5 { limiter.acquire(key: "a", sleep: { Thread.sleep(forTimeInterval: $0) }) }
+        let elapsed = Date().timeIntervalSince(started)
+        // 2 at once, then 3 more at 10/s: about 0.3 s.
+        #expect(elapsed >= 0.25 && elapsed < 1.0)
+        // Another key has its own bucket.
+        let other = Date()
+        limiter.acquire(key: "b", sleep: { Thread.sleep(forTimeInterval: $0) })
+        #expect(Date().timeIntervalSince(other) < 0.05)
+    }
+
+    @Test func retryAfterAsDate() {
+        let policy = RetryPolicy(maxAttempts: 3, baseDelay: 1, maxDelay: 60)
+        let now = Date(timeIntervalSince1970: 1_790_000_000)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        #expect(policy.delay(attempt: 1, retryAfter: formatter.string(from: now + 7), now: now) == 7)
+        #expect(policy.delay(attempt: 1, retryAfter: "120", now: now) == 60)
+    }
+}

@@ -1,0 +1,371 @@
+"""Fake Voximplant and ElevenLabs APIs for tests: real HTTP on loopback, the documented JSON
+shapes (shared/reference/voximplant-api.md, elevenlabs-api.md), real paging, and faults on
+demand. Nothing here talks to the real services.
+
+    python3 Tests/fakes/fakes.py [--voximplant-port P] [--elevenlabs-port Q] [--sessions N]
+
+Prints one line `ready voximplant=<port> elevenlabs=<port>` once both listen.
+
+Control endpoints (on either server):
+    POST /_control/fault  {"match": "GetAccountInfo", "mode": "500", "times": 2}
+         modes: 401, 404, 500, 429, 429-retry-after, slow, malformed, truncated
+    GET  /_control/log    what was asked of the fake (deployment calls, in order)
+    POST /_control/reset
+"""
+
+import argparse
+import base64
+import json
+import random
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+VOX_ACCOUNT_ID = "1234567"
+VOX_API_KEY = "vox-test-api-key-0000-1111"
+EL_API_KEY = "el-test-api-key-2222-3333"
+EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+class State:
+    def __init__(self, sessions: int):
+        self.lock = threading.Lock()
+        self.faults = []
+        self.log = []
+        self.applications = [{"application_id": 501, "application_name": "existing.app.voximplant.com"}]
+        self.numbers = [
+            {"phone_id": 9001, "phone_number": "74951234567", "phone_country_code": "RU"},
+            {"phone_id": 9002, "phone_number": "12025550143", "phone_country_code": "US"},
+        ]
+        self.scenarios = []
+        self.rules = []
+        self.next_id = 1000
+        rng = random.Random(42)
+        self.sessions = []
+        for i in range(sessions):
+            start = EPOCH + timedelta(seconds=i * 37)
+            ok = rng.random() < 0.75
+            duration = rng.randint(20, 400) if ok else 0
+            self.sessions.append({
+                "call_session_history_id": 800_000_000 + i,
+                "account_id": int(VOX_ACCOUNT_ID), "application_id": 501,
+                "application_name": "existing.app.voximplant.com", "rule_name": "incoming",
+                "start_date": start.strftime("%Y-%m-%d %H:%M:%S"), "duration": duration,
+                "finish_reason": "Normal termination" if ok else "Busy",
+                "custom_data": None, "log_file_url": "https://logs.example/" + str(i),
+                "calls": [{
+                    "call_id": 900_000_000 + i, "start_time": start.strftime("%Y-%m-%d %H:%M:%S"),
+                    "duration": duration, "local_number": "74951234567",
+                    "remote_number": "7999%07d" % rng.randint(0, 9_999_999), "remote_number_type": "pstn",
+                    "incoming": True, "successful": ok, "cost": round(duration / 60 * 1.9, 4) if ok else 0,
+                    "end_reason": {"code": 200 if ok else 486, "description": "OK" if ok else "Busy Here"},
+                }],
+                "records": [{"record_id": 700_000 + i, "record_url": f"/records/{i}.mp3", "duration": duration,
+                             "file_size": duration * 16000}] if ok else [],
+            })
+        self.agents = {"agent_support_1": "Support agent", "agent_sales_2": "Sales agent"}
+        self.conversations = {}
+
+    def new_id(self):
+        with self.lock:
+            self.next_id += 1
+            return self.next_id
+
+    def take_fault(self, name):
+        with self.lock:
+            for fault in self.faults:
+                if fault["match"] in name and fault["times"] != 0:
+                    fault["times"] -= 1
+                    return fault["mode"]
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: State = None
+    service = ""
+
+    def log_message(self, *args):
+        pass
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send(self, status, payload, headers=None, raw=None):
+        data = raw if raw is not None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def control(self, path):
+        if path == "/_control/fault":
+            fault = json.loads(self.body() or b"{}")
+            fault.setdefault("times", 1)
+            with self.state.lock:
+                self.state.faults.append(fault)
+            return self.send(200, {"ok": True})
+        if path == "/_control/log":
+            return self.send(200, self.state.log)
+        if path == "/_control/reset":
+            with self.state.lock:
+                self.state.faults.clear()
+                self.state.log.clear()
+            return self.send(200, {"ok": True})
+        return self.send(404, {"error": "no such control"})
+
+    def apply_fault(self, name):
+        """Returns True if a fault answered the request."""
+        mode = self.state.take_fault(name)
+        if mode is None:
+            return False
+        if mode == "500":
+            self.send(500, {"detail": "internal error"})
+        elif mode == "429":
+            self.send(429, {"detail": {"code": "rate_limit_exceeded", "message": "Too many requests"}})
+        elif mode == "429-retry-after":
+            self.send(429, {"detail": {"code": "rate_limit_exceeded", "message": "slow down"}}, {"Retry-After": "1"})
+        elif mode == "401":
+            if self.service == "voximplant":
+                self.send(200, {"error": {"code": 100, "msg": "Authorization failed"}})
+            else:
+                self.send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        elif mode == "404":
+            self.send(404, {"detail": {"status": "invalid_id", "message": "not found"}})
+        elif mode == "slow":
+            time.sleep(3)
+            self.send(200, {"result": []})
+        elif mode == "malformed":
+            self.send(200, None, raw=b'{"result": [1, 2,')
+        elif mode == "truncated":
+            data = json.dumps({"result": [{"a": 1}] * 50}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        return True
+
+
+class VoximplantHandler(Handler):
+    service = "voximplant"
+
+    def do_GET(self):
+        path = urlparse(self.path).path
+        if path.startswith("/_control/"):
+            return self.control(path)
+        if path.startswith("/records/"):
+            if self.apply_fault("records"):
+                return
+            data = b"ID3" + bytes(2000)
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            return self.wfile.write(data)
+        return self.send(404, {"error": "unknown path"})
+
+    def do_POST(self):
+        url = urlparse(self.path)
+        if url.path.startswith("/_control/"):
+            return self.control(url.path)
+        params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        params.update({k: v[-1] for k, v in parse_qs(self.body().decode()).items()})
+        method = url.path.strip("/").split("/")[-1]
+        if self.apply_fault(method):
+            return
+        if params.get("account_id") != VOX_ACCOUNT_ID or params.get("api_key") != VOX_API_KEY:
+            return self.send(200, {"error": {"code": 100, "msg": "Authorization failed"}})
+        handler = getattr(self, "m_" + method, None)
+        if handler is None:
+            return self.send(200, {"error": {"code": 103, "msg": "Unknown command"}})
+        return handler(params)
+
+    def paged(self, items, params):
+        offset, count = int(params.get("offset", 0)), min(int(params.get("count", 20)), 1000)
+        page = items[offset: offset + count]
+        return self.send(200, {"result": page, "count": len(page), "total_count": len(items)})
+
+    def m_GetAccountInfo(self, params):
+        self.send(200, {"result": {"account_id": int(VOX_ACCOUNT_ID), "account_name": "acme-voice",
+                                   "account_email": "ops@acme.example", "balance": 1523.75, "currency": "RUB",
+                                   "active": True, "frozen": False}, "api_address": "https://api.voximplant.com"})
+
+    def m_GetApplications(self, params):
+        self.paged(self.state.applications, params)
+
+    def m_GetPhoneNumbers(self, params):
+        self.paged(self.state.numbers, params)
+
+    def m_GetScenarios(self, params):
+        self.paged(self.state.scenarios, params)
+
+    def m_GetRules(self, params):
+        app = int(params.get("application_id", 0))
+        self.paged([r for r in self.state.rules if r["application_id"] == app], params)
+
+    def m_GetCallHistory(self, params):
+        if "from_date" not in params or "to_date" not in params:
+            return self.send(200, {"error": {"code": 101, "msg": "Invalid arguments: from_date and to_date are required"}})
+        lo, hi = params["from_date"], params["to_date"]
+        sessions = [s for s in self.state.sessions if lo <= s["start_date"] <= hi]
+        strip = []
+        for s in sessions:
+            item = dict(s)
+            if params.get("with_calls") != "true":
+                item.pop("calls")
+            if params.get("with_records") != "true":
+                item.pop("records")
+            strip.append(item)
+        offset, count = int(params.get("offset", 0)), min(int(params.get("count", 20)), 1000)
+        page = strip[offset: offset + count]
+        self.send(200, {"result": page, "count": len(page), "total_count": len(strip),
+                        "timezone": params.get("timezone", "Etc/GMT")})
+
+    def record(self, entry):
+        with self.state.lock:
+            self.state.log.append(entry)
+
+    def m_AddScenario(self, params):
+        sid = self.state.new_id()
+        self.state.scenarios.append({"scenario_id": sid, "scenario_name": params["scenario_name"]})
+        self.record({"method": "AddScenario", "scenario_name": params["scenario_name"],
+                     "script_length": len(params.get("scenario_script", ""))})
+        self.send(200, {"result": 1, "scenario_id": sid})
+
+    def m_SetScenarioInfo(self, params):
+        self.record({"method": "SetScenarioInfo", "scenario_id": int(params["scenario_id"])})
+        self.send(200, {"result": 1})
+
+    def m_AddApplication(self, params):
+        aid = self.state.new_id()
+        name = params["application_name"] + ".acme-voice.voximplant.com"
+        self.state.applications.append({"application_id": aid, "application_name": name})
+        self.record({"method": "AddApplication", "application_name": params["application_name"]})
+        self.send(200, {"result": 1, "application_id": aid, "application_name": name})
+
+    def m_AddRule(self, params):
+        rid = self.state.new_id()
+        self.state.rules.append({"rule_id": rid, "rule_name": params["rule_name"],
+                                 "rule_pattern": params["rule_pattern"], "application_id": int(params["application_id"])})
+        self.record({"method": "AddRule", "rule_name": params["rule_name"], "rule_pattern": params["rule_pattern"],
+                     "application_id": int(params["application_id"]), "scenario_id": int(params["scenario_id"])})
+        self.send(200, {"result": 1, "rule_id": rid})
+
+    def m_BindPhoneNumberToApplication(self, params):
+        self.record({"method": "BindPhoneNumberToApplication", "phone_number": params.get("phone_number"),
+                     "application_id": int(params["application_id"]), "rule_id": int(params.get("rule_id", 0))})
+        self.send(200, {"result": 1})
+
+
+class ElevenLabsHandler(Handler):
+    service = "elevenlabs"
+
+    def do_POST(self):
+        path = urlparse(self.path).path
+        if path.startswith("/_control/"):
+            return self.control(path)
+        if path == "/_control/conversation":
+            pass
+        return self.send(404, {"detail": "Not Found"})
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        path = url.path
+        if path.startswith("/_control/"):
+            return self.control(path)
+        if self.apply_fault(path):
+            return
+        if self.headers.get("xi-api-key") != EL_API_KEY:
+            return self.send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        parts = path.strip("/").split("/")
+        if parts[:3] == ["v1", "convai", "agents"] and len(parts) == 4:
+            name = self.state.agents.get(parts[3])
+            if name is None:
+                return self.send(404, {"detail": {"status": "agent_not_found", "message": f"Agent {parts[3]} not found"}})
+            return self.send(200, {"agent_id": parts[3], "name": name, "conversation_config": {},
+                                   "metadata": {"created_at_unix_secs": 1714423232}, "tags": []})
+        if parts[:3] == ["v1", "convai", "conversations"]:
+            if len(parts) == 3:
+                return self.list_conversations(query)
+            conversation = self.conversation(parts[3])
+            if conversation is None:
+                return self.send(404, {"detail": {"status": "invalid_id", "message": "conversation not found"}})
+            if len(parts) == 5 and parts[4] == "audio":
+                data = b"ID3" + bytes(4000)
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/mpeg")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
+            return self.send(200, conversation)
+        if parts[:2] == ["v1", "validation"]:
+            return self.send(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure this value is less than or equal to 100", "type": "value_error"}]})
+        if parts[:2] == ["v1", "legacy-error"]:
+            return self.send(400, {"detail": "plain string detail"})
+        return self.send(404, {"detail": "Not Found"})
+
+    def conversation(self, cid):
+        """Any id `conv_<n>` exists; `conv_pending_<n>` stays processing."""
+        if not cid.startswith("conv_"):
+            return None
+        status = "processing" if cid.startswith("conv_pending") else "done"
+        return {
+            "agent_id": "agent_support_1", "conversation_id": cid, "status": status,
+            "transcript": [
+                {"role": "agent", "message": "Hello, how can I help?", "time_in_call_secs": 0, "tool_calls": None},
+                {"role": "user", "message": "Where is my order?", "time_in_call_secs": 4},
+                {"role": "agent", "message": None, "time_in_call_secs": 6, "tool_calls": [{"tool_name": "lookup"}]},
+                {"role": "agent", "message": "It arrives tomorrow.", "time_in_call_secs": 9},
+            ],
+            "metadata": {"start_time_unix_secs": 1790000000, "call_duration_secs": 12, "cost": 120,
+                         "termination_reason": "", "new_field": {"x": 1}},
+            "analysis": {"call_successful": "success", "transcript_summary": "Order status question."} if status == "done" else None,
+            "conversation_initiation_client_data": {"dynamic_variables": {"vox_session_id": "800000001", "n": 5}},
+            "has_audio": True, "has_user_audio": True, "has_response_audio": True,
+        }
+
+    def list_conversations(self, query):
+        size = int(query.get("page_size", 30))
+        if size > 100:
+            return self.send(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure this value is less than or equal to 100"}]})
+        start = int(query.get("cursor", "0"))
+        total = 250
+        items = [{"agent_id": "agent_support_1", "conversation_id": f"conv_{i}", "start_time_unix_secs": 1790000000 - i * 60,
+                  "call_duration_secs": 30, "message_count": 4, "status": "done", "call_successful": "success"}
+                 for i in range(start, min(start + size, total))]
+        more = start + size < total
+        self.send(200, {"conversations": items, "has_more": more, "next_cursor": str(start + size) if more else None})
+
+
+def serve(handler, port, state):
+    handler.state = state
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--voximplant-port", type=int, default=0)
+    parser.add_argument("--elevenlabs-port", type=int, default=0)
+    parser.add_argument("--sessions", type=int, default=2500)
+    args = parser.parse_args()
+    vox = serve(type("V", (VoximplantHandler,), {}), args.voximplant_port, State(args.sessions))
+    el = serve(type("E", (ElevenLabsHandler,), {}), args.elevenlabs_port, State(0))
+    print(f"ready voximplant={vox.server_address[1]} elevenlabs={el.server_address[1]}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

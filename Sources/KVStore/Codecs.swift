@@ -6,10 +6,13 @@ public struct ByteReader {
     public let bytes: UnsafeRawBufferPointer
     @usableFromInline var offset = 0
 
+    @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
+    @inlinable
     public var remaining: Int { bytes.count - offset }
 
+    @inlinable
     public mutating func take(_ count: Int) throws -> UnsafeRawBufferPointer {
         guard count <= remaining else { throw CodecError.truncated(needed: count, available: remaining) }
         defer { offset += count }
@@ -66,6 +69,7 @@ public protocol KeyCodec {
 }
 
 extension KeyCodec {
+    @inlinable
     public static func encode(_ value: Value) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(32)
@@ -73,6 +77,7 @@ extension KeyCodec {
         return bytes
     }
 
+    @inlinable
     public static func decode(_ raw: UnsafeRawBufferPointer) throws -> Value {
         var reader = ByteReader(raw)
         let value = try read(from: &reader)
@@ -89,21 +94,27 @@ public protocol BoundedKeyCodec: KeyCodec {
 }
 
 public enum UInt64Key: BoundedKeyCodec {
+    @inlinable
     public static func write(_ value: UInt64, to bytes: inout [UInt8]) { bytes.appendBigEndian(value) }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> UInt64 { try reader.readBigEndian(UInt64.self) }
     public static let min: UInt64 = 0
     public static let max: UInt64 = .max
 }
 
 public enum UInt32Key: BoundedKeyCodec {
+    @inlinable
     public static func write(_ value: UInt32, to bytes: inout [UInt8]) { bytes.appendBigEndian(value) }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> UInt32 { try reader.readBigEndian(UInt32.self) }
     public static let min: UInt32 = 0
     public static let max: UInt32 = .max
 }
 
 public enum UInt8Key: BoundedKeyCodec {
+    @inlinable
     public static func write(_ value: UInt8, to bytes: inout [UInt8]) { bytes.append(value) }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> UInt8 { try reader.readBigEndian(UInt8.self) }
     public static let min: UInt8 = 0
     public static let max: UInt8 = .max
@@ -111,9 +122,11 @@ public enum UInt8Key: BoundedKeyCodec {
 
 /// Signed integers with the sign bit flipped, so that negative numbers sort before positive.
 public enum Int64Key: BoundedKeyCodec {
+    @inlinable
     public static func write(_ value: Int64, to bytes: inout [UInt8]) {
         bytes.appendBigEndian(UInt64(bitPattern: value) ^ (1 << 63))
     }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> Int64 {
         Int64(bitPattern: try reader.readBigEndian(UInt64.self) ^ (1 << 63))
     }
@@ -123,7 +136,9 @@ public enum Int64Key: BoundedKeyCodec {
 
 /// UTF-8 text. It takes the rest of the key, so it can only be the last field.
 public enum StringKey: KeyCodec {
+    @inlinable
     public static func write(_ value: String, to bytes: inout [UInt8]) { bytes.append(contentsOf: value.utf8) }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> String {
         let raw = reader.rest()
         guard let text = String(validating: raw, as: UTF8.self) else { throw CodecError.invalidUTF8 }
@@ -133,38 +148,46 @@ public enum StringKey: KeyCodec {
 
 /// Raw bytes. Like `StringKey`, only as the last field.
 public enum BytesKey: KeyCodec {
+    @inlinable
     public static func write(_ value: [UInt8], to bytes: inout [UInt8]) { bytes.append(contentsOf: value) }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> [UInt8] { Array(reader.rest()) }
 }
 
 public enum Pair<A: KeyCodec, B: KeyCodec>: KeyCodec {
+    @inlinable
     public static func write(_ value: (A.Value, B.Value), to bytes: inout [UInt8]) {
         A.write(value.0, to: &bytes)
         B.write(value.1, to: &bytes)
     }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> (A.Value, B.Value) {
         (try A.read(from: &reader), try B.read(from: &reader))
     }
 }
 
 public enum Triple<A: KeyCodec, B: KeyCodec, C: KeyCodec>: KeyCodec {
+    @inlinable
     public static func write(_ value: (A.Value, B.Value, C.Value), to bytes: inout [UInt8]) {
         A.write(value.0, to: &bytes)
         B.write(value.1, to: &bytes)
         C.write(value.2, to: &bytes)
     }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> (A.Value, B.Value, C.Value) {
         (try A.read(from: &reader), try B.read(from: &reader), try C.read(from: &reader))
     }
 }
 
 public enum Quad<A: KeyCodec, B: KeyCodec, C: KeyCodec, D: KeyCodec>: KeyCodec {
+    @inlinable
     public static func write(_ value: (A.Value, B.Value, C.Value, D.Value), to bytes: inout [UInt8]) {
         A.write(value.0, to: &bytes)
         B.write(value.1, to: &bytes)
         C.write(value.2, to: &bytes)
         D.write(value.3, to: &bytes)
     }
+    @inlinable
     public static func read(from reader: inout ByteReader) throws -> (A.Value, B.Value, C.Value, D.Value) {
         (try A.read(from: &reader), try B.read(from: &reader), try C.read(from: &reader), try D.read(from: &reader))
     }

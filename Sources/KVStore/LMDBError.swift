@@ -63,7 +63,7 @@ private func POSIXErrorName(_ code: Int32) -> String? {
 }
 
 /// Turns a C return code into a thrown `LMDBError`. The one place where LMDB codes are read.
-@inline(__always)
+@usableFromInline @inline(__always)
 func check(_ rc: Int32) throws {
     if rc != 0 { throw LMDBError(rc) }
 }

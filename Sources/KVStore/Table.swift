@@ -5,9 +5,15 @@ import Foundation
 /// Built from typed keys, so a range over a compound key reads like the key:
 /// `.closed((owner, from, .min), (owner, to, .max))` or `.prefix(UInt64Key.self, owner)`.
 public struct KeyRange<K: KeyCodec> {
-    var lower: [UInt8]?
-    var upper: [UInt8]?
-    var upperInclusive: Bool
+    @usableFromInline var lower: [UInt8]?
+    @usableFromInline var upper: [UInt8]?
+    @usableFromInline var upperInclusive: Bool
+
+    @usableFromInline init(lower: [UInt8]?, upper: [UInt8]?, upperInclusive: Bool) {
+        self.lower = lower
+        self.upper = upper
+        self.upperInclusive = upperInclusive
+    }
 
     public static var all: KeyRange { KeyRange(lower: nil, upper: nil, upperInclusive: false) }
 
@@ -58,17 +64,19 @@ public enum ScanDirection: Sendable {
 /// to copy, valid for the life of its environment, usable from any thread.
 public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
     public let name: String
-    let dbi: MDB_dbi
+    @usableFromInline let dbi: MDB_dbi
 
     init(name: String, dbi: MDB_dbi) {
         self.name = name
         self.dbi = dbi
     }
 
+    @inlinable
     public func get(_ txn: some ReadableTransaction, _ key: K.Value) throws -> V.Value? {
         try getRaw(txn, K.encode(key)).map { try decodeValue($0) }
     }
 
+    @inlinable
     public func contains(_ txn: some ReadableTransaction, _ key: K.Value) throws -> Bool {
         try getRaw(txn, K.encode(key)) != nil
     }
@@ -104,6 +112,7 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
 
     /// Visits entries in `range` in key order (or reverse), stopping after `limit` entries or
     /// when `body` returns false. Values are decoded only for visited entries.
+    @inlinable
     public func scan(
         _ txn: some ReadableTransaction, _ range: KeyRange<K> = .all,
         direction: ScanDirection = .forward, limit: Int? = nil,
@@ -115,6 +124,7 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
     }
 
     /// The entries in `range`, as an array: for small pages.
+    @inlinable
     public func entries(
         _ txn: some ReadableTransaction, _ range: KeyRange<K> = .all,
         direction: ScanDirection = .forward, limit: Int? = nil
@@ -128,6 +138,7 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
     }
 
     /// Only the keys in `range`: for index tables, where the key is the whole entry.
+    @inlinable
     public func keys(
         _ txn: some ReadableTransaction, _ range: KeyRange<K> = .all,
         direction: ScanDirection = .forward, limit: Int? = nil
@@ -141,6 +152,7 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
     }
 
     /// How many entries `range` holds, without decoding any.
+    @inlinable
     public func count(_ txn: some ReadableTransaction, _ range: KeyRange<K> = .all) throws -> Int {
         if range.lower == nil && range.upper == nil {
             var stat = MDB_stat()
@@ -162,19 +174,22 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
 
     // MARK: - Raw access, shared by the typed methods
 
+    @inlinable
     func decodeKey(_ raw: UnsafeRawBufferPointer) throws -> K.Value {
         do { return try K.decode(raw) } catch {
             throw KVStoreError.corruptRecord(table: name, reason: "key: \(error)")
         }
     }
 
+    @inlinable
     func decodeValue(_ raw: UnsafeRawBufferPointer) throws -> V.Value {
         do { return try V.decode(raw) } catch {
             throw KVStoreError.corruptRecord(table: name, reason: "value: \(error)")
         }
     }
 
-    private func getRaw(_ txn: some ReadableTransaction, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
+    @usableFromInline
+    func getRaw(_ txn: some ReadableTransaction, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
         var key = key
         return try key.withUnsafeMutableBytes { raw in
             var mdbKey = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
@@ -202,6 +217,7 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
 
     /// The one cursor loop. Positions at the range's start for the direction, then steps until
     /// the other bound, the limit, or `body` says stop.
+    @inlinable
     func walk(
         _ txn: some ReadableTransaction, _ range: KeyRange<K>, direction: ScanDirection, limit: Int?,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
@@ -256,7 +272,8 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
         if rc != MDB_NOTFOUND { try check(rc) }
     }
 
-    private func position(
+    @usableFromInline
+    func position(
         _ cursor: OpaquePointer?, at bytes: [UInt8], _ key: inout MDB_val, _ value: inout MDB_val
     ) -> Int32 {
         var bytes = bytes
@@ -266,7 +283,8 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
         }
     }
 
-    private func compare(_ key: MDB_val, _ bound: [UInt8]) -> Int {
+    @usableFromInline
+    func compare(_ key: MDB_val, _ bound: [UInt8]) -> Int {
         let keyBytes = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
         return bound.withUnsafeBytes { boundBytes in
             let common = min(keyBytes.count, boundBytes.count)

@@ -8,15 +8,16 @@ import KVStore
 /// days of whatever zone the viewer has, and a date-range count needs only the buckets inside
 /// the range plus two partial quarters at its edges. 96 buckets a day keeps Statistics O(days).
 public struct CallStatsBucket: Sendable, Equatable {
-    /// Indexed by `CallStatus.rawValue - 1`.
-    public var counts: [Int64] = Array(repeating: 0, count: CallStatus.allCases.count)
+    /// Indexed by `CallStatus.rawValue - 1` (lanes 5…7 stay zero). A SIMD vector rather than
+    /// an array: no allocation per bucket, and Statistics decodes thousands of buckets.
+    public var counts = SIMD8<Int64>()
     public var durationSeconds: Int64 = 0
     public var answeredDurationSeconds: Int64 = 0
     public var costMicros: Int64 = 0
 
     public init() {}
 
-    public var total: Int64 { counts.reduce(0, +) }
+    public var total: Int64 { counts.wrappedSum() }
 
     public func count(_ status: CallStatus) -> Int64 { counts[Int(status.rawValue) - 1] }
 
@@ -32,20 +33,20 @@ public struct CallStatsBucket: Sendable, Equatable {
     }
 
     public mutating func add(_ other: CallStatsBucket) {
-        for index in counts.indices { counts[index] += other.counts[index] }
+        counts &+= other.counts
         durationSeconds += other.durationSeconds
         answeredDurationSeconds += other.answeredDurationSeconds
         costMicros += other.costMicros
     }
 
-    var isEmpty: Bool { counts.allSatisfy { $0 == 0 } && costMicros == 0 && durationSeconds == 0 }
+    var isEmpty: Bool { counts == SIMD8() && costMicros == 0 && durationSeconds == 0 }
 }
 
 public enum CallStatsCodec: ValueCodec {
     public static func encode(_ value: CallStatsBucket) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(8 * (value.counts.count + 3))
-        for count in value.counts { bytes.appendBigEndian(count) }
+        bytes.reserveCapacity(8 * (CallStatus.allCases.count + 3))
+        for index in 0..<CallStatus.allCases.count { bytes.appendBigEndian(value.counts[index]) }
         bytes.appendBigEndian(value.durationSeconds)
         bytes.appendBigEndian(value.answeredDurationSeconds)
         bytes.appendBigEndian(value.costMicros)
@@ -55,7 +56,7 @@ public enum CallStatsCodec: ValueCodec {
     public static func decode(_ raw: UnsafeRawBufferPointer) throws -> CallStatsBucket {
         var reader = ByteReader(raw)
         var bucket = CallStatsBucket()
-        for index in bucket.counts.indices { bucket.counts[index] = try reader.readBigEndian(Int64.self) }
+        for index in 0..<5 { bucket.counts[index] = try reader.readBigEndian(Int64.self) }
         bucket.durationSeconds = try reader.readBigEndian(Int64.self)
         bucket.answeredDurationSeconds = try reader.readBigEndian(Int64.self)
         bucket.costMicros = try reader.readBigEndian(Int64.self)

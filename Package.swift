@@ -53,8 +53,8 @@ let package = Package(
         .executableTarget(name: "VoxBench", dependencies: ["VoxCore", "KVStore"]),
 
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
-        .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"]),
+        .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"], resources: [.copy("Expected")]),
         .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI"]),
-        .testTarget(name: "IntegrationsTests", dependencies: ["Integrations"], resources: [.copy("Expected")]),
+        .testTarget(name: "IntegrationsTests", dependencies: ["Integrations"]),
     ]
 )

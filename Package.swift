@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "VoxWeb",
             dependencies: [
-                "VoxCore", "FastCGI", "CryptoPrimitives",
+                "VoxCore", "FastCGI", "CryptoPrimitives", "Integrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],

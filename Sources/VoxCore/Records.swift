@@ -44,6 +44,13 @@ public struct Application: Codable, Sendable, Equatable {
     /// The secret that signs this application's webhook events, sealed by the vault.
     public var webhookSecretSealed: [UInt8]?
     public var createdAt: Date
+    /// The ElevenLabs key the scenario uses to reach the agent.
+    public var elevenLabsKeyID: UInt64?
+    public var voximplantScenarioID: UInt64?
+    /// Record calls in the scenario.
+    public var record: Bool?
+    /// The outcome of the last "Deploy to Voximplant", step by step.
+    public var lastDeployment: [String]?
 
     public init(id: UInt64, accountID: UInt64, name: String, elevenLabsAgentID: String, phoneNumber: String,
                 voximplantApplicationID: UInt64? = nil, voximplantRuleID: UInt64? = nil, scenarioCode: String = "",

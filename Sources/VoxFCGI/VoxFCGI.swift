@@ -52,7 +52,9 @@ struct Serve: ParsableCommand {
         let templates = try Templates(directory: settings.templateDirectory)
         let services = Services(
             database: runtime.database, keyring: try runtime.keyring(), templates: templates,
-            sessionLifetime: settings.sessionHours * 3600)
+            sessionLifetime: settings.sessionHours * 3600,
+            upstreams: Upstreams(voximplantURL: settings.voximplantURL, elevenLabsURL: settings.elevenLabsURL, logger: logger),
+            publicURL: settings.publicURL)
         let app = App(services: services, logger: logger)
 
         try FileManager.default.createDirectory(

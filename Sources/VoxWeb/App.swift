@@ -13,6 +13,9 @@ public struct Services: Sendable {
     public let calls: CallQueries
     public let callStore: CallStore
     public let statistics: StatisticsQueries
+    public let upstreams: Upstreams
+    /// Where this server is reached from outside (for webhook URLs in scenarios).
+    public let publicURL: String
     public let csrf: CSRF
     public let vault: Vault
     public let templates: Templates
@@ -20,7 +23,10 @@ public struct Services: Sendable {
 
     public init(
         database: Database, keyring: Keyring, templates: Templates, sessionLifetime: TimeInterval = 12 * 3600,
-        hasher: PasswordHasher = .standard, clock: any Clock = SystemClock()
+        hasher: PasswordHasher = .standard, clock: any Clock = SystemClock(),
+        upstreams: Upstreams = Upstreams(voximplantURL: "https://api.voximplant.com/platform_api",
+                                         elevenLabsURL: "https://api.elevenlabs.io"),
+        publicURL: String = "http://127.0.0.1:8080"
     ) {
         self.database = database
         self.users = Users(database: database, hasher: hasher, clock: clock)
@@ -29,6 +35,8 @@ public struct Services: Sendable {
         self.calls = CallQueries(database: database)
         self.callStore = CallStore(database: database)
         self.statistics = StatisticsQueries(database: database)
+        self.upstreams = upstreams
+        self.publicURL = publicURL
         self.csrf = CSRF(key: keyring.derive("csrf"))
         self.vault = Vault(keyring: keyring)
         self.templates = templates

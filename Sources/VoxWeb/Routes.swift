@@ -27,6 +27,22 @@ enum Routes {
         router.get("/statistics") { request, context in
             try StatisticsPage.show(request, context, services)
         }
+        router.get("/setup") { try SetupPage.show($0, $1, services) }
+        router.post("/setup/accounts") { try SetupPage.addAccount($0, $1, services) }
+        router.get("/setup/accounts/:id") { try SetupPage.editAccount($0, $1, services) }
+        router.post("/setup/accounts/:id") { try SetupPage.updateAccount($0, $1, services) }
+        router.post("/setup/accounts/:id/test") { try SetupPage.testAccount($0, $1, services) }
+        router.post("/setup/accounts/:id/active") { try SetupPage.setActive($0, $1, services) }
+        router.post("/setup/accounts/:id/delete") { try SetupPage.deleteAccount($0, $1, services) }
+        router.post("/setup/elevenlabs") { try SetupPage.addKey($0, $1, services) }
+        router.post("/setup/elevenlabs/:id/test") { try SetupPage.testKey($0, $1, services) }
+        router.post("/setup/elevenlabs/:id/delete") { try SetupPage.deleteKey($0, $1, services) }
+        router.get("/applications") { try ApplicationsPage.list($0, $1, services) }
+        router.get("/applications/new") { try ApplicationsPage.newForm($0, $1, services) }
+        router.post("/applications") { try ApplicationsPage.create($0, $1, services) }
+        router.get("/applications/:id") { try ApplicationsPage.show($0, $1, services) }
+        router.post("/applications/:id/code") { try ApplicationsPage.code($0, $1, services) }
+        router.post("/applications/:id/deploy") { try ApplicationsPage.deploy($0, $1, services) }
         router.get("/healthz", access: .public) { _, _ in
             _ = try services.users.count()
             return .text("ok\n")

@@ -15,6 +15,10 @@ public struct Settings: Sendable {
     public var masterKey: String?
     public var logLevel: String
     public var templateDirectory: String?
+    /// Where browsers and Voximplant reach this server; the scenario posts events here.
+    public var publicURL: String
+    public var voximplantURL: String
+    public var elevenLabsURL: String
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
@@ -30,6 +34,9 @@ public struct Settings: Sendable {
         masterKey = environment["VOXFCGI_MASTER_KEY"]
         logLevel = environment["VOXFCGI_LOG_LEVEL"] ?? "info"
         templateDirectory = environment["VOXFCGI_TEMPLATES"]
+        publicURL = environment["VOXFCGI_PUBLIC_URL"] ?? "http://127.0.0.1:8080"
+        voximplantURL = environment["VOXFCGI_VOXIMPLANT_URL"] ?? "https://api.voximplant.com/platform_api"
+        elevenLabsURL = environment["VOXFCGI_ELEVENLABS_URL"] ?? "https://api.elevenlabs.io"
     }
 
     public var lmdbDirectory: String { "\(dataDirectory)/lmdb" }

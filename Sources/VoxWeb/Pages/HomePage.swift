@@ -6,16 +6,24 @@ enum HomePage {
     static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         let userCount = try services.users.count()
+        let setup = SetupService(database: services.database, vault: services.vault)
+        let accounts = try setup.accounts(viewer: user)
+        let applications = try setup.applications(viewer: user)
+        let deployed = applications.filter { $0.status == .deployed }
+        let calls = try services.calls.count(viewer: user, filter: CallFilter())
         let steps: [[String: Any]] = [
             ["title": "Sign in", "detail": "You are signed in as \(user.email) (\(user.role.rawValue)).", "done": true],
             ["title": "Team", "detail": userCount == 1 ? "1 user. Add more with: voxfcgi user add --email … --role operator"
                 : "\(userCount) users.", "done": userCount > 1],
             ["title": "Connect a Voximplant account",
-             "detail": "Not connected yet. The Setup page, where you enter the account id and API key, arrives with the next release.",
-             "done": false],
+             "detail": accounts.isEmpty ? "Add the account id and API key on the Setup page." : "\(accounts.count) connected.",
+             "done": !accounts.isEmpty, "href": "/setup"],
             ["title": "Link a phone number to an ElevenLabs agent",
-             "detail": "Needs a connected account first.", "done": false],
-            ["title": "Watch calls arrive", "detail": "Call History and Statistics fill in once a number is linked.", "done": false],
+             "detail": applications.isEmpty ? "Create an application, then “Deploy to Voximplant”."
+                 : "\(applications.count) application(s), \(deployed.count) deployed.",
+             "done": !deployed.isEmpty, "href": "/applications"],
+            ["title": "Watch calls arrive", "detail": calls == 0 ? "Call History and Statistics fill in as calls come."
+                : "\(Formatting.count(Int64(calls))) calls so far.", "done": calls > 0, "href": "/calls"],
         ]
         let next = steps.first { ($0["done"] as? Bool) == false }?["title"] as? String ?? "Nothing: all set."
         return Pages.render("home", title: "Home", [

@@ -13,6 +13,8 @@ enum Pages {
         NavItem(href: "/", label: "Home"),
         NavItem(href: "/calls", label: "Call History"),
         NavItem(href: "/statistics", label: "Statistics"),
+        NavItem(href: "/applications", label: "Applications"),
+        NavItem(href: "/setup", label: "Setup"),
     ]
 
     static func render(

@@ -1,0 +1,219 @@
+import CryptoPrimitives
+import Foundation
+import KVStore
+
+public enum SetupError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+    case notFound
+    case inUse(String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(message): message
+        case .notFound: "no such record"
+        case let .inUse(message): message
+        }
+    }
+}
+
+/// Accounts, ElevenLabs keys and applications: what an operator sets up. Secrets are sealed
+/// inside the same transaction that hands out the record id, because the id is part of what
+/// the seal is bound to.
+public struct SetupService: Sendable {
+    let database: Database
+    let vault: Vault
+
+    public init(database: Database, vault: Vault) {
+        self.database = database
+        self.vault = vault
+    }
+
+    static func visible(_ owner: UInt64, to viewer: User) -> Bool { viewer.isAdmin || owner == viewer.id }
+
+    // MARK: Voximplant accounts
+
+    public func accounts(viewer: User) throws -> [Account] {
+        try database.environment.read { txn in
+            try database.accounts.entries(txn).map(\.value).filter { SetupService.visible($0.ownerUserID, to: viewer) }
+        }
+    }
+
+    public func account(id: UInt64, viewer: User) throws -> Account {
+        guard let account = try database.environment.read({ txn in try database.accounts.get(txn, id) }),
+              SetupService.visible(account.ownerUserID, to: viewer) else { throw SetupError.notFound }
+        return account
+    }
+
+    static func validateAccount(name: String, accountID: String) throws {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the account a name.") }
+        guard !accountID.isEmpty, accountID.allSatisfy(\.isNumber) else {
+            throw SetupError.invalid("The Voximplant account id is a number (see the control panel).")
+        }
+    }
+
+    @discardableResult
+    public func addAccount(owner: User, name: String, voximplantAccountID: String, apiKey: String) throws -> Account {
+        try SetupService.validateAccount(name: name, accountID: voximplantAccountID)
+        guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the account's API key.") }
+        return try database.environment.write { txn in
+            let id = try database.nextID("accounts", in: txn)
+            let account = Account(id: id, ownerUserID: owner.id, voximplantAccountID: voximplantAccountID, name: name,
+                                  apiKeySealed: try vault.seal(apiKey, at: Vault.Place("accounts", id, "api_key")))
+            try database.accounts.put(txn, id, account)
+            return account
+        }
+    }
+
+    /// An empty `apiKey` keeps the saved one: the key is write-only.
+    public func updateAccount(id: UInt64, viewer: User, name: String, voximplantAccountID: String, apiKey: String?,
+                              currency: String? = nil) throws {
+        try SetupService.validateAccount(name: name, accountID: voximplantAccountID)
+        _ = try account(id: id, viewer: viewer)
+        try database.environment.write { txn in
+            guard var account = try database.accounts.get(txn, id) else { throw SetupError.notFound }
+            account.name = name
+            account.voximplantAccountID = voximplantAccountID
+            if let currency { account.currency = currency }
+            if let apiKey, !apiKey.isEmpty {
+                account.apiKeySealed = try vault.seal(apiKey, at: Vault.Place("accounts", id, "api_key"))
+            }
+            try database.accounts.put(txn, id, account)
+        }
+    }
+
+    public func setActive(accountID: UInt64, viewer: User, active: Bool) throws {
+        _ = try account(id: accountID, viewer: viewer)
+        try database.environment.write { txn in
+            guard var account = try database.accounts.get(txn, accountID) else { throw SetupError.notFound }
+            account.active = active
+            try database.accounts.put(txn, accountID, account)
+        }
+    }
+
+    /// Refused while applications use the account: their calls would lose their owner.
+    public func deleteAccount(id: UInt64, viewer: User) throws {
+        _ = try account(id: id, viewer: viewer)
+        try database.environment.write { txn in
+            let users = try database.applications.entries(txn).filter { $0.value.accountID == id }
+            guard users.isEmpty else {
+                throw SetupError.inUse("Applications use this account (\(users.map(\.value.name).joined(separator: ", "))). Disable it instead.")
+            }
+            try database.accounts.delete(txn, id)
+        }
+    }
+
+    public func apiKeyMask(_ account: Account) -> String {
+        guard let sealed = account.apiKeySealed,
+              let key = try? vault.open(sealed, at: Vault.Place("accounts", account.id, "api_key")) else { return "not saved" }
+        return Vault.mask(key)
+    }
+
+    // MARK: ElevenLabs keys
+
+    public func elevenLabsKeys(viewer: User) throws -> [ElevenLabsKey] {
+        try database.environment.read { txn in
+            try database.elevenLabsKeys.entries(txn).map(\.value).filter { SetupService.visible($0.ownerUserID, to: viewer) }
+        }
+    }
+
+    public func elevenLabsKey(id: UInt64, viewer: User) throws -> ElevenLabsKey {
+        guard let key = try database.environment.read({ txn in try database.elevenLabsKeys.get(txn, id) }),
+              SetupService.visible(key.ownerUserID, to: viewer) else { throw SetupError.notFound }
+        return key
+    }
+
+    @discardableResult
+    public func addElevenLabsKey(owner: User, name: String, apiKey: String, baseURL: String = "") throws -> ElevenLabsKey {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the key a name.") }
+        guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the ElevenLabs API key.") }
+        return try database.environment.write { txn in
+            let id = try database.nextID("elevenlabs_keys", in: txn)
+            let key = ElevenLabsKey(id: id, ownerUserID: owner.id, name: name,
+                                    apiKeySealed: try vault.seal(apiKey, at: Vault.Place("elevenlabs_keys", id, "api_key")),
+                                    baseURL: baseURL)
+            try database.elevenLabsKeys.put(txn, id, key)
+            return key
+        }
+    }
+
+    public func deleteElevenLabsKey(id: UInt64, viewer: User) throws {
+        _ = try elevenLabsKey(id: id, viewer: viewer)
+        try database.environment.write { txn in
+            guard try database.applications.entries(txn).allSatisfy({ $0.value.elevenLabsKeyID != id }) else {
+                throw SetupError.inUse("Applications use this key.")
+            }
+            try database.elevenLabsKeys.delete(txn, id)
+        }
+    }
+
+    public func keyMask(_ key: ElevenLabsKey) -> String {
+        (try? vault.open(key.apiKeySealed, at: Vault.Place("elevenlabs_keys", key.id, "api_key"))).map(Vault.mask) ?? "unreadable"
+    }
+
+    // MARK: Applications
+
+    public func applications(viewer: User) throws -> [Application] {
+        let owned = Set(try accounts(viewer: viewer).map(\.id))
+        return try database.environment.read { txn in
+            try database.applications.entries(txn).map(\.value).filter { owned.contains($0.accountID) }
+        }
+    }
+
+    public func application(id: UInt64, viewer: User) throws -> Application {
+        guard let application = try database.environment.read({ txn in try database.applications.get(txn, id) }) else {
+            throw SetupError.notFound
+        }
+        _ = try account(id: application.accountID, viewer: viewer)
+        return application
+    }
+
+    @discardableResult
+    public func createApplication(viewer: User, accountID: UInt64, name: String, phoneNumber: String, agentID: String,
+                                  elevenLabsKeyID: UInt64, record: Bool) throws -> Application {
+        _ = try account(id: accountID, viewer: viewer)
+        _ = try elevenLabsKey(id: elevenLabsKeyID, viewer: viewer)
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the application a name.") }
+        guard !PhoneNumber.digits(phoneNumber).isEmpty else { throw SetupError.invalid("Choose a phone number.") }
+        guard !agentID.isEmpty else { throw SetupError.invalid("Enter the ElevenLabs agent id.") }
+        let secret = Random.bytes(32).base64URLString
+        return try database.environment.write { txn in
+            let id = try database.nextID("applications", in: txn)
+            var application = Application(id: id, accountID: accountID, name: name, elevenLabsAgentID: agentID,
+                                          phoneNumber: phoneNumber,
+                                          webhookSecretSealed: try vault.seal(secret, at: Vault.Place("applications", id, "webhook_secret")))
+            application.elevenLabsKeyID = elevenLabsKeyID
+            application.record = record
+            try database.applications.put(txn, id, application)
+            return application
+        }
+    }
+
+    /// The scenario code. With `revealSecrets` false the keys are masked: that version may be
+    /// shown on a page; the real one goes only to Voximplant and to the owner's copy button.
+    public func scenario(for application: Application, viewer: User, publicURL: String, revealSecrets: Bool) throws -> String {
+        let key = try application.elevenLabsKeyID.map { try self.elevenLabsKey(id: $0, viewer: viewer) }
+        let agentKey = try key.map { try vault.open($0.apiKeySealed, at: Vault.Place("elevenlabs_keys", $0.id, "api_key")) } ?? ""
+        let secret = try application.webhookSecretSealed.map {
+            try vault.open($0, at: Vault.Place("applications", application.id, "webhook_secret"))
+        } ?? ""
+        let input = ScenarioGenerator.Input(
+            applicationID: application.id, applicationName: application.name, agentID: application.elevenLabsAgentID,
+            elevenLabsAPIKey: revealSecrets ? agentKey : Vault.mask(agentKey),
+            webhookURL: publicURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/webhook/voximplant",
+            webhookSecret: revealSecrets ? secret : Vault.mask(secret), record: application.record ?? false)
+        return ScenarioGenerator().generate(input)
+    }
+
+    public func recordDeployment(applicationID: UInt64, steps: [String], succeeded: Bool, scenarioID: UInt64?,
+                                 voximplantApplicationID: UInt64?, ruleID: UInt64?) throws {
+        try database.environment.write { txn in
+            guard var application = try database.applications.get(txn, applicationID) else { throw SetupError.notFound }
+            application.lastDeployment = steps
+            application.status = succeeded ? .deployed : .failed
+            application.voximplantScenarioID = scenarioID ?? application.voximplantScenarioID
+            application.voximplantApplicationID = voximplantApplicationID ?? application.voximplantApplicationID
+            application.voximplantRuleID = ruleID ?? application.voximplantRuleID
+            try database.applications.put(txn, applicationID, application)
+        }
+    }
+}

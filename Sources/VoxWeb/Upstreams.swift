@@ -1,0 +1,37 @@
+import Foundation
+import Integrations
+import Logging
+import VoxCore
+
+/// Builds API clients for stored accounts and keys: opens their sealed secrets just for the
+/// call, and shares one HTTP client (and so its connection pool and rate limits) per service.
+public struct Upstreams: Sendable {
+    public let voximplantURL: String
+    public let elevenLabsURL: String
+    let voximplantHTTP: HTTPClient
+    let elevenLabsHTTP: HTTPClient
+
+    public init(voximplantURL: String, elevenLabsURL: String, logger: Logger = Logger(label: "voxfcgi.http"),
+                retry: RetryPolicy = RetryPolicy()) {
+        self.voximplantURL = voximplantURL
+        self.elevenLabsURL = elevenLabsURL
+        var vox = HTTPClient.Configuration(service: "voximplant")
+        vox.retry = retry
+        var el = HTTPClient.Configuration(service: "elevenlabs")
+        el.retry = retry
+        voximplantHTTP = HTTPClient(configuration: vox, logger: logger)
+        elevenLabsHTTP = HTTPClient(configuration: el, logger: logger)
+    }
+
+    public func voximplant(_ account: Account, vault: Vault) throws -> VoximplantClient {
+        guard let sealed = account.apiKeySealed else { throw VoximplantError.authentication("no API key saved") }
+        let key = try vault.open(sealed, at: Vault.Place("accounts", account.id, "api_key"))
+        return VoximplantClient(baseURL: voximplantURL, credentials: .init(accountID: account.voximplantAccountID, apiKey: key),
+                                http: voximplantHTTP)
+    }
+
+    public func elevenLabs(_ key: ElevenLabsKey, vault: Vault) throws -> ElevenLabsClient {
+        let secret = try vault.open(key.apiKeySealed, at: Vault.Place("elevenlabs_keys", key.id, "api_key"))
+        return ElevenLabsClient(baseURL: key.baseURL.isEmpty ? elevenLabsURL : key.baseURL, apiKey: secret, http: elevenLabsHTTP)
+    }
+}

@@ -1,0 +1,115 @@
+"""Issue 4 end to end: Setup and Applications against the fake Voximplant and ElevenLabs,
+through real nginx and in a real browser."""
+
+import pytest
+import requests
+
+from browser import By, EC, sign_in, wait
+from conftest import ADMIN
+from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes
+from stack import Stack, csrf_from
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    fakes = Fakes()
+    s = Stack(tmp_path_factory.mktemp("setup"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
+              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_PUBLIC_URL="https://voice.example.com")
+    s.add_user(*ADMIN)
+    s.start()
+    yield s, fakes
+    s.stop()
+    fakes.stop()
+
+
+def test_browser_sets_up_and_deploys_an_application(world, browser):
+    stack, fakes = world
+    browser.delete_all_cookies()
+    sign_in(browser, stack.base_url, *ADMIN)
+    browser.get(stack.base_url + "/setup")
+
+    form = browser.find_element(By.ID, "add-account")
+    form.find_element(By.NAME, "name").send_keys("Acme voice")
+    form.find_element(By.NAME, "account_id").send_keys(VOX_ACCOUNT_ID)
+    form.find_element(By.NAME, "api_key").send_keys(VOX_API_KEY)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#accounts tbody tr")))
+    row = browser.find_element(By.CSS_SELECTOR, "#accounts tbody tr").text
+    assert "Acme voice" in row and "1111" in row and VOX_API_KEY not in browser.page_source
+
+    browser.find_element(By.CSS_SELECTOR, "#accounts .test-connection").click()
+    notice = wait(browser).until(EC.presence_of_element_located((By.ID, "notice"))).text
+    assert "acme-voice" in notice and "523.75" in notice and "₽" in notice
+
+    form = browser.find_element(By.ID, "add-key")
+    form.find_element(By.NAME, "name").send_keys("Main key")
+    form.find_element(By.NAME, "api_key").send_keys(EL_API_KEY)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#keys tbody tr")))
+    assert EL_API_KEY not in browser.page_source
+
+    browser.get(stack.base_url + "/applications/new")
+    form = browser.find_element(By.ID, "create-application")
+    numbers = [o.text for o in form.find_elements(By.CSS_SELECTOR, "select[name=number] option")]
+    assert "+7 495 123-45-67" in numbers  # listed live from the fake Voximplant
+    form.find_element(By.NAME, "name").send_keys("Support line")
+    form.find_element(By.NAME, "agent").send_keys("agent_nope")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    error = wait(browser).until(EC.presence_of_element_located((By.ID, "form-error"))).text
+    assert "no agent" in error
+
+    form = browser.find_element(By.ID, "create-application")
+    agent = form.find_element(By.NAME, "agent")
+    agent.clear()
+    agent.send_keys("agent_support_1")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(EC.presence_of_element_located((By.ID, "scenario-code")))
+    assert browser.find_element(By.ID, "agent-name").text == "Support agent"
+    code = browser.find_element(By.ID, "scenario-code").text
+    assert "require(Modules.ElevenLabs)" in code and "https://voice.example.com/api/webhook/voximplant" in code
+    assert EL_API_KEY not in code  # masked on the page
+
+    browser.find_element(By.ID, "copy-code").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "copy-status"), "Copied"))
+    copied = int(browser.find_element(By.ID, "copy-code").get_attribute("data-copied-length"))
+    assert copied > len(code) - 200  # the complete scenario, keys included
+
+    browser.find_element(By.CSS_SELECTOR, "#deploy button").click()
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#deploy-steps li")))
+    steps = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#deploy-steps li")]
+    assert len(steps) == 4 and all(step.startswith("✓") for step in steps), steps
+    assert browser.find_element(By.ID, "application-status").text == "deployed"
+    methods = [entry["method"] for entry in fakes.log()]
+    assert methods == ["AddScenario", "AddApplication", "AddRule", "BindPhoneNumberToApplication"]
+    bind = fakes.log()[-1]
+    assert bind["phone_number"] == "74951234567"
+
+    # Deploying again updates the scenario and keeps the application and rule.
+    browser.find_element(By.CSS_SELECTOR, "#deploy button").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "deploy-steps"), "updated"))
+    assert [entry["method"] for entry in fakes.log()][4:] == ["SetScenarioInfo", "BindPhoneNumberToApplication"]
+
+
+def test_secrets_never_in_data_file_or_log(world):
+    stack, _ = world
+    data = (stack.data / "lmdb" / "data.mdb").read_bytes()
+    for secret in (VOX_API_KEY, EL_API_KEY):
+        assert secret.encode() not in data
+        assert secret not in stack.log()
+
+
+def test_wrong_key_shows_the_reason(world):
+    stack, _ = world
+    session = stack.login(*ADMIN)
+    page = session.get(stack.base_url + "/setup")
+    response = session.post(stack.base_url + "/setup/accounts", data={
+        "_csrf": csrf_from(page.text), "name": "Wrong", "account_id": VOX_ACCOUNT_ID, "api_key": "definitely-wrong-key"},
+        allow_redirects=True)
+    assert response.status_code == 200
+    import re
+    ids = re.findall(r'data-account-id="(\d+)"', response.text)
+    result = session.post(stack.base_url + f"/setup/accounts/{ids[-1]}/test", data={"_csrf": csrf_from(response.text)})
+    assert result.status_code == 502
+    assert "wrong API key" in result.text
+    bad = session.post(stack.base_url + "/setup/accounts", data={"_csrf": csrf_from(result.text), "name": "", "account_id": "abc", "api_key": "x"})
+    assert bad.status_code == 422 and "Give the account a name" in bad.text

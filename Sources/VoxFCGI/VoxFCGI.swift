@@ -12,7 +12,7 @@ struct VoxFCGICommand: ParsableCommand {
         commandName: "voxfcgi",
         abstract: "Admin server for ElevenLabs voice agents on Voximplant numbers (a FastCGI worker behind nginx).",
         discussion: "Settings come from VOXFCGI_* environment variables; see the README.",
-        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self])
+        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self, VaultCommand.self])
 }
 
 /// What every subcommand opens: settings, the data folder, the database.
@@ -194,5 +194,60 @@ struct SeedDemo: ParsableCommand {
             if done % 100_000 == 0 { print("  \(done) calls…") }
         }
         print("seeded \(written) calls for \(owner.email) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+}
+
+struct VaultCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vault", abstract: "Master keys and sealed secrets.",
+        subcommands: [Status.self, Rotate.self, Retire.self])
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the master keys and how many secrets each seals.")
+        func run() throws {
+            let runtime = try Runtime()
+            let keyring = try runtime.keyring()
+            let usage = try VaultRotation(database: runtime.database, vault: Vault(keyring: keyring)).usage()
+            for id in keyring.keys.keys.sorted() {
+                print("key \(id)\(id == keyring.activeID ? " (active)" : ""): \(usage[id] ?? 0) secrets")
+            }
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a new master key and re-seal every secret under it.",
+            discussion: "Safe to interrupt: run it again with --resume to finish re-sealing without adding another key.")
+        @Flag(help: "Do not add a key; finish re-sealing under the current active key.") var resume = false
+
+        func run() throws {
+            let runtime = try Runtime()
+            guard runtime.settings.masterKey == nil else {
+                throw ValidationError("the master keys come from VOXFCGI_MASTER_KEY: add the new key there (id:base64,…) and run with --resume")
+            }
+            let keyring = resume ? try runtime.keyring() : try Keyring.addKey(path: runtime.settings.masterKeyFile)
+            if !resume { print("added master key \(keyring.activeID) to \(runtime.settings.masterKeyFile)") }
+            let result = try VaultRotation(database: runtime.database, vault: Vault(keyring: keyring)).run()
+            print("re-sealed \(result.resealed) secrets; \(result.remaining) left under older keys")
+            if result.remaining == 0 && keyring.keys.count > 1 {
+                print("older keys can be retired: voxfcgi vault retire --key-id N (restart the worker first)")
+            }
+        }
+    }
+
+    struct Retire: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an old master key that no secret uses any more.")
+        @Option(help: "The key to remove.") var keyID: UInt32
+
+        func run() throws {
+            let runtime = try Runtime()
+            let keyring = try runtime.keyring()
+            let usage = try VaultRotation(database: runtime.database, vault: Vault(keyring: keyring)).usage()
+            guard usage[keyID, default: 0] == 0 else {
+                throw ValidationError("key \(keyID) still seals \(usage[keyID]!) secrets: run `voxfcgi vault rotate --resume` first")
+            }
+            _ = try Keyring.removeKey(keyID, path: runtime.settings.masterKeyFile)
+            print("retired master key \(keyID)")
+        }
     }
 }

@@ -34,6 +34,7 @@ public final class Environment: @unchecked Sendable {
     let env: OpaquePointer
     let resizeLock = ReadWriteLock()
     private let writer: Writer
+    private let readers = ReaderPool()
     /// Readers found dead (their process gone) and cleared when the environment was opened.
     public let staleReadersCleared: Int
 
@@ -64,6 +65,7 @@ public final class Environment: @unchecked Sendable {
 
     deinit {
         writer.stop()
+        readers.drain()
         mdb_env_close(env)
     }
 
@@ -80,18 +82,11 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a read-only snapshot. Any thread; many at once.
     public func read<R>(_ body: (ReadTransaction) throws -> R) throws -> R {
         try resizeLock.withShared {
-            var txn: OpaquePointer?
-            var rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
-            if rc == MDB_MAP_RESIZED {
-                // Another process grew the map: adopt its size (needs no transaction here).
-                mdb_env_set_mapsize(env, 0)
-                rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
-            }
-            try check(rc)
-            let transaction = ReadTransaction(pointer: txn!)
+            let txn = try readers.take(env)
+            let transaction = ReadTransaction(pointer: txn)
             defer {
                 transaction.isOpen = false
-                mdb_txn_abort(txn)
+                readers.give(txn)
             }
             return try body(transaction)
         }
@@ -131,5 +126,53 @@ public final class Environment: @unchecked Sendable {
         try resizeLock.withExclusive {
             try check(mdb_env_set_mapsize(env, current * 2))
         }
+    }
+}
+
+/// Read transactions kept after use (`mdb_txn_reset`) and renewed for the next read
+/// (`mdb_txn_renew`): a renewed handle keeps its reader slot, so a read does not take the
+/// reader-table mutex that `mdb_txn_begin` needs under MDB_NOTLS.
+final class ReaderPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [OpaquePointer] = []
+    private let keep = 64
+
+    func take(_ env: OpaquePointer) throws -> OpaquePointer {
+        lock.lock()
+        let reused = idle.popLast()
+        lock.unlock()
+        if let reused {
+            if mdb_txn_renew(reused) == 0 { return reused }
+            mdb_txn_abort(reused)
+        }
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+        if rc == MDB_MAP_RESIZED {
+            // Another process grew the map: adopt its size (needs no transaction here).
+            mdb_env_set_mapsize(env, 0)
+            rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+        }
+        try check(rc)
+        return txn!
+    }
+
+    func give(_ txn: OpaquePointer) {
+        mdb_txn_reset(txn)
+        lock.lock()
+        if idle.count < keep {
+            idle.append(txn)
+            lock.unlock()
+        } else {
+            lock.unlock()
+            mdb_txn_abort(txn)
+        }
+    }
+
+    func drain() {
+        lock.lock()
+        let all = idle
+        idle = []
+        lock.unlock()
+        all.forEach { mdb_txn_abort($0) }
     }
 }

@@ -30,18 +30,29 @@ public struct SetupService: Sendable {
 
     static func visible(_ owner: UInt64, to viewer: User) -> Bool { viewer.isAdmin || owner == viewer.id }
 
-    // MARK: Voximplant accounts
-
-    public func accounts(viewer: User) throws -> [Account] {
+    /// The records of `table` the viewer may see.
+    private func visibleRecords<R: Codable>(_ table: Table<UInt64Key, JSONValue<R>>, viewer: User, owner: (R) -> UInt64) throws -> [R] {
         try database.environment.read { txn in
-            try database.accounts.entries(txn).map(\.value).filter { SetupService.visible($0.ownerUserID, to: viewer) }
+            try table.entries(txn).map(\.value).filter { SetupService.visible(owner($0), to: viewer) }
         }
     }
 
+    /// One record, if the viewer may see it; someone else's is `notFound`, like a missing one.
+    private func visibleRecord<R: Codable>(_ table: Table<UInt64Key, JSONValue<R>>, id: UInt64, viewer: User,
+                                           owner: (R) -> UInt64) throws -> R {
+        guard let record = try database.environment.read({ txn in try table.get(txn, id) }),
+              SetupService.visible(owner(record), to: viewer) else { throw SetupError.notFound }
+        return record
+    }
+
+    // MARK: Voximplant accounts
+
+    public func accounts(viewer: User) throws -> [Account] {
+        try visibleRecords(database.accounts, viewer: viewer) { $0.ownerUserID }
+    }
+
     public func account(id: UInt64, viewer: User) throws -> Account {
-        guard let account = try database.environment.read({ txn in try database.accounts.get(txn, id) }),
-              SetupService.visible(account.ownerUserID, to: viewer) else { throw SetupError.notFound }
-        return account
+        try visibleRecord(database.accounts, id: id, viewer: viewer) { $0.ownerUserID }
     }
 
     static func validateAccount(name: String, accountID: String) throws {
@@ -111,15 +122,11 @@ public struct SetupService: Sendable {
     // MARK: ElevenLabs keys
 
     public func elevenLabsKeys(viewer: User) throws -> [ElevenLabsKey] {
-        try database.environment.read { txn in
-            try database.elevenLabsKeys.entries(txn).map(\.value).filter { SetupService.visible($0.ownerUserID, to: viewer) }
-        }
+        try visibleRecords(database.elevenLabsKeys, viewer: viewer) { $0.ownerUserID }
     }
 
     public func elevenLabsKey(id: UInt64, viewer: User) throws -> ElevenLabsKey {
-        guard let key = try database.environment.read({ txn in try database.elevenLabsKeys.get(txn, id) }),
-              SetupService.visible(key.ownerUserID, to: viewer) else { throw SetupError.notFound }
-        return key
+        try visibleRecord(database.elevenLabsKeys, id: id, viewer: viewer) { $0.ownerUserID }
     }
 
     @discardableResult

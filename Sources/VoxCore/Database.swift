@@ -31,6 +31,11 @@ public final class Database: Sendable {
     /// Keyed by conversation id, so a transcript that arrives before its call waits here.
     public let transcripts: Table<StringKey, JSONValue<Transcript>>
     public let elevenLabsKeys: Table<UInt64Key, JSONValue<ElevenLabsKey>>
+    /// The job queue: records, their due times (due | id), dedupe keys, and parked failures.
+    public let jobs: Table<UInt64Key, JSONValue<Job>>
+    public let jobsDue: Table<Pair<UInt64Key, UInt64Key>, EmptyValue>
+    public let jobsByDedupe: Table<StringKey, KeyAsValue<UInt64Key>>
+    public let failedJobs: Table<UInt64Key, JSONValue<Job>>
 
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
@@ -49,6 +54,10 @@ public final class Database: Sendable {
         callStats = try environment.openTable("call_stats")
         transcripts = try environment.openTable("transcripts")
         elevenLabsKeys = try environment.openTable("elevenlabs_keys")
+        jobs = try environment.openTable("jobs")
+        jobsDue = try environment.openTable("jobs_due")
+        jobsByDedupe = try environment.openTable("jobs_by_dedupe")
+        failedJobs = try environment.openTable("jobs_failed")
     }
 
     /// The next id of a sequence, starting at 1. Call inside the write that stores the record,

@@ -56,6 +56,9 @@ struct Serve: ParsableCommand {
             upstreams: Upstreams(voximplantURL: settings.voximplantURL, elevenLabsURL: settings.elevenLabsURL, logger: logger),
             publicURL: settings.publicURL)
         let app = App(services: services, logger: logger)
+        let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
+        services.jobWaker.attach(runner)
+        runner.start()
 
         try FileManager.default.createDirectory(
             atPath: (settings.socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -65,7 +68,8 @@ struct Serve: ParsableCommand {
         configuration.tcpAddress = settings.tcpAddress
         configuration.threads = settings.threads
         let maxBody = settings.maxBodyBytes
-        configuration.maxBodySize = { _ in maxBody }
+        // Webhooks are small JSON; everything else is a form.
+        configuration.maxBodySize = { path in path.hasPrefix("/api/webhook/voximplant") ? 64 * 1024 : maxBody }
         let server = FastCGIServer(configuration: configuration) { app.handle($0) }
         try server.start()
         logger.info("listening", metadata: [
@@ -85,6 +89,7 @@ struct Serve: ParsableCommand {
         stop.wait()
         logger.info("stopping: finishing requests in flight", metadata: ["in_flight": .stringConvertible(server.requestsInFlight)])
         server.stop(gracePeriod: 30)
+        runner.stop()
         logger.info("stopped")
         _ = sources
     }

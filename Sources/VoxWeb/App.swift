@@ -14,6 +14,9 @@ public struct Services: Sendable {
     public let callStore: CallStore
     public let statistics: StatisticsQueries
     public let upstreams: Upstreams
+    public let jobs: JobQueue
+    /// Wakes the job runner after a commit that enqueued work (no-op until one is attached).
+    public let jobWaker = JobWaker()
     /// Where this server is reached from outside (for webhook URLs in scenarios).
     public let publicURL: String
     public let csrf: CSRF
@@ -36,6 +39,7 @@ public struct Services: Sendable {
         self.callStore = CallStore(database: database)
         self.statistics = StatisticsQueries(database: database)
         self.upstreams = upstreams
+        self.jobs = JobQueue(database: database, clock: clock)
         self.publicURL = publicURL
         self.csrf = CSRF(key: keyring.derive("csrf"))
         self.vault = Vault(keyring: keyring)
@@ -171,5 +175,26 @@ extension HTTPError {
         var error = HTTPError(.seeOther, "see \(location)")
         error.headers = [("Location", location)]
         return error
+    }
+}
+
+/// A late-bound link to the job runner: services are built before the runner, which needs them.
+public final class JobWaker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var runner: JobRunner?
+
+    public init() {}
+
+    public func attach(_ runner: JobRunner) {
+        lock.lock()
+        self.runner = runner
+        lock.unlock()
+    }
+
+    public func wake() {
+        lock.lock()
+        let runner = self.runner
+        lock.unlock()
+        runner?.wake()
     }
 }

@@ -1,0 +1,39 @@
+import Foundation
+import Integrations
+import VoxCore
+
+/// What each kind of job does. Handlers are idempotent: a job can run again after a crash.
+public enum JobHandlers {
+    public static func all(_ services: Services) -> [String: JobRunner.Handler] {
+        [ScenarioEventIngest.transcriptJob: { job in try fetchTranscript(job, services) }]
+    }
+
+    /// Fetches the call's conversation from ElevenLabs. Until ElevenLabs says it is final, it
+    /// asks again later; then it stores the transcript and flags the call in one transaction.
+    static func fetchTranscript(_ job: Job, _ services: Services) throws -> JobRunner.Outcome {
+        let database = services.database
+        guard let callID = UInt64(job.payload),
+              let call = try database.environment.read({ txn in try database.calls.get(txn, callID) }),
+              let conversationID = call.conversationID else { return .done }
+        let (application, key) = try database.environment.read { txn in
+            let application = try database.applications.get(txn, call.applicationID)
+            return (application, try application?.elevenLabsKeyID.flatMap { try database.elevenLabsKeys.get(txn, $0) })
+        }
+        guard application != nil, let key else { throw JobError.noElevenLabsKey }
+        let conversation = try services.upstreams.elevenLabs(key, vault: services.vault).conversation(id: conversationID)
+        guard conversation.isFinal else { return .later(30) }
+        let transcript = Transcript(
+            conversationID: conversationID,
+            turns: (conversation.transcript ?? []).compactMap { turn in
+                turn.message.map { Transcript.Turn(role: turn.role, text: $0, secondsIntoCall: Int(turn.timeInCallSecs?.value ?? 0)) }
+            },
+            summary: conversation.analysis?.transcriptSummary, successVerdict: conversation.analysis?.callSuccessful)
+        try database.environment.write { txn in try CallStore(database: database).saveTranscript(transcript, in: txn) }
+        return .done
+    }
+
+    enum JobError: Error, CustomStringConvertible {
+        case noElevenLabsKey
+        var description: String { "the call's application has no ElevenLabs key" }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+@testable import VoxCore
+
+@Suite struct ScenarioEventTests {
+    func event(_ json: String) throws -> ScenarioEvent {
+        try JSONDecoder().decode(ScenarioEvent.self, from: Data(json.utf8))
+    }
+
+    var sequence: [String] {
+        [
+            #"{"type":"call_started","application_id":1,"session_id":77,"sent_at":1790000000000,"from":"+79991112233","to":"74951234567"}"#,
+            #"{"type":"conversation_started","application_id":"1","session_id":"77","sent_at":1790000002000,"conversation_id":"conv_a"}"#,
+            #"{"type":"call_ended","application_id":1,"session_id":77,"sent_at":1790000060000,"duration":58,"reason":"disconnected"}"#,
+        ]
+    }
+
+    @Test func everyOrderAndRepetitionGivesTheSameCall() throws {
+        var results: [Call] = []
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0], [0, 2, 1, 2, 0], [2, 2, 1, 1, 0, 0]] {
+            let f = try CallFixture()
+            let ingest = ScenarioEventIngest(database: f.database, jobs: JobQueue(database: f.database))
+            for index in order {
+                try f.database.environment.write { txn in try ingest.apply(try event(sequence[index]), in: txn) }
+            }
+            let calls = try f.queries.page(viewer: f.admin, filter: CallFilter()).calls
+            #expect(calls.count == 1)
+            var call = try #require(calls.first)
+            call.id = 0
+            results.append(call)
+            #expect(try JobQueue(database: f.database).pending().map(\.kind) == [ScenarioEventIngest.transcriptJob])
+        }
+        let first = results[0]
+        #expect(results.allSatisfy { $0 == first })
+        #expect(first.status == .answered && first.durationSeconds == 58 && first.conversationID == "conv_a")
+        #expect(first.fromNumber == "+79991112233")
+        #expect(first.startedAt == Date(timeIntervalSince1970: 1_790_000_000))
+    }
+
+    @Test func malformedEventsAreRefused() {
+        for bad in [#"{"type":"call_started"}"#, #"{"type":"nope","application_id":1,"session_id":1,"sent_at":1}"#,
+                    #"{"type":"call_ended","application_id":1,"session_id":"x","sent_at":1}"#,
+                    #"{"type":"call_ended","application_id":1,"session_id":1,"sent_at":1,"duration":-5}"#] {
+            #expect(throws: (any Error).self) { try event(bad) }
+        }
+    }
+
+    @Test func unknownApplicationStoresNothing() throws {
+        let f = try CallFixture()
+        let ingest = ScenarioEventIngest(database: f.database, jobs: JobQueue(database: f.database))
+        let foreign = try event(#"{"type":"call_started","application_id":999,"session_id":1,"sent_at":1}"#)
+        #expect(throws: ScenarioEventIngest.Failure.unknownApplication) {
+            try f.database.environment.write { txn in try ingest.apply(foreign, in: txn) }
+        }
+        #expect(try f.queries.count(viewer: f.admin, filter: CallFilter()) == 0)
+    }
+}

@@ -1,0 +1,128 @@
+"""Issue 5 (first part) end to end: scenario events through real nginx into the worker,
+transcripts fetched by the durable job runner from the fake ElevenLabs."""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import re
+import time
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from conftest import ADMIN
+from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes
+from stack import Stack, csrf_from
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    fakes = Fakes()
+    s = Stack(tmp_path_factory.mktemp("webhooks"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
+              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs)
+    s.add_user(*ADMIN)
+    s.start()
+    session = s.login(*ADMIN)
+    page = session.get(s.base_url + "/setup")
+    page = session.post(s.base_url + "/setup/accounts", data={"_csrf": csrf_from(page.text), "name": "Acme",
+                                                              "account_id": VOX_ACCOUNT_ID, "api_key": VOX_API_KEY})
+    session.post(s.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": "Main", "api_key": EL_API_KEY})
+    form = session.get(s.base_url + "/applications/new")
+    account = re.search(r'name="account" value="(\d+)"', form.text).group(1)
+    key = re.search(r'<option value="(\d+)"', form.text.split('name="key"')[1]).group(1)
+    created = session.post(s.base_url + "/applications", data={
+        "_csrf": csrf_from(form.text), "account": account, "key": key, "name": "Support", "number": "74951234567",
+        "agent": "agent_support_1", "record": "1"}, allow_redirects=False)
+    assert created.status_code == 303, created.text
+    app_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    detail = session.get(s.base_url + created.headers["Location"])
+    code = session.post(s.base_url + f"/applications/{app_id}/code", headers={"X-CSRF-Token": csrf_from(detail.text)}).text
+    secret = re.search(r'webhookSecret: "([^"]+)"', code).group(1)
+    yield s, session, app_id, secret
+    s.stop()
+    fakes.stop()
+
+
+def post(stack, body, secret, timestamp=None, raw=None):
+    data = raw if raw is not None else json.dumps(body).encode()
+    ts = str(int(timestamp if timestamp is not None else time.time()))
+    signature = hmac.new(secret.encode(), ts.encode() + b"." + data, hashlib.sha256).hexdigest()
+    return requests.post(stack.base_url + "/api/webhook/voximplant", data=data, headers={
+        "Content-Type": "application/json", "X-Vox-Timestamp": ts, "X-Vox-Signature": "v1=" + signature})
+
+
+def events(app_id, session_id, index):
+    base = 1_790_000_000_000 + index * 60_000
+    return [
+        {"type": "call_started", "application_id": app_id, "session_id": session_id, "sent_at": base,
+         "from": f"+7999{index:07d}", "to": "74951234567", "direction": "inbound"},
+        {"type": "conversation_started", "application_id": app_id, "session_id": str(session_id), "sent_at": base + 2000,
+         "conversation_id": f"conv_{index}"},
+        {"type": "call_ended", "application_id": app_id, "session_id": session_id, "sent_at": base + 45_000,
+         "duration": 45, "reason": "disconnected", "conversation_id": f"conv_{index}"},
+    ]
+
+
+def export(session, stack):
+    return list(csv.DictReader(io.StringIO(session.get(stack.base_url + "/calls/export.csv").text)))
+
+
+def test_event_sequences_store_each_call_once_with_transcripts(world):
+    stack, session, app_id, secret = world
+    valid = range(40)
+    for i in valid:
+        sequence = events(app_id, 7_000_000 + i, i)
+        if i % 5 == 0:
+            sequence.reverse()  # out of order: ended first
+        if i % 7 == 0:
+            sequence = sequence + sequence  # every event delivered twice
+        for event in sequence:
+            response = post(stack, event, secret)
+            assert response.status_code == 200, response.text
+            assert response.json()["ok"] is True
+
+    for i in range(40, 45):  # wrong secret: refused, nothing stored
+        for event in events(app_id, 7_000_000 + i, i):
+            response = post(stack, event, "not-the-secret")
+            assert response.status_code == 401 and "unauthorized" in response.text
+    stale = post(stack, events(app_id, 7_000_045, 45)[0], secret, timestamp=time.time() - 3600)
+    assert stale.status_code == 401
+    for raw, message in [(b'{"type": "call_started", "application_id": ', "malformed JSON"),
+                         (json.dumps({"type": "call_exploded", "application_id": app_id, "session_id": 1, "sent_at": 1}).encode(), "malformed JSON"),
+                         (json.dumps({"type": "call_ended", "application_id": app_id, "sent_at": 1}).encode(), "session_id")]:
+        response = post(stack, None, secret, raw=raw)
+        assert response.status_code == 400 and message in response.text, response.text
+    big = post(stack, None, secret, raw=b'{"pad": "' + b"x" * 70_000 + b'"}')
+    assert big.status_code == 413
+
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        rows = export(session, stack)
+        if len(rows) == 40 and all(r["has_transcript"] == "yes" for r in rows):
+            break
+        time.sleep(0.3)
+    rows = export(session, stack)
+    assert len(rows) == 40
+    assert {int(r["voximplant_session_id"]) for r in rows} == {7_000_000 + i for i in valid}
+    assert all(r["status"] == "answered" and r["duration_seconds"] == "45" for r in rows)
+    assert {r["conversation_id"] for r in rows} == {f"conv_{i}" for i in valid}
+    assert all(r["has_transcript"] == "yes" for r in rows), [r for r in rows if r["has_transcript"] != "yes"][:3]
+    # Out-of-order delivery still has the real start time and caller.
+    row = next(r for r in rows if r["voximplant_session_id"] == "7000005")
+    assert row["from"] == "+79990000005"
+    started = datetime.fromtimestamp(1_790_000_000 + 5 * 60, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert row["started_at"] == started  # from call_started, though call_ended came first
+    detail = session.get(stack.base_url + "/calls/" + row["call_id"]).text
+    assert "Order status question." in detail and "Where is my order?" in detail
+
+
+def test_bearer_fallback(world):
+    stack, session, app_id, secret = world
+    event = events(app_id, 7_100_000, 99)[0]
+    ok = requests.post(stack.base_url + "/api/webhook/voximplant", json=event, headers={"Authorization": "Bearer " + secret})
+    assert ok.status_code == 200
+    bad = requests.post(stack.base_url + "/api/webhook/voximplant", json=event, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401

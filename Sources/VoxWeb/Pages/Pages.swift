@@ -6,15 +6,17 @@ enum Pages {
     struct NavItem {
         let href: String
         let label: String
+        var adminOnly = false
     }
 
-    /// Only pages that work are listed.
+    /// Only pages that work are listed; `adminOnly` ones only for admins.
     static let navigation = [
         NavItem(href: "/", label: "Home"),
         NavItem(href: "/calls", label: "Call History"),
         NavItem(href: "/statistics", label: "Statistics"),
         NavItem(href: "/applications", label: "Applications"),
         NavItem(href: "/setup", label: "Setup"),
+        NavItem(href: "/jobs", label: "Jobs", adminOnly: true),
     ]
 
     static func render(
@@ -31,7 +33,7 @@ enum Pages {
         ]
         if let user = context.user {
             layout["user"] = ["email": user.email, "role": user.role.rawValue]
-            layout["nav"] = navigation.map { item -> [String: Any] in
+            layout["nav"] = navigation.filter { !$0.adminOnly || user.isAdmin }.map { item -> [String: Any] in
                 ["href": item.href, "label": item.label, "active": item.href == activePath]
             }
         }

@@ -1,0 +1,35 @@
+import FastCGI
+import Foundation
+import VoxCore
+
+/// Jobs (admins): what is waiting, and what failed for good, with retry and discard.
+enum JobsPage {
+    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        let user = try context.requireUser()
+        let formatting = Formatting(user: user)
+        func row(_ job: Job) -> [String: Any] {
+            ["id": job.id, "kind": job.kind, "payload": job.payload, "attempts": job.attempts,
+             "due": formatting.dateTime(Time.date(micros: job.dueMicros)), "error": job.lastError ?? "",
+             "failedAt": job.failedAt.map(formatting.dateTime) ?? ""]
+        }
+        let pending = try services.jobs.pending()
+        let failed = try services.jobs.failed()
+        return Pages.render("jobs", title: "Jobs", [
+            "pending": pending.prefix(200).map(row), "pendingCount": pending.count,
+            "failed": failed.map(row), "noFailed": failed.isEmpty,
+        ], context: context, services: services, activePath: "/jobs")
+    }
+
+    static func retry(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        guard let id = UInt64(try context.parameter("id")) else { throw HTTPError(.notFound, "no such job") }
+        try services.jobs.retry(id: id)
+        services.jobWaker.wake()
+        return .redirect(to: "/jobs")
+    }
+
+    static func discard(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        guard let id = UInt64(try context.parameter("id")) else { throw HTTPError(.notFound, "no such job") }
+        try services.jobs.discard(id: id)
+        return .redirect(to: "/jobs")
+    }
+}

@@ -32,3 +32,50 @@
     }
   });
 })();
+
+// Live calls on Call History: poll the JSON endpoint every 3 s; when a call ends, reload so
+// it shows up in the history below with its outcome.
+(function () {
+  const panel = document.getElementById("live-calls");
+  if (!panel) return;
+  const body = document.getElementById("live-rows");
+  let known = null;
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;  // text, never HTML: numbers come from callers
+    if (className) td.className = className;
+    return td;
+  }
+
+  function clock(seconds) {
+    const m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + String(s).padStart(2, "0");
+  }
+
+  async function refresh() {
+    try {
+      const response = await fetch(panel.dataset.url, { credentials: "same-origin", cache: "no-store" });
+      if (!response.ok) return;
+      const data = await response.json();
+      const ids = data.calls.map(function (c) { return c.id; });
+      if (known !== null && known.some(function (id) { return ids.indexOf(id) < 0; })) {
+        window.location.reload();  // a call ended: show it in the history
+        return;
+      }
+      known = ids;
+      body.replaceChildren.apply(body, data.calls.map(function (c) {
+        const tr = document.createElement("tr");
+        tr.dataset.callId = c.id;
+        tr.append(cell(c.started), cell(c.from, "number"), cell(c.to, "number"), cell(clock(c.elapsedSeconds), "num"));
+        return tr;
+      }));
+      panel.hidden = data.calls.length === 0;
+    } catch (e) {
+      // Network hiccup: try again at the next tick.
+    }
+  }
+
+  refresh();
+  setInterval(refresh, 3000);
+})();

@@ -59,6 +59,21 @@ struct Serve: ParsableCommand {
         let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
         services.jobWaker.attach(runner)
         runner.start()
+        // Housekeeping once a minute: close calls whose end event never came, drop expired sessions.
+        let maintenance = CallMaintenance(database: runtime.database)
+        let staleAfter = settings.liveCallTimeoutMinutes * 60
+        Thread.detachNewThread {
+            while true {
+                Thread.sleep(forTimeInterval: 60)
+                do {
+                    let closed = try maintenance.closeStale(timeout: staleAfter)
+                    if closed > 0 { logger.notice("closed calls without an end event", metadata: ["count": .stringConvertible(closed)]) }
+                    try services.sessions.purgeExpired()
+                } catch {
+                    logger.error("housekeeping failed", metadata: ["error": .string(String(describing: error))])
+                }
+            }
+        }
 
         try FileManager.default.createDirectory(
             atPath: (settings.socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -19,6 +19,8 @@ public struct Settings: Sendable {
     public var publicURL: String
     public var voximplantURL: String
     public var elevenLabsURL: String
+    /// A call with no end event after this long is closed as failed.
+    public var liveCallTimeoutMinutes: Double
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
@@ -37,6 +39,7 @@ public struct Settings: Sendable {
         publicURL = environment["VOXFCGI_PUBLIC_URL"] ?? "http://127.0.0.1:8080"
         voximplantURL = environment["VOXFCGI_VOXIMPLANT_URL"] ?? "https://api.voximplant.com/platform_api"
         elevenLabsURL = environment["VOXFCGI_ELEVENLABS_URL"] ?? "https://api.elevenlabs.io"
+        liveCallTimeoutMinutes = environment["VOXFCGI_LIVE_CALL_TIMEOUT_MINUTES"].flatMap(Double.init) ?? 180
     }
 
     public var lmdbDirectory: String { "\(dataDirectory)/lmdb" }

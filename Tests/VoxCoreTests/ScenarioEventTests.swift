@@ -55,3 +55,22 @@ import Testing
         #expect(try f.queries.count(viewer: f.admin, filter: CallFilter()) == 0)
     }
 }
+
+@Suite struct CallMaintenanceTests {
+    @Test func closesOnlyCallsPastTheTimeout() throws {
+        let f = try CallFixture()
+        let clock = ManualClock(base + 4 * 3600)
+        try f.insert([
+            f.call(at: base, status: .inProgress, duration: 0, session: 1),  // 4 h old
+            f.call(at: base + 3.5 * 3600, status: .inProgress, duration: 0, session: 2),  // 30 min old
+            f.call(at: base, status: .answered, session: 3),
+        ])
+        let closed = try CallMaintenance(database: f.database, clock: clock).closeStale(timeout: 3 * 3600)
+        #expect(closed == 1)
+        let live = try f.queries.page(viewer: f.alice, filter: CallFilter(statuses: [.inProgress])).calls
+        #expect(live.map(\.voximplantSessionID) == [2])
+        let failed = try f.queries.page(viewer: f.alice, filter: CallFilter(statuses: [.failed])).calls
+        #expect(failed.map(\.finishReason) == [CallMaintenance.timedOutReason])
+        #expect(try f.stats(f.alice.id).count(.inProgress) == 1)
+    }
+}

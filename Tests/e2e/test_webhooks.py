@@ -126,3 +126,28 @@ def test_bearer_fallback(world):
     assert ok.status_code == 200
     bad = requests.post(stack.base_url + "/api/webhook/voximplant", json=event, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+
+
+def test_browser_watches_a_call_go_live_and_end(world, browser):
+    from browser import By, EC, sign_in, wait
+    stack, session, app_id, secret = world
+    browser.delete_all_cookies()
+    sign_in(browser, stack.base_url, *ADMIN)
+    browser.get(stack.base_url + "/calls")
+    now_ms = int(time.time() * 1000)
+    started = {"type": "call_started", "application_id": app_id, "session_id": 7_200_000, "sent_at": now_ms,
+               "from": "+7 999 765-43-21", "to": "74951234567"}
+    assert post(stack, started, secret).status_code == 200
+    # Other calls may be live too (the bearer test's call never ended): find ours by number.
+    wait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "live-rows"), "+7 999 765-43-21"))
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#live-rows tr") if "+7 999 765-43-21" in r.text)
+    call_id = row.get_attribute("data-call-id")
+
+    ended = {"type": "call_ended", "application_id": app_id, "session_id": 7_200_000, "sent_at": now_ms + 30_000,
+             "duration": 30, "reason": "disconnected"}
+    assert post(stack, ended, secret).status_code == 200
+    wait(browser, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, f'#calls-table tr[data-call-id="{call_id}"]')))
+    history_row = browser.find_element(By.CSS_SELECTOR, f'#calls-table tr[data-call-id="{call_id}"]')
+    assert "answered" in history_row.text and "0:30" in history_row.text
+    wait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#live-rows tr")))
+    assert all(r.get_attribute("data-call-id") != call_id for r in browser.find_elements(By.CSS_SELECTOR, "#live-rows tr"))

@@ -79,3 +79,37 @@
   refresh();
   setInterval(refresh, 3000);
 })();
+
+// Sync progress on Call History: after "Sync now", poll the status until every account's
+// sync has finished, then reload to show the new calls.
+(function () {
+  const line = document.getElementById("sync-status");
+  if (!line) return;
+  async function poll() {
+    try {
+      const response = await fetch(line.dataset.url, { credentials: "same-origin", cache: "no-store" });
+      if (!response.ok) return;
+      const data = await response.json();
+      const parts = data.accounts.map(function (a) {
+        const counts = a.pagesDone + " pages, " + a.inserted + " new, " + a.updated + " updated";
+        if (a.running) return a.account + ": syncing… " + counts;
+        if (a.error) return a.account + ": sync failed: " + a.error;
+        return a.account + ": synced " + (a.finished || "") + " (" + counts + ")";
+      });
+      line.textContent = parts.join(" · ");
+      const running = data.accounts.some(function (a) { return a.running; });
+      if (!line.dataset.idle) {
+        if (running) { line.dataset.seenRunning = "1"; }
+        else if (line.dataset.seenRunning || line.dataset.polls > 5) {
+          window.location.replace(window.location.pathname);  // done: show the calls
+          return;
+        }
+        line.dataset.polls = String(Number(line.dataset.polls || 0) + 1);
+        setTimeout(poll, 1000);
+      }
+    } catch (e) {
+      setTimeout(poll, 2000);
+    }
+  }
+  poll();
+})();

@@ -67,7 +67,8 @@ public struct CallStore: Sendable {
     /// The one place that writes a call: removes what the old version contributed (index
     /// entries, statistics) and adds what the new one does.
     private func replace(_ old: Call?, with new: Call, in txn: WriteTransaction) throws {
-        let scopes = { (call: Call) in [call.ownerUserID, 0] }
+        // A set: an id of 0 (no owner or no known application) must not count twice.
+        let scopes = { (call: Call) in Set([call.ownerUserID, 0]) }
         if let old {
             // Delete every old entry, then write every new one: simpler than a diff, and
             // LMDB makes a delete and a put of the same key in one transaction cheap.
@@ -97,8 +98,8 @@ public struct CallStore: Sendable {
 
     private func addStats(_ call: Call, sign: Int64, in txn: WriteTransaction) throws {
         let quarter = Quarter.of(micros: call.startMicros)
-        for scope in [call.ownerUserID, 0] {
-            for app in [call.applicationID, 0] {
+        for scope in Set([call.ownerUserID, 0]) {
+            for app in Set([call.applicationID, 0]) {
                 for bucket in [quarter, Quarter.allTime] {
                     let key = (scope, app, bucket)
                     var stats = try database.callStats.get(txn, key) ?? CallStatsBucket()

@@ -36,6 +36,8 @@ public final class Database: Sendable {
     public let jobsDue: Table<Pair<UInt64Key, UInt64Key>, EmptyValue>
     public let jobsByDedupe: Table<StringKey, KeyAsValue<UInt64Key>>
     public let failedJobs: Table<UInt64Key, JSONValue<Job>>
+    /// Voximplant account id (ours) → where its call-history sync stands.
+    public let syncStates: Table<UInt64Key, JSONValue<SyncState>>
 
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
@@ -58,6 +60,7 @@ public final class Database: Sendable {
         jobsDue = try environment.openTable("jobs_due")
         jobsByDedupe = try environment.openTable("jobs_by_dedupe")
         failedJobs = try environment.openTable("jobs_failed")
+        syncStates = try environment.openTable("sync_states")
     }
 
     /// The next id of a sequence, starting at 1. Call inside the write that stores the record,

@@ -74,6 +74,12 @@ public struct JobQueue: Sendable {
         }
     }
 
+    /// Still working on it: pushes the lease end out again, so that a long job (a sync of
+    /// many pages) is not taken by another runner while it is alive.
+    public func extendLease(_ job: Job) throws {
+        try reschedule(job, delay: lease, error: nil, countAttempt: true)
+    }
+
     /// The job is done: it disappears, and its dedupe key is free again.
     public func complete(_ job: Job) throws {
         try database.environment.write { txn in try remove(job.id, in: txn) }

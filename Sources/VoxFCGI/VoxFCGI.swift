@@ -53,25 +53,37 @@ struct Serve: ParsableCommand {
         let services = Services(
             database: runtime.database, keyring: try runtime.keyring(), templates: templates,
             sessionLifetime: settings.sessionHours * 3600,
-            upstreams: Upstreams(voximplantURL: settings.voximplantURL, elevenLabsURL: settings.elevenLabsURL, logger: logger),
-            publicURL: settings.publicURL)
+            upstreams: Upstreams(voximplantURL: settings.voximplantURL, elevenLabsURL: settings.elevenLabsURL, logger: logger,
+                                 timeout: settings.upstreamTimeoutSeconds),
+            publicURL: settings.publicURL, jobLease: settings.jobLeaseSeconds, backfillDays: settings.backfillDays)
         let app = App(services: services, logger: logger)
         let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
         services.jobWaker.attach(runner)
         runner.start()
-        // Housekeeping once a minute: close calls whose end event never came, drop expired sessions.
+        // Housekeeping once a minute: close calls whose end event never came, drop expired
+        // sessions, and every VOXFCGI_SYNC_MINUTES queue a sync of each active account.
         let maintenance = CallMaintenance(database: runtime.database)
         let staleAfter = settings.liveCallTimeoutMinutes * 60
+        let syncEvery = settings.syncMinutes * 60
         Thread.detachNewThread {
+            var lastSync = Date.distantPast
             while true {
-                Thread.sleep(forTimeInterval: 60)
                 do {
+                    if Date().timeIntervalSince(lastSync) >= syncEvery {
+                        lastSync = Date()
+                        let sync = CallSync(services: services)
+                        for account in try runtime.database.environment.read({ txn in try runtime.database.accounts.entries(txn) })
+                            where account.value.active && account.value.apiKeySealed != nil {
+                            try sync.enqueue(accountID: account.key)
+                        }
+                    }
                     let closed = try maintenance.closeStale(timeout: staleAfter)
                     if closed > 0 { logger.notice("closed calls without an end event", metadata: ["count": .stringConvertible(closed)]) }
                     try services.sessions.purgeExpired()
                 } catch {
                     logger.error("housekeeping failed", metadata: ["error": .string(String(describing: error))])
                 }
+                Thread.sleep(forTimeInterval: min(60, max(1, syncEvery)))
             }
         }
 

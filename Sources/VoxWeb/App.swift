@@ -15,6 +15,7 @@ public struct Services: Sendable {
     public let statistics: StatisticsQueries
     public let upstreams: Upstreams
     public let jobs: JobQueue
+    public let backfillDays: Double
     /// Wakes the job runner after a commit that enqueued work (no-op until one is attached).
     public let jobWaker = JobWaker()
     /// Where this server is reached from outside (for webhook URLs in scenarios).
@@ -29,7 +30,7 @@ public struct Services: Sendable {
         hasher: PasswordHasher = .standard, clock: any Clock = SystemClock(),
         upstreams: Upstreams = Upstreams(voximplantURL: "https://api.voximplant.com/platform_api",
                                          elevenLabsURL: "https://api.elevenlabs.io"),
-        publicURL: String = "http://127.0.0.1:8080"
+        publicURL: String = "http://127.0.0.1:8080", jobLease: TimeInterval = 300, backfillDays: Double = 30
     ) {
         self.database = database
         self.users = Users(database: database, hasher: hasher, clock: clock)
@@ -39,7 +40,10 @@ public struct Services: Sendable {
         self.callStore = CallStore(database: database)
         self.statistics = StatisticsQueries(database: database)
         self.upstreams = upstreams
-        self.jobs = JobQueue(database: database, clock: clock)
+        var jobs = JobQueue(database: database, clock: clock)
+        jobs.lease = jobLease
+        self.jobs = jobs
+        self.backfillDays = backfillDays
         self.publicURL = publicURL
         self.csrf = CSRF(key: keyring.derive("csrf"))
         self.vault = Vault(keyring: keyring)

@@ -5,7 +5,14 @@ import VoxCore
 /// What each kind of job does. Handlers are idempotent: a job can run again after a crash.
 public enum JobHandlers {
     public static func all(_ services: Services) -> [String: JobRunner.Handler] {
-        [ScenarioEventIngest.transcriptJob: { job in try fetchTranscript(job, services) }]
+        [
+            ScenarioEventIngest.transcriptJob: { job in try fetchTranscript(job, services) },
+            CallSync.jobKind: { job in
+                guard let accountID = UInt64(job.payload) else { return .done }
+                try CallSync(services: services).run(accountID: accountID) { try services.jobs.extendLease(job) }
+                return .done
+            },
+        ]
     }
 
     /// Fetches the call's conversation from ElevenLabs. Until ElevenLabs says it is final, it

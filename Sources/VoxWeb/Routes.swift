@@ -43,6 +43,8 @@ enum Routes {
         router.get("/applications/:id") { try ApplicationsPage.show($0, $1, services) }
         router.post("/applications/:id/code") { try ApplicationsPage.code($0, $1, services) }
         router.post("/applications/:id/deploy") { try ApplicationsPage.deploy($0, $1, services) }
+        router.post("/calls/sync") { try SyncEndpoints.syncNow($0, $1, services) }
+        router.get("/api/sync/status") { try SyncEndpoints.status($0, $1, services) }
         router.get("/api/calls/live") { try LiveCalls.json($0, $1, services) }
         router.get("/jobs", access: .admin) { try JobsPage.show($0, $1, services) }
         router.post("/jobs/:id/retry", access: .admin) { try JobsPage.retry($0, $1, services) }

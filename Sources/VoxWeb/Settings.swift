@@ -21,6 +21,15 @@ public struct Settings: Sendable {
     public var elevenLabsURL: String
     /// A call with no end event after this long is closed as failed.
     public var liveCallTimeoutMinutes: Double
+    /// How often every active account's call history is synced.
+    public var syncMinutes: Double
+    /// How far back the first sync of a new account reaches.
+    public var backfillDays: Double
+    /// Total time allowed for one upstream request.
+    public var upstreamTimeoutSeconds: Double
+    /// How long a claimed job is reserved before another runner may take it (a crashed
+    /// worker's jobs come back after this).
+    public var jobLeaseSeconds: Double
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
@@ -40,6 +49,10 @@ public struct Settings: Sendable {
         voximplantURL = environment["VOXFCGI_VOXIMPLANT_URL"] ?? "https://api.voximplant.com/platform_api"
         elevenLabsURL = environment["VOXFCGI_ELEVENLABS_URL"] ?? "https://api.elevenlabs.io"
         liveCallTimeoutMinutes = environment["VOXFCGI_LIVE_CALL_TIMEOUT_MINUTES"].flatMap(Double.init) ?? 180
+        syncMinutes = environment["VOXFCGI_SYNC_MINUTES"].flatMap(Double.init) ?? 5
+        backfillDays = environment["VOXFCGI_BACKFILL_DAYS"].flatMap(Double.init) ?? 30
+        upstreamTimeoutSeconds = environment["VOXFCGI_UPSTREAM_TIMEOUT_SECONDS"].flatMap(Double.init) ?? 30
+        jobLeaseSeconds = environment["VOXFCGI_JOB_LEASE_SECONDS"].flatMap(Double.init) ?? 300
     }
 
     public var lmdbDirectory: String { "\(dataDirectory)/lmdb" }

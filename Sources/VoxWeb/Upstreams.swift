@@ -12,13 +12,15 @@ public struct Upstreams: Sendable {
     let elevenLabsHTTP: HTTPClient
 
     public init(voximplantURL: String, elevenLabsURL: String, logger: Logger = Logger(label: "voxfcgi.http"),
-                retry: RetryPolicy = RetryPolicy()) {
+                retry: RetryPolicy = RetryPolicy(), timeout: TimeInterval = 30) {
         self.voximplantURL = voximplantURL
         self.elevenLabsURL = elevenLabsURL
         var vox = HTTPClient.Configuration(service: "voximplant")
         vox.retry = retry
+        vox.totalTimeout = timeout
         var el = HTTPClient.Configuration(service: "elevenlabs")
         el.retry = retry
+        el.totalTimeout = timeout
         voximplantHTTP = HTTPClient(configuration: vox, logger: logger)
         elevenLabsHTTP = HTTPClient(configuration: el, logger: logger)
     }

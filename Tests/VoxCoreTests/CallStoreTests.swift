@@ -92,3 +92,17 @@ import Testing
         #expect(exported == [f.alice.id])
     }
 }
+
+@Suite struct UnknownApplicationTests {
+    @Test func callOfNoKnownApplicationCountsOnce() throws {
+        // Sync stores calls of Voximplant applications VoxFCGI did not create under application 0.
+        let f = try CallFixture()
+        var call = f.call(at: base)
+        call.applicationID = 0
+        try f.insert([call])
+        #expect(try f.stats(f.alice.id).total == 1)
+        #expect(try f.stats(0).total == 1)
+        #expect(try f.queries.count(viewer: f.admin, filter: CallFilter()) == 1)
+        #expect(try f.queries.count(viewer: f.admin, filter: CallFilter(from: base - 3600, to: base + 3600)) == 1)
+    }
+}

@@ -74,6 +74,8 @@ class Stack:
         return self
 
     def start_worker(self):
+        # A worker killed with SIGKILL leaves its socket file: wait for the new one, not that.
+        self.socket.unlink(missing_ok=True)
         log = open(self.worker_log, "a")
         self.worker = subprocess.Popen([BIN, "serve"], env=self.env, stdout=log, stderr=log)
         wait_for(self.socket.exists, what="the worker's socket")

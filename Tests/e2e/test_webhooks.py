@@ -20,7 +20,7 @@ from stack import Stack, csrf_from
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    fakes = Fakes()
+    fakes = Fakes(sessions=0)  # no call history: syncs import nothing here
     s = Stack(tmp_path_factory.mktemp("webhooks"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
               VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs)
     s.add_user(*ADMIN)

@@ -9,6 +9,7 @@ Prints one line `ready voximplant=<port> elevenlabs=<port>` once both listen.
 Control endpoints (on either server):
     POST /_control/fault  {"match": "GetAccountInfo", "mode": "500", "times": 2}
          modes: 401, 404, 500, 429, 429-retry-after, slow, malformed, truncated
+    POST /_control/latency {"seconds": 0.3}   every API answer waits this long first
     GET  /_control/log    what was asked of the fake (deployment calls, in order)
     POST /_control/reset
 """
@@ -34,6 +35,7 @@ class State:
         self.lock = threading.Lock()
         self.faults = []
         self.log = []
+        self.latency = 0.0
         self.applications = [{"application_id": 501, "application_name": "existing.app.voximplant.com"}]
         self.numbers = [
             {"phone_id": 9001, "phone_number": "74951234567", "phone_country_code": "RU"},
@@ -111,6 +113,9 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.faults.append(fault)
             return self.send(200, {"ok": True})
+        if path == "/_control/latency":
+            self.state.latency = float(json.loads(self.body() or b"{}").get("seconds", 0))
+            return self.send(200, {"ok": True})
         if path == "/_control/log":
             return self.send(200, self.state.log)
         if path == "/_control/reset":
@@ -180,6 +185,8 @@ class VoximplantHandler(Handler):
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
         params.update({k: v[-1] for k, v in parse_qs(self.body().decode()).items()})
         method = url.path.strip("/").split("/")[-1]
+        if self.state.latency:
+            time.sleep(self.state.latency)
         if self.apply_fault(method):
             return
         if params.get("account_id") != VOX_ACCOUNT_ID or params.get("api_key") != VOX_API_KEY:

@@ -18,7 +18,7 @@ struct CallFilterForm {
     init(query: Parameters, formatting: Formatting) {
         fromText = query.text("from") ?? ""
         toText = query.text("to") ?? ""
-        for name in query.all("status") {
+        for name in query.all("status") where !name.isEmpty {
             if let status = CallStatus(name: name) { statuses.insert(status) } else { errors.append("Unknown status “\(name)”.") }
         }
         number = query.text("number") ?? ""

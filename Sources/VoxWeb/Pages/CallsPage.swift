@@ -16,6 +16,7 @@ enum CallsPage {
             "statuses": CallStatus.allCases.map { ["name": $0.name, "checked": form.statuses.contains($0)] },
             "applications": applications.map { ["id": $0.id, "name": $0.name, "selected": $0.id == form.applicationID] },
             "sizes": CallFilterForm.sizes.map { ["value": $0, "selected": $0 == form.size] },
+            "syncing": request.query["syncing"] != nil,
         ]
         guard form.errors.isEmpty else {
             values["errors"] = form.errors

@@ -1,0 +1,126 @@
+import Foundation
+import Integrations
+import VoxCore
+
+/// Pulls an account's call history from Voximplant and upserts every call.
+///
+/// From the checkpoint minus an overlap (calls that were still running at the last sync get
+/// their outcome), page by page in ascending time. Each page is upserted and the checkpoint
+/// advanced in one transaction, so an interruption anywhere loses nothing and repeats nothing:
+/// the next run starts from the last committed page, and upserts by Voximplant's session id
+/// make the overlap harmless.
+public struct CallSync: Sendable {
+    let services: Services
+    public var overlap: TimeInterval = 15 * 60
+    public var backfill: TimeInterval = 30 * 86_400
+    public var pageSize = 1000
+
+    public static let jobKind = "sync-account"
+
+    public init(services: Services) {
+        self.services = services
+        backfill = services.backfillDays * 86_400
+    }
+
+    /// Enqueues a sync of the account (once: a sync already waiting is not doubled).
+    public func enqueue(accountID: UInt64) throws {
+        let waker = services.jobWaker
+        try services.database.environment.write { txn in
+            try services.jobs.enqueue(kind: CallSync.jobKind, payload: String(accountID), dedupeKey: "sync:\(accountID)", in: txn)
+            txn.onCommit { waker.wake() }
+        }
+    }
+
+    /// Runs a whole sync. `stopAfterPages` simulates an interruption (tests).
+    public func run(accountID: UInt64, stopAfterPages: Int? = nil, heartbeat: () throws -> Void = {}) throws {
+        let database = services.database
+        guard let account = try database.environment.read({ txn in try database.accounts.get(txn, accountID) }),
+              account.active else { return }
+        let client = try services.upstreams.voximplant(account, vault: services.vault)
+        let applications = try database.environment.read { txn in
+            try database.applications.entries(txn).map(\.value).filter { $0.accountID == accountID }
+        }
+        let byVoxApp = Dictionary(applications.compactMap { app in app.voximplantApplicationID.map { ($0, app.id) } },
+                                  uniquingKeysWith: { a, _ in a })
+        var state = try database.environment.read { txn in try database.syncStates.get(txn, accountID) } ?? SyncState()
+        let now = services.clock.now()
+        let from = state.checkpoint.map { $0 - overlap } ?? now - backfill
+        state.running = true
+        state.pagesDone = 0
+        state.inserted = 0
+        state.updated = 0
+        state.lastError = nil
+        state.startedAt = now
+        state.finishedAt = nil
+        try save(state, accountID)
+
+        do {
+            var offset = 0
+            while true {
+                if let stop = stopAfterPages, state.pagesDone >= stop { return }
+                let page = try client.callHistory(from: from, to: now + 60, offset: offset, count: pageSize)
+                let calls = page.sessions.compactMap { CallSync.call(from: $0, account: account, applications: byVoxApp) }
+                try database.environment.write { txn in
+                    let store = CallStore(database: database)
+                    for call in calls {
+                        switch try store.upsert(call, in: txn) {
+                        case .inserted: state.inserted += 1
+                        case .updated: state.updated += 1
+                        case .unchanged: break
+                        }
+                    }
+                    state.pagesDone += 1
+                    if let newest = calls.map(\.startedAt).max() { state.checkpoint = max(state.checkpoint ?? newest, newest) }
+                    try database.syncStates.put(txn, accountID, state)
+                }
+                offset += page.sessions.count
+                try heartbeat()
+                if page.sessions.isEmpty || offset >= page.totalCount { break }
+            }
+            state.running = false
+            state.finishedAt = services.clock.now()
+            try save(state, accountID)
+        } catch {
+            state.running = false
+            state.lastError = String(describing: error)
+            state.finishedAt = services.clock.now()
+            try? save(state, accountID)
+            throw error
+        }
+    }
+
+    private func save(_ state: SyncState, _ accountID: UInt64) throws {
+        try services.database.environment.write { txn in try services.database.syncStates.put(txn, accountID, state) }
+    }
+
+    /// One Voximplant call session as our call. Status mapping (our choice, from the
+    /// reference): successful → answered; SIP 486 → busy; 480, 408, 487 → no answer; else failed.
+    static func call(from session: VoximplantCallSession, account: Account, applications: [UInt64: UInt64]) -> Call? {
+        guard let started = session.startedAt else { return nil }
+        let legs = session.calls ?? []
+        let leg = legs.first
+        let incoming = leg?.incoming ?? true
+        let remote = leg?.remoteNumber ?? ""
+        let local = leg?.localNumber ?? ""
+        let status: CallStatus
+        if legs.contains(where: { $0.successful == true }) {
+            status = .answered
+        } else {
+            switch Int(leg?.endReason?.code?.value ?? 0) {
+            case 486: status = .busy
+            case 480, 408, 487: status = .noAnswer
+            default: status = .failed
+            }
+        }
+        let cost = legs.compactMap { $0.cost?.value }.reduce(0, +)
+        let duration = Int(session.duration?.value ?? leg?.duration?.value ?? 0)
+        return Call(
+            ownerUserID: account.ownerUserID, accountID: account.id,
+            applicationID: session.applicationID.flatMap { applications[$0] } ?? 0,
+            voximplantSessionID: session.callSessionHistoryID, direction: incoming ? .inbound : .outbound,
+            fromNumber: incoming ? remote : local, toNumber: incoming ? local : remote, startedAt: started,
+            endedAt: started + Double(duration), durationSeconds: duration,
+            cost: Money(decimal: cost, currency: account.currency), status: status, finishReason: session.finishReason,
+            recordingURL: session.records?.first?.recordURL ?? leg?.recordURL)
+    }
+}

@@ -225,6 +225,8 @@ public struct ElevenLabsKey: Codable, Sendable, Equatable {
     /// Base URL of the API (a regional host, or a test server).
     public var baseURL: String
     public var createdAt: Date
+    /// The HMAC secret of the workspace's post-call webhook, sealed; nil when not set up.
+    public var webhookSecretSealed: [UInt8]?
 
     public init(id: UInt64, ownerUserID: UInt64, name: String, apiKeySealed: [UInt8], baseURL: String, createdAt: Date = Date()) {
         self.id = id

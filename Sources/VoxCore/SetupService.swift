@@ -130,14 +130,18 @@ public struct SetupService: Sendable {
     }
 
     @discardableResult
-    public func addElevenLabsKey(owner: User, name: String, apiKey: String, baseURL: String = "") throws -> ElevenLabsKey {
+    public func addElevenLabsKey(owner: User, name: String, apiKey: String, baseURL: String = "",
+                                 webhookSecret: String? = nil) throws -> ElevenLabsKey {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the key a name.") }
         guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the ElevenLabs API key.") }
         return try database.environment.write { txn in
             let id = try database.nextID("elevenlabs_keys", in: txn)
-            let key = ElevenLabsKey(id: id, ownerUserID: owner.id, name: name,
+            var key = ElevenLabsKey(id: id, ownerUserID: owner.id, name: name,
                                     apiKeySealed: try vault.seal(apiKey, at: Vault.Place("elevenlabs_keys", id, "api_key")),
                                     baseURL: baseURL)
+            if let webhookSecret, !webhookSecret.isEmpty {
+                key.webhookSecretSealed = try vault.seal(webhookSecret, at: Vault.Place("elevenlabs_keys", id, "webhook_secret"))
+            }
             try database.elevenLabsKeys.put(txn, id, key)
             return key
         }
@@ -221,6 +225,18 @@ public struct SetupService: Sendable {
             application.voximplantApplicationID = voximplantApplicationID ?? application.voximplantApplicationID
             application.voximplantRuleID = ruleID ?? application.voximplantRuleID
             try database.applications.put(txn, applicationID, application)
+        }
+    }
+}
+
+extension SetupService {
+    /// Every saved ElevenLabs webhook secret (for checking a post-call webhook's signature,
+    /// which does not say which workspace sent it).
+    public func elevenLabsWebhookSecrets() throws -> [String] {
+        try database.environment.read { txn in try database.elevenLabsKeys.entries(txn) }.compactMap { entry in
+            entry.value.webhookSecretSealed.flatMap {
+                try? vault.open($0, at: Vault.Place("elevenlabs_keys", entry.key, "webhook_secret"))
+            }
         }
     }
 }

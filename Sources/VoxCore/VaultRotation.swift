@@ -48,6 +48,8 @@ public struct VaultRotation {
         try apps(Field(table: database.applications, name: "webhook_secret", get: \.webhookSecretSealed,
                        set: { $0.webhookSecretSealed = $1 }))
         try keys(Field(table: database.elevenLabsKeys, name: "api_key", get: { $0.apiKeySealed }, set: { $0.apiKeySealed = $1 }))
+        try keys(Field(table: database.elevenLabsKeys, name: "webhook_secret", get: \.webhookSecretSealed,
+                       set: { $0.webhookSecretSealed = $1 }))
     }
 
     private func visitAll(_ visit: ([UInt8], Vault.Place) -> Void) throws {

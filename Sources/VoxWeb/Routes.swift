@@ -50,6 +50,7 @@ enum Routes {
         router.post("/jobs/:id/retry", access: .admin) { try JobsPage.retry($0, $1, services) }
         router.post("/jobs/:id/discard", access: .admin) { try JobsPage.discard($0, $1, services) }
         router.post("/api/webhook/voximplant", access: .webhook) { try WebhookEndpoints.voximplant($0, $1, services) }
+        router.post("/api/webhook/elevenlabs", access: .webhook) { try ElevenLabsWebhook.receive($0, $1, services) }
         router.get("/healthz", access: .public) { _, _ in
             _ = try services.users.count()
             return .text("ok\n")

@@ -151,3 +151,63 @@ def test_browser_watches_a_call_go_live_and_end(world, browser):
     assert "answered" in history_row.text and "0:30" in history_row.text
     wait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#live-rows tr")))
     assert all(r.get_attribute("data-call-id") != call_id for r in browser.find_elements(By.CSS_SELECTOR, "#live-rows tr"))
+
+
+def el_post(stack, payload, secret, timestamp=None, raw=None):
+    body = raw if raw is not None else json.dumps(payload).encode()
+    ts = str(int(timestamp if timestamp is not None else time.time()))
+    mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return requests.post(stack.base_url + "/api/webhook/elevenlabs", data=body,
+                         headers={"Content-Type": "application/json", "ElevenLabs-Signature": f"t={ts},v0={mac}"})
+
+
+def transcription(conversation, session_id, text):
+    return {"type": "post_call_transcription", "event_timestamp": int(time.time()), "data": {
+        "agent_id": "agent_support_1", "conversation_id": conversation, "status": "done",
+        "transcript": [{"role": "agent", "message": "Hi there", "time_in_call_secs": 0},
+                       {"role": "user", "message": text, "time_in_call_secs": 3, "tool_calls": None}],
+        "metadata": {"start_time_unix_secs": 1790000000, "call_duration_secs": 20},
+        "analysis": {"call_successful": "success", "transcript_summary": "Webhook summary."},
+        "conversation_initiation_client_data": {"dynamic_variables": {"vox_session_id": str(session_id)}},
+        "has_audio": True, "brand_new_field": [1, 2]}}
+
+
+def test_elevenlabs_post_call_webhook(world):
+    stack, session, app_id, secret = world
+    page = session.get(stack.base_url + "/setup")
+    session.post(stack.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": "Hooks",
+                                                            "api_key": EL_API_KEY, "webhook_secret": "whsec_e2e_123"})
+    el_secret = "whsec_e2e_123"
+
+    # Refused: wrong secret, stale, from the future, no header. Nothing stored.
+    assert el_post(stack, transcription("conv_x", 1, "x"), "wrong").status_code == 401
+    assert el_post(stack, transcription("conv_x", 1, "x"), el_secret, timestamp=time.time() - 31 * 60).status_code == 401
+    assert el_post(stack, transcription("conv_x", 1, "x"), el_secret, timestamp=time.time() + 3600).status_code == 401
+    assert requests.post(stack.base_url + "/api/webhook/elevenlabs", json=transcription("conv_x", 1, "x")).status_code == 401
+    assert el_post(stack, None, el_secret, raw=b"{not json").status_code == 400
+
+    # A transcript that arrives before its call is kept and linked when the call appears.
+    assert el_post(stack, transcription("conv_early", 7_300_000, "Early bird"), el_secret).status_code == 200
+    for event in events(app_id, 7_300_000, 300):
+        event["conversation_id"] = "conv_early" if event["type"] != "call_started" else None
+        assert post(stack, event, secret).status_code == 200
+
+    # A call that never told us its conversation id is linked through the dynamic variable.
+    for event in events(app_id, 7_300_001, 301):
+        if event["type"] != "conversation_started":
+            event.pop("conversation_id", None)
+            assert post(stack, event, secret).status_code == 200
+    assert el_post(stack, transcription("conv_late", 7_300_001, "Linked by session"), el_secret).status_code == 200
+
+    rows = {r["voximplant_session_id"]: r for r in export(session, stack)}
+    assert rows["7300000"]["has_transcript"] == "yes" and rows["7300000"]["conversation_id"] == "conv_early"
+    assert rows["7300001"]["has_transcript"] == "yes" and rows["7300001"]["conversation_id"] == "conv_late"
+    detail = session.get(stack.base_url + "/calls/" + rows["7300001"]["call_id"]).text
+    assert "Linked by session" in detail and "Webhook summary." in detail
+
+    # A large post_call_audio passes nginx and the worker (limits raised for this endpoint only).
+    audio = {"type": "post_call_audio", "event_timestamp": int(time.time()),
+             "data": {"agent_id": "agent_support_1", "conversation_id": "conv_late", "full_audio": "A" * (6 << 20)}}
+    assert el_post(stack, audio, el_secret).status_code == 200
+    big_event = post(stack, None, secret, raw=b'{"pad": "' + b"x" * (2 << 20) + b'"}')
+    assert big_event.status_code == 413

@@ -20,7 +20,7 @@ enum SetupPage {
                  "key": setup.apiKeyMask(account), "active": account.active, "currency": account.currency]
             },
             "keys": try setup.elevenLabsKeys(viewer: user).map { key -> [String: Any] in
-                ["id": key.id, "name": key.name, "key": setup.keyMask(key)]
+                ["id": key.id, "name": key.name, "key": setup.keyMask(key), "webhook": key.webhookSecretSealed != nil]
             },
             "accountForm": accountForm, "keyForm": keyForm,
         ]
@@ -109,7 +109,8 @@ enum SetupPage {
         let form = try request.form()
         let name = form.text("name") ?? "", key = form.text("api_key") ?? ""
         do {
-            try service(services).addElevenLabsKey(owner: try context.requireUser(), name: name, apiKey: key)
+            try service(services).addElevenLabsKey(owner: try context.requireUser(), name: name, apiKey: key,
+                                                   webhookSecret: form.text("webhook_secret"))
         } catch let error as SetupError {
             return try render(context, services, status: .unprocessableContent, notice: ("error", error.description), keyForm: ["name": name])
         }

@@ -1,5 +1,6 @@
 import CryptoPrimitives
 import FastCGI
+import Integrations
 import Foundation
 import VoxCore
 
@@ -58,4 +59,81 @@ struct AnyEncodable: Encodable, ExpressibleByBooleanLiteral, ExpressibleByIntege
     init(integerLiteral value: Int) { self.init(value) }
     init(stringLiteral value: String) { self.init(value) }
     func encode(to encoder: Encoder) throws { try encode(encoder) }
+}
+
+/// `POST /api/webhook/elevenlabs`: ElevenLabs' post-call webhooks, signed as ElevenLabs signs
+/// them (see `ElevenLabsSignature`), checked against every saved webhook secret.
+enum ElevenLabsWebhook {
+    static let maxBody = 64 * 1024 * 1024
+
+    struct Envelope: Decodable {
+        let type: String
+        let data: Payload?
+    }
+
+    /// The fields used here; the rest of ElevenLabs' payload is ignored, as it grows.
+    struct Payload: Decodable {
+        let conversationID: String?
+        enum CodingKeys: String, CodingKey { case conversationID = "conversation_id" }
+    }
+
+    static func receive(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        let secrets = try SetupService(database: services.database, vault: services.vault).elevenLabsWebhookSecrets()
+        let header = request.headers["elevenlabs-signature"]
+        let now = services.clock.now()
+        guard secrets.contains(where: { secret in
+            (try? ElevenLabsSignature.verify(header: header, body: request.body, secret: secret, now: now)) != nil
+        }) else { throw HTTPError(.unauthorized, "unauthorized") }
+
+        let envelope: Envelope
+        do {
+            envelope = try JSONDecoder().decode(Envelope.self, from: Data(request.body))
+        } catch {
+            throw HTTPError(.badRequest, "malformed JSON: expected {\"type\": …, \"data\": {…}}")
+        }
+        switch envelope.type {
+        case "post_call_transcription":
+            let conversation: ElevenLabsConversation
+            do {
+                conversation = try JSONDecoder().decode(TranscriptionEnvelope.self, from: Data(request.body)).data
+            } catch {
+                throw HTTPError(.badRequest, "malformed post_call_transcription: \(error)")
+            }
+            try store(conversation, services)
+            return .json(["ok": true])
+        case "post_call_audio", "call_initiation_failure":
+            // Audio is archived from the conversation by the recordings job (a later release);
+            // an initiation failure leaves the call as Voximplant reports it. Both are accepted so
+            // that ElevenLabs does not count failures and disable the webhook.
+            context.logger.info("elevenlabs webhook accepted", metadata: ["type": .string(envelope.type)])
+            return .json(["ok": true])
+        default:
+            return .json(["ok": true, "ignored": true])
+        }
+    }
+
+    struct TranscriptionEnvelope: Decodable {
+        let data: ElevenLabsConversation
+    }
+
+    /// Stores the transcript and links it to its call: by conversation id, or through the
+    /// Voximplant session id that the scenario passed as a dynamic variable.
+    static func store(_ conversation: ElevenLabsConversation, _ services: Services) throws {
+        let transcript = Transcript(
+            conversationID: conversation.conversationID,
+            turns: (conversation.transcript ?? []).compactMap { turn in
+                turn.message.map { Transcript.Turn(role: turn.role, text: $0, secondsIntoCall: Int(turn.timeInCallSecs?.value ?? 0)) }
+            },
+            summary: conversation.analysis?.transcriptSummary, successVerdict: conversation.analysis?.callSuccessful)
+        let sessionID = conversation.initiationData?.dynamicVariables?["vox_session_id"].flatMap { UInt64($0.text) }
+        let database = services.database
+        try database.environment.write { txn in
+            let store = CallStore(database: database)
+            if let sessionID, try database.callsByConversation.get(txn, conversation.conversationID) == nil,
+               let callID = try database.callsByVoximplantID.get(txn, sessionID) {
+                try store.update(id: callID, in: txn) { $0.conversationID = conversation.conversationID }
+            }
+            try store.saveTranscript(transcript, in: txn)
+        }
+    }
 }

@@ -22,7 +22,7 @@ from stack import Stack, csrf_from
 def world(tmp_path_factory):
     fakes = Fakes(sessions=0)  # no call history: syncs import nothing here
     s = Stack(tmp_path_factory.mktemp("webhooks"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
-              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs)
+              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_JOB_LEASE_SECONDS=3)
     s.add_user(*ADMIN)
     s.start()
     session = s.login(*ADMIN)
@@ -211,3 +211,51 @@ def test_elevenlabs_post_call_webhook(world):
     assert el_post(stack, audio, el_secret).status_code == 200
     big_event = post(stack, None, secret, raw=b'{"pad": "' + b"x" * (2 << 20) + b'"}')
     assert big_event.status_code == 413
+
+
+def test_sigkill_while_posting_loses_no_acknowledged_event(world):
+    import signal
+    import threading
+    stack, session, app_id, secret = world
+    acknowledged = []
+    lock = threading.Lock()
+
+    def sender(offset):
+        for i in range(offset, 400, 4):
+            sid = 7_400_000 + i
+            for event in events(app_id, sid, 400 + i):
+                try:
+                    response = post(stack, event, secret)
+                except requests.RequestException:
+                    continue
+                if response.status_code == 200:
+                    with lock:
+                        acknowledged.append((sid, event["type"]))
+
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.8)
+    assert stack.stop_worker(signal.SIGKILL) != 0
+    time.sleep(0.3)
+    stack.start_worker()
+    for t in threads:
+        t.join()
+
+    ended = {sid for sid, kind in acknowledged if kind == "call_ended"}
+    seen = {sid for sid, _ in acknowledged}
+    assert len(ended) > 50, "too few events acknowledged for the test to mean anything"
+    admin = stack.login(*ADMIN)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        rows = {int(r["voximplant_session_id"]): r for r in export(admin, stack)}
+        pending = re.search(r"Waiting <span class=\"muted\">\((\d+)\)", admin.get(stack.base_url + "/jobs").text).group(1)
+        if pending == "0" and all(rows.get(sid, {}).get("has_transcript") == "yes" for sid in ended):
+            break
+        time.sleep(0.5)
+    for sid in seen:
+        assert sid in rows, f"session {sid} got a 2xx but was not stored"
+    for sid in ended:
+        assert rows[sid]["status"] == "answered" and rows[sid]["duration_seconds"] == "45"
+        assert rows[sid]["has_transcript"] == "yes", rows[sid]
+    assert pending == "0"

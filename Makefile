@@ -38,9 +38,11 @@ clean:
 
 ## Benchmarks: seeds 1,000,000 calls once (cached in bench-data/), then prints each query's
 ## p50/p99 next to SQLite's answering the same query, and writes bench-results.json.
-bench: deps
-	$(SWIFT) build -c release --product voxbench $(SWIFT_FLAGS)
+bench: test-deps
+	command -v wrk >/dev/null || apt-get install -y -qq wrk
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
 	python3 bench/run.py
+	python3 bench/webhook_bench.py bench-results.json
 
 ## A living product for a first look: 20,000 demo calls for the first admin in ./data.
 demo: release

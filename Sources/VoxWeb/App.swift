@@ -18,6 +18,7 @@ public struct Services: Sendable {
     public let backfillDays: Double
     /// Wakes the job runner after a commit that enqueued work (no-op until one is attached).
     public let jobWaker = JobWaker()
+    public let webhookSecrets = WebhookSecretCache()
     /// Where this server is reached from outside (for webhook URLs in scenarios).
     public let publicURL: String
     public let csrf: CSRF

@@ -33,10 +33,7 @@ enum WebhookEndpoints {
     }
 
     static func authenticated(_ request: Request, applicationID: UInt64, services: Services) throws -> Bool {
-        guard let application = try services.database.environment.read({ txn in try services.database.applications.get(txn, applicationID) }),
-              let sealed = application.webhookSecretSealed,
-              let secret = try? services.vault.open(sealed, at: Vault.Place("applications", application.id, "webhook_secret"))
-        else { return false }
+        guard let secret = try services.webhookSecrets.secret(applicationID: applicationID, services: services) else { return false }
         if let signature = request.headers["x-vox-signature"], signature.hasPrefix("v1="),
            let timestamp = request.headers["x-vox-timestamp"], let seconds = Double(timestamp) {
             guard abs(services.clock.now().timeIntervalSince1970 - seconds) <= replayWindow,
@@ -135,5 +132,35 @@ enum ElevenLabsWebhook {
             }
             try store.saveTranscript(transcript, in: txn)
         }
+    }
+}
+
+/// Opened webhook secrets, kept in memory: every scenario event needs its application's, and
+/// opening it (a read transaction and an AES-GCM decryption) was a fixed cost per event. An
+/// entry is keyed by the sealed bytes too, so a changed secret is opened afresh.
+public final class WebhookSecretCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var opened: [UInt64: (sealed: [UInt8], secret: String)] = [:]
+
+    public init() {}
+
+    func secret(applicationID: UInt64, services: Services) throws -> String? {
+        let database = services.database
+        guard let sealed = try database.environment.read({ txn in
+            try database.applications.get(txn, applicationID)?.webhookSecretSealed
+        }) else { return nil }
+        lock.lock()
+        if let hit = opened[applicationID], hit.sealed == sealed {
+            lock.unlock()
+            return hit.secret
+        }
+        lock.unlock()
+        guard let secret = try? services.vault.open(sealed, at: Vault.Place("applications", applicationID, "webhook_secret")) else {
+            return nil
+        }
+        lock.lock()
+        opened[applicationID] = (sealed, secret)
+        lock.unlock()
+        return secret
     }
 }

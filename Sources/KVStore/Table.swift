@@ -86,6 +86,12 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
         try putRaw(txn, K.encode(key), V.encode(value), flags: 0)
     }
 
+    /// Inserts or replaces with a value already encoded by `V`: for writing one value under
+    /// many keys (index entries) without encoding it each time.
+    public func put(_ txn: WriteTransaction, _ key: K.Value, encoded value: [UInt8]) throws {
+        try putRaw(txn, K.encode(key), value, flags: 0)
+    }
+
     /// Inserts only if the key is absent; returns false (and changes nothing) if it exists.
     @discardableResult
     public func insert(_ txn: WriteTransaction, _ key: K.Value, _ value: V.Value) throws -> Bool {

@@ -72,8 +72,9 @@ public struct CallStore: Sendable {
         if let old {
             // Delete every old entry, then write every new one: simpler than a diff, and
             // LMDB makes a delete and a put of the same key in one transaction cheap.
+            let oldFacets = Facet.all(for: old)
             for scope in scopes(old) {
-                for facet in Facet.all(for: old) {
+                for facet in oldFacets {
                     try database.callIndex.delete(txn, (scope, facet, old.startMicros, old.id))
                 }
             }
@@ -82,10 +83,12 @@ public struct CallStore: Sendable {
                 try database.callsByConversation.delete(txn, conversation)
             }
         }
-        let summary = CallSummary(new)
+        let summary = CallSummaryCodec.encode(CallSummary(new))
+        let facets = Facet.all(for: new)
+        let start = new.startMicros
         for scope in scopes(new) {
-            for facet in Facet.all(for: new) {
-                try database.callIndex.put(txn, (scope, facet, new.startMicros, new.id), summary)
+            for facet in facets {
+                try database.callIndex.put(txn, (scope, facet, start, new.id), encoded: summary)
             }
         }
         try addStats(new, sign: 1, in: txn)
@@ -125,8 +128,12 @@ public struct CallStore: Sendable {
 }
 
 extension Call {
-    /// The call as it reads back from storage.
+    /// The call as it reads back from storage: times at whole microseconds, as `CallCodec`
+    /// stores them, without encoding and decoding the whole record.
     func roundTripped() throws -> Call {
-        try CallCodec.encode(self).withUnsafeBytes { try CallCodec.decode($0) }
+        var call = self
+        call.startedAt = CallCodec.date(CallCodec.micros(startedAt))
+        call.endedAt = endedAt.map { CallCodec.date(CallCodec.micros($0)) }
+        return call
     }
 }

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
 os.environ.setdefault("VOXFCGI_BIN", str(ROOT / ".build" / "release" / "voxfcgi"))
 
 import stack as stack_module  # noqa: E402
-from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes  # noqa: E402
-from stack import Stack, csrf_from, free_port  # noqa: E402
+from fakes import Fakes, create_application  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
 
 stack_module.BIN = os.environ["VOXFCGI_BIN"]
 # One address sends everything here: lift nginx's per-address webhook limit for this run.
@@ -87,20 +87,8 @@ def main():
     peer = None
     try:
         session = s.login("bench@example.com", "bench password 123")
-        page = session.get(s.base_url + "/setup")
-        page = session.post(s.base_url + "/setup/accounts", data={"_csrf": csrf_from(page.text), "name": "Bench",
-                                                                  "account_id": VOX_ACCOUNT_ID, "api_key": VOX_API_KEY})
-        session.post(s.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": "K", "api_key": EL_API_KEY})
-        form = session.get(s.base_url + "/applications/new")
-        account = re.search(r'name="account" value="(\d+)"', form.text).group(1)
-        key = re.search(r'<option value="(\d+)"', form.text.split('name="key"')[1]).group(1)
-        created = session.post(s.base_url + "/applications", data={
-            "_csrf": csrf_from(form.text), "account": account, "key": key, "name": "Bench", "number": "74951234567",
-            "agent": "agent_support_1"}, allow_redirects=False)
-        app_id = int(created.headers["Location"].rsplit("/", 1)[1])
-        detail = session.get(s.base_url + created.headers["Location"])
-        code = session.post(s.base_url + f"/applications/{app_id}/code", headers={"X-CSRF-Token": csrf_from(detail.text)}).text
-        secret = re.search(r'webhookSecret: "([^"]+)"', code).group(1).encode()
+        app_id, secret = create_application(s, session, name="Bench", record=False)
+        secret = secret.encode()
 
         # Pre-signed call_ended events, each a new call (a real insert, index and stats update).
         events_file = work / "events.txt"

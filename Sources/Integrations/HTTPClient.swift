@@ -122,12 +122,11 @@ public final class HTTPClient: Sendable {
             FileManager.default.createFile(atPath: path, contents: nil)
             let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             defer { try? file.close() }
+            // The first 64 KiB are also kept in memory: if the status turns out not to be 2xx,
+            // that is the error body the caller reads.
             var errorBody: [UInt8] = []
-            var status = 0
             let outcome = try handle.perform(options(request)) { chunk in
-                if status == 0 { status = 1 }
-                // The status is known once the body starts: curl calls headers first.
-                errorBody.count < 64 * 1024 ? errorBody += chunk : ()
+                if errorBody.count < 64 * 1024 { errorBody += chunk }
                 try file.write(contentsOf: chunk)
             }
             if (200..<300).contains(outcome.status) { errorBody = [] } else { try? FileManager.default.removeItem(atPath: path) }

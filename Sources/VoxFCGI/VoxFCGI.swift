@@ -23,7 +23,7 @@ struct Runtime {
     init() throws {
         settings = Settings()
         try FileManager.default.createDirectory(atPath: settings.lmdbDirectory, withIntermediateDirectories: true)
-        var options = Database.defaultOptions
+        var options = Environment.Options()
         options.mapSize = settings.mapSizeMB << 20
         database = try Database(path: settings.lmdbDirectory, options: options)
     }
@@ -31,10 +31,6 @@ struct Runtime {
     func keyring() throws -> Keyring {
         try Keyring.load(path: settings.masterKeyFile, environmentValue: settings.masterKey)
     }
-}
-
-extension Database {
-    static var defaultOptions: Environment.Options { Environment.Options() }
 }
 
 struct Serve: ParsableCommand {

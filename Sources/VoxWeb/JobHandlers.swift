@@ -29,12 +29,7 @@ public enum JobHandlers {
         guard application != nil, let key else { throw JobError.noElevenLabsKey }
         let conversation = try services.upstreams.elevenLabs(key, vault: services.vault).conversation(id: conversationID)
         guard conversation.isFinal else { return .later(30) }
-        let transcript = Transcript(
-            conversationID: conversationID,
-            turns: (conversation.transcript ?? []).compactMap { turn in
-                turn.message.map { Transcript.Turn(role: turn.role, text: $0, secondsIntoCall: Int(turn.timeInCallSecs?.value ?? 0)) }
-            },
-            summary: conversation.analysis?.transcriptSummary, successVerdict: conversation.analysis?.callSuccessful)
+        let transcript = conversation.storedTranscript
         try database.environment.write { txn in try CallStore(database: database).saveTranscript(transcript, in: txn) }
         return .done
     }
@@ -42,5 +37,18 @@ public enum JobHandlers {
     enum JobError: Error, CustomStringConvertible {
         case noElevenLabsKey
         var description: String { "the call's application has no ElevenLabs key" }
+    }
+}
+
+extension ElevenLabsConversation {
+    /// The transcript as VoxFCGI stores it: text turns only (tool-only turns have no message),
+    /// with the analysis summary and verdict. Used by the transcript job and the webhook.
+    var storedTranscript: Transcript {
+        Transcript(
+            conversationID: conversationID,
+            turns: (transcript ?? []).compactMap { turn in
+                turn.message.map { Transcript.Turn(role: turn.role, text: $0, secondsIntoCall: Int(turn.timeInCallSecs?.value ?? 0)) }
+            },
+            summary: analysis?.transcriptSummary, successVerdict: analysis?.callSuccessful)
     }
 }

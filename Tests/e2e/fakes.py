@@ -28,3 +28,29 @@ class Fakes:
     def stop(self):
         self.process.kill()
         self.process.wait()
+
+
+def create_application(stack, session, name="Support", record=True):
+    """Through the real pages: a Voximplant account and an ElevenLabs key (the fakes' own), and
+    an application on the fake's first number. Returns the application id and its webhook
+    secret, read from the full scenario code as the owner's copy button gets it."""
+    import re
+    from stack import csrf_from
+
+    page = session.get(stack.base_url + "/setup")
+    page = session.post(stack.base_url + "/setup/accounts", data={"_csrf": csrf_from(page.text), "name": "Acme",
+                                                                  "account_id": VOX_ACCOUNT_ID, "api_key": VOX_API_KEY})
+    session.post(stack.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": "Main", "api_key": EL_API_KEY})
+    form = session.get(stack.base_url + "/applications/new")
+    account = re.search(r'name="account" value="(\d+)"', form.text).group(1)
+    key = re.search(r'<option value="(\d+)"', form.text.split('name="key"')[1]).group(1)
+    fields = {"_csrf": csrf_from(form.text), "account": account, "key": key, "name": name, "number": "74951234567",
+              "agent": "agent_support_1"}
+    if record:
+        fields["record"] = "1"
+    created = session.post(stack.base_url + "/applications", data=fields, allow_redirects=False)
+    assert created.status_code == 303, created.text
+    app_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    detail = session.get(stack.base_url + created.headers["Location"])
+    code = session.post(stack.base_url + f"/applications/{app_id}/code", headers={"X-CSRF-Token": csrf_from(detail.text)}).text
+    return app_id, re.search(r'webhookSecret: "([^"]+)"', code).group(1)

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from conftest import ADMIN
-from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes
+from fakes import EL_API_KEY, Fakes, create_application
 from stack import Stack, csrf_from
 
 
@@ -26,21 +26,7 @@ def world(tmp_path_factory):
     s.add_user(*ADMIN)
     s.start()
     session = s.login(*ADMIN)
-    page = session.get(s.base_url + "/setup")
-    page = session.post(s.base_url + "/setup/accounts", data={"_csrf": csrf_from(page.text), "name": "Acme",
-                                                              "account_id": VOX_ACCOUNT_ID, "api_key": VOX_API_KEY})
-    session.post(s.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": "Main", "api_key": EL_API_KEY})
-    form = session.get(s.base_url + "/applications/new")
-    account = re.search(r'name="account" value="(\d+)"', form.text).group(1)
-    key = re.search(r'<option value="(\d+)"', form.text.split('name="key"')[1]).group(1)
-    created = session.post(s.base_url + "/applications", data={
-        "_csrf": csrf_from(form.text), "account": account, "key": key, "name": "Support", "number": "74951234567",
-        "agent": "agent_support_1", "record": "1"}, allow_redirects=False)
-    assert created.status_code == 303, created.text
-    app_id = int(created.headers["Location"].rsplit("/", 1)[1])
-    detail = session.get(s.base_url + created.headers["Location"])
-    code = session.post(s.base_url + f"/applications/{app_id}/code", headers={"X-CSRF-Token": csrf_from(detail.text)}).text
-    secret = re.search(r'webhookSecret: "([^"]+)"', code).group(1)
+    app_id, secret = create_application(s, session)
     yield s, session, app_id, secret
     s.stop()
     fakes.stop()

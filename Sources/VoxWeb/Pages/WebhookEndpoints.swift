@@ -116,12 +116,7 @@ enum ElevenLabsWebhook {
     /// Stores the transcript and links it to its call: by conversation id, or through the
     /// Voximplant session id that the scenario passed as a dynamic variable.
     static func store(_ conversation: ElevenLabsConversation, _ services: Services) throws {
-        let transcript = Transcript(
-            conversationID: conversation.conversationID,
-            turns: (conversation.transcript ?? []).compactMap { turn in
-                turn.message.map { Transcript.Turn(role: turn.role, text: $0, secondsIntoCall: Int(turn.timeInCallSecs?.value ?? 0)) }
-            },
-            summary: conversation.analysis?.transcriptSummary, successVerdict: conversation.analysis?.callSuccessful)
+        let transcript = conversation.storedTranscript
         let sessionID = conversation.initiationData?.dynamicVariables?["vox_session_id"].flatMap { UInt64($0.text) }
         let database = services.database
         try database.environment.write { txn in

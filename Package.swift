@@ -29,13 +29,17 @@ let package = Package(
             dependencies: ["CCurl", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "ObjectStore",
+            dependencies: ["Integrations", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "VoxCore",
             dependencies: ["KVStore", "CryptoPrimitives"]
         ),
         .target(
             name: "VoxWeb",
             dependencies: [
-                "VoxCore", "FastCGI", "CryptoPrimitives", "Integrations",
+                "VoxCore", "FastCGI", "CryptoPrimitives", "Integrations", "ObjectStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
@@ -56,5 +60,6 @@ let package = Package(
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"], resources: [.copy("Expected")]),
         .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI"]),
         .testTarget(name: "IntegrationsTests", dependencies: ["Integrations"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "Integrations", "CryptoPrimitives"]),
     ]
 )

@@ -20,6 +20,8 @@ final class CurlHandle {
         var url: String
         var headers: [(String, String)]
         var body: [UInt8]?
+        /// Streamed from disk instead of `body`, read as curl sends it: constant memory.
+        var upload: FileRegion?
         var connectTimeout: TimeInterval
         var totalTimeout: TimeInterval
     }
@@ -47,6 +49,9 @@ final class CurlHandle {
     func perform(_ options: Options, sink: @escaping ([UInt8]) throws -> Void) throws -> Outcome {
         curl_easy_reset(handle)
         let context = TransferContext(sink: sink)
+        if let upload = options.upload {
+            context.upload = try UploadSource(upload)
+        }
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
 
@@ -56,7 +61,8 @@ final class CurlHandle {
         vox_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
         vox_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
         vox_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000))
-        vox_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 1)
+        // A redirect would have to replay a streamed upload: only bodiless requests follow.
+        vox_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, options.upload == nil ? 1 : 0)
         vox_curl_set_long(handle, CURLOPT_MAXREDIRS, 5)
         vox_curl_set_string(handle, CURLOPT_ACCEPT_ENCODING, "")
         vox_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, options.method)
@@ -69,11 +75,22 @@ final class CurlHandle {
         defer { curl_slist_free_all(list) }
         vox_curl_set_slist(handle, CURLOPT_HTTPHEADER, list)
 
-        var bodyCopy = options.body ?? []
+        // Never empty, so that its base address is never nil; the size set below is the real one.
+        var bodyCopy = (options.body?.isEmpty ?? true) ? [0] : options.body!
         try bodyCopy.withUnsafeMutableBytes { body in
-            if options.body != nil {
-                vox_curl_set_offt(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-                vox_curl_set_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress ?? UnsafeMutableRawPointer(mutating: ""))
+            if let upload = options.upload {
+                vox_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+                vox_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, options.method)
+                vox_curl_set_offt(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.length))
+                vox_curl_set_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 512 * 1024)
+                vox_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, user in
+                    let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
+                    return context.upload?.read(into: buffer!, capacity: size * count) ?? 0
+                }
+                vox_curl_set_pointer(handle, CURLOPT_READDATA, unmanaged.toOpaque())
+            } else if options.body != nil {
+                vox_curl_set_offt(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(options.body?.count ?? 0))
+                vox_curl_set_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress)
             }
             vox_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
                 let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
@@ -103,6 +120,7 @@ final class CurlHandle {
 
             let code = curl_easy_perform(handle)
             if let error = context.sinkError { throw error }
+            if let error = context.upload?.error { throw TransferError.other("reading the upload failed: \(error)") }
             switch code {
             case CURLE_OK: break
             case CURLE_OPERATION_TIMEDOUT: throw TransferError.timeout
@@ -122,8 +140,40 @@ final class CurlHandle {
 private final class TransferContext {
     let sink: ([UInt8]) throws -> Void
     var sinkError: Error?
+    var upload: UploadSource?
     var headers: [String: String] = [:]
     init(sink: @escaping ([UInt8]) throws -> Void) { self.sink = sink }
+}
+
+/// A byte range of a file, read with pread as curl asks for more: the file is never in memory.
+private final class UploadSource {
+    let descriptor: Int32
+    var offset: Int64
+    var remaining: Int64
+    var error: Int32?
+
+    init(_ region: FileRegion) throws {
+        descriptor = open(region.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw CurlHandle.TransferError.other("cannot open \(region.path): \(String(cString: strerror(errno)))")
+        }
+        offset = region.offset
+        remaining = region.length
+    }
+
+    deinit { close(descriptor) }
+
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        guard remaining > 0 else { return 0 }
+        let count = pread(descriptor, buffer, Int(min(Int64(capacity), remaining)), off_t(offset))
+        guard count > 0 else {
+            error = count < 0 ? errno : EIO  // a file that shrank under us is an error too
+            return Int(CURL_READFUNC_ABORT)
+        }
+        offset += Int64(count)
+        remaining -= Int64(count)
+        return count
+    }
 }
 
 /// Reuses handles (and so their open connections) across requests and threads.

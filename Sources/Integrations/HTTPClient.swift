@@ -1,17 +1,34 @@
 import Foundation
 import Logging
 
+/// Bytes of a file to send as a request body, streamed from disk.
+public struct FileRegion: Sendable, Equatable {
+    public var path: String
+    public var offset: Int64
+    public var length: Int64
+
+    public init(path: String, offset: Int64 = 0, length: Int64) {
+        self.path = path
+        self.offset = offset
+        self.length = length
+    }
+}
+
 public struct HTTPRequest: Sendable {
     public var method: String
     public var url: String
     public var headers: [(String, String)]
     public var body: [UInt8]?
+    /// A body streamed from a file (instead of `body`). Re-read on every retry.
+    public var upload: FileRegion?
 
-    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) {
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                upload: FileRegion? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.upload = upload
     }
 
     /// The path without the query: what logs may show (queries can carry keys).
@@ -119,7 +136,7 @@ public final class HTTPClient: Sendable {
     /// the response with an empty body. Other statuses return their (small) body.
     public func download(_ request: HTTPRequest, to path: String, limiterKey: String = "") throws -> HTTPResponse {
         try withRetries(request, limiterKey: limiterKey) { handle in
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             defer { try? file.close() }
             // The first 64 KiB are also kept in memory: if the status turns out not to be 2xx,
@@ -136,7 +153,7 @@ public final class HTTPClient: Sendable {
 
     private func options(_ request: HTTPRequest) -> CurlHandle.Options {
         CurlHandle.Options(method: request.method, url: request.url, headers: request.headers, body: request.body,
-                           connectTimeout: configuration.connectTimeout, totalTimeout: configuration.totalTimeout)
+                           upload: request.upload, connectTimeout: configuration.connectTimeout, totalTimeout: configuration.totalTimeout)
     }
 
     private func withRetries(

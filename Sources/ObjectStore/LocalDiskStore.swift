@@ -1,0 +1,131 @@
+import Foundation
+
+/// Objects as files under `root/objects/<key>`, written to `root/tmp` first and renamed into
+/// place after an fsync, so a reader (nginx) never sees half a file and a crash leaves at
+/// worst a stray temporary file, never a truncated object.
+///
+/// nginx serves the bytes: `access` answers with a path under `internalLocation`, an
+/// `internal` location aliased to `root/objects/` (see nginx/voxfcgi-locations.conf), which
+/// also gives Range requests (seeking) for free.
+public struct LocalDiskStore: ObjectStore {
+    public let root: String
+    public let internalLocation: String
+
+    public init(root: String, internalLocation: String = "/_recordings/") throws {
+        self.root = root
+        self.internalLocation = internalLocation
+        for directory in [objectsDirectory, temporaryDirectory] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+    }
+
+    public var label: String { "local disk (\(root))" }
+    var objectsDirectory: String { root + "/objects" }
+    var temporaryDirectory: String { root + "/tmp" }
+
+    /// Safe by construction: `ObjectKey` has no empty, `.` or `..` segments and no leading `/`.
+    func path(_ key: ObjectKey) -> String { objectsDirectory + "/" + key.rawValue }
+
+    public func put(_ key: ObjectKey, fromFile source: String, contentType: String) throws -> ObjectInfo {
+        let target = path(key)
+        let temporary = temporaryDirectory + "/" + UUID().uuidString
+        let size: Int64
+        do {
+            size = try FileCopy.copy(from: source, to: temporary, sync: true)
+            let parent = (target as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            guard rename(temporary, target) == 0 else { throw FileCopy.error("rename to \(key)") }
+            FileCopy.syncDirectory(parent)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        return ObjectInfo(key: key.rawValue, size: size, contentType: contentType)
+    }
+
+    public func get(_ key: ObjectKey, toFile destination: String) throws {
+        guard FileManager.default.fileExists(atPath: path(key)) else { throw ObjectStoreError.notFound(key: key.rawValue) }
+        _ = try FileCopy.copy(from: path(key), to: destination, sync: false)
+    }
+
+    public func head(_ key: ObjectKey) throws -> ObjectInfo? {
+        var info = stat()
+        guard stat(path(key), &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw FileCopy.error("stat \(key)")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return ObjectInfo(key: key.rawValue, size: Int64(info.st_size))
+    }
+
+    public func delete(_ key: ObjectKey) throws {
+        guard unlink(path(key)) == 0 || errno == ENOENT || errno == ENOTDIR else { throw FileCopy.error("delete \(key)") }
+        // Empty directories left by retention would pile up over the years.
+        var directory = (path(key) as NSString).deletingLastPathComponent
+        while directory.count > objectsDirectory.count, rmdir(directory) == 0 {
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+    }
+
+    public func list(prefix: String) throws -> [ObjectInfo] {
+        guard let walker = FileManager.default.enumerator(atPath: objectsDirectory) else { return [] }
+        var found: [ObjectInfo] = []
+        while let relative = walker.nextObject() as? String {
+            let attributes = walker.fileAttributes
+            guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+                // Descend only where the prefix can still match.
+                if !(relative.hasPrefix(prefix) || prefix.hasPrefix(relative + "/")) { walker.skipDescendants() }
+                continue
+            }
+            if relative.hasPrefix(prefix) {
+                found.append(ObjectInfo(key: relative, size: (attributes?[.size] as? NSNumber)?.int64Value ?? 0))
+            }
+        }
+        return found.sorted { $0.key < $1.key }
+    }
+
+    public func access(_ key: ObjectKey, _ options: AccessOptions) throws -> ObjectAccess {
+        .internalRedirect(internalLocation + SigV4Signer.uriEncode(key.rawValue, keepSlash: true))
+    }
+}
+
+/// File copies in 1 MiB steps through one reused buffer.
+enum FileCopy {
+    static func copy(from source: String, to destination: String, sync: Bool) throws -> Int64 {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw error("open \(source)") }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard output >= 0 else { throw error("create \(destination)") }
+        defer { close(output) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var total: Int64 = 0
+        while true {
+            let count = read(input, buffer.baseAddress, buffer.count)
+            if count < 0 { if errno == EINTR { continue }; throw error("read \(source)") }
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let step = write(output, buffer.baseAddress! + written, count - written)
+                if step < 0 { if errno == EINTR { continue }; throw error("write \(destination)") }
+                written += step
+            }
+            total += Int64(count)
+        }
+        if sync, fsync(output) != 0 { throw error("fsync \(destination)") }
+        return total
+    }
+
+    /// Makes a rename durable: the directory entry is on disk too.
+    static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+
+    static func error(_ what: String) -> ObjectStoreError {
+        .io("\(what): \(String(cString: strerror(errno)))")
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Integrations
+import Testing
+@testable import ObjectStore
+
+/// S3Store against a real S3 API (moto) that checks every signature.
+@Suite struct S3StoreTests {
+    let server = S3Server.shared
+    let scratch = Scratch()
+    let prefix = "t-\(UUID().uuidString.prefix(8))/"
+
+    @Test func putGetHeadListDelete() throws {
+        let store = server.store()
+        let key = try ObjectKey(prefix + "calls/2026/11/42.mp3")
+        let source = scratch.text("in.mp3", "ID3 not really audio")
+        let stored = try store.put(key, fromFile: source, contentType: "audio/mpeg")
+        #expect(stored.size == 20)
+
+        let head = try #require(try store.head(key))
+        #expect(head.size == 20)
+        #expect(head.contentType == "audio/mpeg")
+
+        let copy = scratch.path + "/out.mp3"
+        try store.get(key, toFile: copy)
+        #expect(try String(contentsOfFile: copy, encoding: .utf8) == "ID3 not really audio")
+        #expect(try store.list(prefix: prefix).map(\.key) == [key.rawValue])
+
+        try store.delete(key)
+        #expect(try store.head(key) == nil)
+        #expect(try store.list(prefix: prefix).isEmpty)
+        #expect(throws: ObjectStoreError.notFound(key: key.rawValue)) { try store.get(key, toFile: copy) }
+        try store.delete(key)  // deleting what is gone is fine
+    }
+
+    @Test func wrongSecretIsRefused() throws {
+        let store = server.store(secret: "not-the-secret")
+        let key = try ObjectKey(prefix + "x.txt")
+        do {
+            try store.put(key, fromFile: scratch.text("x.txt", "x"), contentType: "text/plain")
+            Issue.record("a wrong secret was accepted")
+        } catch let ObjectStoreError.refused(status, code, _) {
+            #expect(status == 403)
+            #expect(code == "SignatureDoesNotMatch")
+        }
+        #expect(try server.store().head(key) == nil)
+    }
+
+    @Test(arguments: ["with space.mp3", "plus+sign.mp3", "Запись звонка.mp3", "deep/er/and/deeper/file.wav", "mixed +/Ünïcode (1)~.ogg"])
+    func oddKeysRoundTrip(name: String) throws {
+        let store = server.store()
+        let key = try ObjectKey(prefix + name)
+        try store.put(key, fromFile: scratch.text("odd", name), contentType: "audio/ogg")
+        #expect(try store.head(key)?.size == Int64(name.utf8.count))
+        let copy = scratch.path + "/copy"
+        try store.get(key, toFile: copy)
+        #expect(try String(contentsOfFile: copy, encoding: .utf8) == name)
+        #expect(try store.list(prefix: prefix).map(\.key) == [key.rawValue])
+        try store.delete(key)
+        #expect(try store.head(key) == nil)
+    }
+
+    @Test func multipartRoundTripKeepsTheChecksum() throws {
+        let store = server.store(partSize: 5 << 20, threshold: 6 << 20)
+        let source = scratch.file("big.bin", size: 13 << 20 | 12_345)
+        let key = try ObjectKey(prefix + "big.bin")
+        let stored = try store.put(key, fromFile: source, contentType: "audio/wav")
+        // A multipart ETag is "<md5 of the part md5s>-<parts>": three parts here.
+        #expect(stored.etag?.hasSuffix("-3\"") == true)
+        #expect(try store.head(key)?.size == Int64(13 << 20 | 12_345))
+        let copy = scratch.path + "/big.copy"
+        try store.get(key, toFile: copy)
+        #expect(try sha256(file: copy) == sha256(file: source))
+    }
+
+    @Test func failedMultipartUploadIsAborted() throws {
+        let source = scratch.file("shrinks.bin", size: 11 << 20)
+        // The third signing happens for part 2, after CreateMultipartUpload and part 1: cut the
+        // file short there, so that part cannot be read.
+        let signings = Counter()
+        let store = server.store(now: {
+            if signings.increment() == 3 { truncate(source, 1 << 20) }
+            return Date()
+        })
+        var configuration = store.configuration
+        configuration.concurrency = 1
+        let serial = S3Store(configuration: configuration, credentials: server.credentials,
+                             retry: RetryPolicy(maxAttempts: 1), now: store.now)
+        let key = try ObjectKey(prefix + "shrinks.bin")
+        #expect(throws: (any Error).self) { try serial.put(key, fromFile: source, contentType: "audio/wav") }
+        #expect(try serial.head(key) == nil)
+        let uploads = try serial.send("GET", key: nil, query: [("uploads", nil), ("prefix", prefix)])
+        #expect(uploads.status == 200)
+        #expect(!uploads.text.contains("<UploadId>"), "the failed upload was not aborted: \(uploads.text)")
+    }
+
+    @Test func presignedURLCarriesTheResponseOverrides() throws {
+        let store = server.store()
+        let key = try ObjectKey(prefix + "a b.mp3")
+        guard case let .url(url) = try store.access(key, AccessOptions(contentType: "audio/mpeg", downloadName: "call 42.mp3")) else {
+            Issue.record("S3 access must be a URL")
+            return
+        }
+        #expect(url.hasPrefix(server.endpoint + "/recordings/" + prefix + "a%20b.mp3?"))
+        #expect(url.contains("response-content-type=audio%2Fmpeg"))
+        #expect(url.contains("response-content-disposition=attachment%3B%20filename%3D%22call%2042.mp3%22"))
+        #expect(url.contains("X-Amz-Expires=300") && url.contains("&X-Amz-Signature="))
+    }
+
+    @Test func virtualHostAddressingPutsTheBucketInTheHost() {
+        var configuration = S3Configuration(endpoint: "https://s3.eu-central-1.amazonaws.com", region: "eu-central-1",
+                                            bucket: "calls", addressing: .virtualHost, accessKeyID: "AK")
+        let store = S3Store(configuration: configuration, credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"))
+        let location = store.location(try? ObjectKey("a b/c.mp3"))
+        #expect(location.host == "calls.s3.eu-central-1.amazonaws.com")
+        #expect(location.path == "/a b/c.mp3")
+        #expect(location.url == "https://calls.s3.eu-central-1.amazonaws.com/a%20b/c.mp3")
+        configuration.addressing = .path
+        configuration.endpoint = "http://minio.local:9000"
+        let pathStyle = S3Store(configuration: configuration, credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"))
+        #expect(pathStyle.location(try? ObjectKey("k")).url == "http://minio.local:9000/calls/k")
+    }
+
+    @Test func configurationProblemsAreExplained() {
+        var configuration = S3Configuration(endpoint: "s3.amazonaws.com", region: "us east", bucket: "AB", addressing: .path, accessKeyID: "")
+        #expect(configuration.problems.count == 4)
+        configuration = S3Configuration(endpoint: "https://s3.amazonaws.com", region: "us-east-1", bucket: "my-calls", addressing: .path,
+                                        accessKeyID: "AKIA")
+        #expect(configuration.problems.isEmpty)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}

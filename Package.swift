@@ -58,7 +58,7 @@ let package = Package(
 
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"], resources: [.copy("Expected")]),
-        .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI"]),
+        .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI", "ObjectStore"]),
         .testTarget(name: "IntegrationsTests", dependencies: ["Integrations"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "Integrations", "CryptoPrimitives"]),
     ]

@@ -113,3 +113,36 @@
   }
   poll();
 })();
+
+// Call History: "Play" opens a player under the call's row (one at a time). The audio is
+// fetched only then, so a page of 100 calls does not load 100 recordings.
+(function () {
+  const table = document.getElementById("calls-table");
+  if (!table) return;
+  table.addEventListener("click", function (event) {
+    const button = event.target.closest("button.play");
+    if (!button) return;
+    const row = button.closest("tr");
+    const open = table.querySelector("tr.player-row");
+    const wasThisOne = open && open.previousElementSibling === row;
+    if (open) {
+      open.querySelector("audio").pause();
+      open.remove();
+      table.querySelectorAll("button.play[aria-expanded]").forEach(function (b) { b.removeAttribute("aria-expanded"); });
+    }
+    if (wasThisOne) return;
+    const playerRow = document.createElement("tr");
+    playerRow.className = "player-row";
+    const cell = document.createElement("td");
+    cell.colSpan = row.children.length;
+    const audio = document.createElement("audio");
+    audio.controls = true;
+    audio.autoplay = true;
+    audio.preload = "metadata";
+    audio.src = button.dataset.recording;
+    cell.appendChild(audio);
+    playerRow.appendChild(cell);
+    row.after(playerRow);
+    button.setAttribute("aria-expanded", "true");
+  });
+})();

@@ -8,11 +8,14 @@ public final class ElevenLabsClient: Sendable {
     let baseURL: String
     let apiKey: String
     let http: HTTPClient
+    /// For audio downloads, which may take much longer than an API call.
+    let downloads: HTTPClient
 
-    public init(baseURL: String = defaultBaseURL, apiKey: String, http: HTTPClient) {
+    public init(baseURL: String = defaultBaseURL, apiKey: String, http: HTTPClient, downloads: HTTPClient? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.apiKey = apiKey
         self.http = http
+        self.downloads = downloads ?? http
     }
 
     public func agent(id: String) throws -> ElevenLabsAgent {
@@ -41,7 +44,7 @@ public final class ElevenLabsClient: Sendable {
                                   headers: headers)
         let response: HTTPResponse
         do {
-            response = try http.download(request, to: path, limiterKey: limiterKey)
+            response = try downloads.download(request, to: path, limiterKey: limiterKey)
         } catch let error as UpstreamError {
             throw ElevenLabsError.upstream(error)
         }

@@ -167,14 +167,14 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 }
 
 /// Sizes and SHA-256 of files and file regions, read in 1 MiB steps.
-enum FileDigest {
-    static func size(_ path: String) throws -> Int64 {
+public enum FileDigest {
+    public static func size(_ path: String) throws -> Int64 {
         var info = stat()
         guard stat(path, &info) == 0 else { throw FileCopy.error("stat \(path)") }
         return Int64(info.st_size)
     }
 
-    static func sha256(_ region: FileRegion) throws -> String {
+    public static func sha256(_ region: FileRegion) throws -> String {
         let descriptor = open(region.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileCopy.error("open \(region.path)") }
         defer { close(descriptor) }
@@ -192,5 +192,9 @@ enum FileDigest {
             remaining -= Int64(count)
         }
         return hash.finish().hexString
+    }
+
+    public static func sha256(file path: String) throws -> String {
+        try sha256(FileRegion(path: path, length: size(path)))
     }
 }

@@ -4,11 +4,13 @@ import KVStore
 /// Calls in a compact binary form. A page of Call History decodes 50 of them, so this is on
 /// the hot path: JSON took ~20 µs a call, this takes well under one.
 ///
-/// Layout (version 1): a version byte, then the fields in declaration order; strings as
-/// u16 length + UTF-8; optionals behind a 0/1 byte; times as Int64 microseconds. A new field
-/// goes at the end under a new version byte, and `decode` keeps reading older versions.
+/// Layout: a version byte, then the fields in declaration order; strings as u16 length +
+/// UTF-8; optionals behind a 0/1 byte; times as Int64 microseconds. A change bumps the
+/// version byte, and `decode` keeps reading every older version.
+/// - 1: the first layout.
+/// - 2: the recording names its store (version 1 recordings are on local disk).
 public enum CallCodec: ValueCodec {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
 
     public static func encode(_ call: Call) -> [UInt8] {
         var b: [UInt8] = [version]
@@ -36,6 +38,7 @@ public enum CallCodec: ValueCodec {
         b.appendOptionalString(call.recordingURL)
         b.append(call.recording == nil ? 0 : 1)
         if let recording = call.recording {
+            b.appendString(recording.store)
             b.appendString(recording.key)
             b.appendBigEndian(recording.size)
             b.appendString(recording.contentType)
@@ -47,7 +50,8 @@ public enum CallCodec: ValueCodec {
 
     public static func decode(_ raw: UnsafeRawBufferPointer) throws -> Call {
         var r = ByteReader(raw)
-        guard try r.readBigEndian(UInt8.self) == version else { throw CodecError.truncated(needed: 1, available: 0) }
+        let layout = try r.readBigEndian(UInt8.self)
+        guard layout == 1 || layout == 2 else { throw CodecError.truncated(needed: 1, available: 0) }
         let id = try r.readBigEndian(UInt64.self)
         let owner = try r.readBigEndian(UInt64.self)
         let account = try r.readBigEndian(UInt64.self)
@@ -72,10 +76,11 @@ public enum CallCodec: ValueCodec {
         let recordingURL = try r.readOptionalString()
         var recording: RecordingRef?
         if try r.readBigEndian(UInt8.self) != 0 {
+            let store = layout >= 2 ? try r.readString() : RecordingRef.localStore
             let key = try r.readString()
             let size = try r.readBigEndian(Int64.self)
             let type = try r.readString()
-            recording = RecordingRef(key: key, size: size, contentType: type, sha256: try r.readString())
+            recording = RecordingRef(store: store, key: key, size: size, contentType: type, sha256: try r.readString())
         }
         let hasTranscript = try r.readBigEndian(UInt8.self) != 0
         return Call(

@@ -79,6 +79,7 @@ public struct CallStore: Sendable {
                 }
             }
             try addStats(old, sign: -1, in: txn)
+            if old.recording != nil { try database.recordingsByStart.delete(txn, (old.startMicros, old.id)) }
             if let conversation = old.conversationID, conversation != new.conversationID {
                 try database.callsByConversation.delete(txn, conversation)
             }
@@ -92,6 +93,7 @@ public struct CallStore: Sendable {
             }
         }
         try addStats(new, sign: 1, in: txn)
+        if new.recording != nil { try database.recordingsByStart.put(txn, (new.startMicros, new.id), ()) }
         try database.calls.put(txn, new.id, new)
         try database.callsByVoximplantID.put(txn, new.voximplantSessionID, new.id)
         if let conversation = new.conversationID {

@@ -38,6 +38,12 @@ public final class Database: Sendable {
     public let failedJobs: Table<UInt64Key, JSONValue<Job>>
     /// Voximplant account id (ours) → where its call-history sync stands.
     public let syncStates: Table<UInt64Key, JSONValue<SyncState>>
+    /// (call start, call id) of every call with an archived recording: what retention walks,
+    /// oldest first, without reading calls that have none.
+    public let recordingsByStart: Table<Pair<UInt64Key, UInt64Key>, EmptyValue>
+    /// Where recordings go: one record, `StorageSettings.recordID` (an integer key, like every
+    /// table with sealed fields, so vault rotation walks it the same way).
+    public let storageSettings: Table<UInt64Key, JSONValue<StorageSettings>>
 
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
@@ -61,6 +67,8 @@ public final class Database: Sendable {
         jobsByDedupe = try environment.openTable("jobs_by_dedupe")
         failedJobs = try environment.openTable("jobs_failed")
         syncStates = try environment.openTable("sync_states")
+        recordingsByStart = try environment.openTable("recordings_by_start")
+        storageSettings = try environment.openTable("storage_settings")
     }
 
     /// The next id of a sequence, starting at 1. Call inside the write that stores the record,

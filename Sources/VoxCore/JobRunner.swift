@@ -12,6 +12,13 @@ public final class JobRunner: @unchecked Sendable {
 
     public typealias Handler = @Sendable (Job) throws -> Outcome
 
+    /// Thrown by a handler when no retry can succeed: the job is parked at once with `reason`.
+    public struct PermanentFailure: Error, CustomStringConvertible {
+        public var reason: String
+        public init(_ reason: String) { self.reason = reason }
+        public var description: String { reason }
+    }
+
     let queue: JobQueue
     let handlers: [String: Handler]
     let threads: Int
@@ -93,6 +100,8 @@ public final class JobRunner: @unchecked Sendable {
             case .done: try queue.complete(job)
             case let .later(delay): try queue.later(job, delay: delay)
             }
+        } catch let failure as PermanentFailure {
+            try? queue.park(job, error: failure.reason)
         } catch {
             try? queue.fail(job, error: String(describing: error))
         }

@@ -94,17 +94,23 @@ public struct JobQueue: Sendable {
     /// The attempt failed: back off, or park the job once it has failed `maxAttempts` times.
     public func fail(_ job: Job, error: String) throws {
         if job.attempts >= maxAttempts {
-            try database.environment.write { txn in
-                guard var stored = try database.jobs.get(txn, job.id) else { return }
-                try database.jobsDue.delete(txn, (stored.dueMicros, job.id))
-                try database.jobs.delete(txn, job.id)
-                stored.lastError = error
-                stored.failedAt = clock.now()
-                try database.failedJobs.put(txn, job.id, stored)
-            }
+            try park(job, error: error)
         } else {
             let step = min(maxDelay, baseDelay * pow(2, Double(max(0, job.attempts - 1))))
             try reschedule(job, delay: step / 2 + Double.random(in: 0...(step / 2)), error: error, countAttempt: true)
+        }
+    }
+
+    /// Parks the job now: trying again cannot help (the recording is gone at the source).
+    /// It waits on the Jobs page with `error` until an admin retries or discards it.
+    public func park(_ job: Job, error: String) throws {
+        try database.environment.write { txn in
+            guard var stored = try database.jobs.get(txn, job.id) else { return }
+            try database.jobsDue.delete(txn, (stored.dueMicros, job.id))
+            try database.jobs.delete(txn, job.id)
+            stored.lastError = error
+            stored.failedAt = clock.now()
+            try database.failedJobs.put(txn, job.id, stored)
         }
     }
 

@@ -116,12 +116,28 @@ public struct Money: Codable, Sendable, Equatable, Hashable {
     public var decimal: Double { Double(micros) / 1_000_000 }
 }
 
-/// Where an archived recording lives in the object store.
+/// Where an archived recording lives: which store, under which key, and what it is. Set
+/// only after the object was uploaded completely, so a call never points at nothing.
 public struct RecordingRef: Codable, Sendable, Equatable {
+    /// Which store holds it (`RecordingRef.localStore` or `RecordingRef.s3Store`): recordings
+    /// archived before the operator switched stores still play from where they are.
+    public var store: String
     public var key: String
     public var size: Int64
     public var contentType: String
+    /// Hex SHA-256 of the bytes, taken while downloading from the source.
     public var sha256: String
+
+    public static let localStore = "local"
+    public static let s3Store = "s3"
+
+    public init(store: String, key: String, size: Int64, contentType: String, sha256: String) {
+        self.store = store
+        self.key = key
+        self.size = size
+        self.contentType = contentType
+        self.sha256 = sha256
+    }
 }
 
 public struct Call: Codable, Sendable, Equatable {

@@ -107,10 +107,17 @@ public struct ScenarioEventIngest: Sendable {
             if existing == nil { call.startedAt = sentAt - Double(duration) }
         }
         if let existing, existing.status != .inProgress, call.status == .inProgress { call.status = existing.status }
-        let id = try store.upsert(call, in: txn).callID
-        if event.type == .callEnded || (event.type == .conversationStarted && existing?.endedAt != nil) {
+        let result = try store.upsert(call, in: txn)
+        let id = result.callID
+        // Follow-ups start once the call has ended and know what they need; an event that
+        // changed nothing (a repeat) enqueues nothing.
+        let followsUp = event.type == .callEnded || existing?.endedAt != nil
+        if followsUp, result != .unchanged(id) {
             if call.conversationID != nil {
                 try jobs.enqueue(kind: ScenarioEventIngest.transcriptJob, payload: String(id), dedupeKey: "transcript:\(id)", in: txn)
+            }
+            if call.recording == nil, call.recordingURL != nil || call.conversationID != nil {
+                try RecordingJobs.enqueueArchive(callID: id, jobs: jobs, in: txn)
             }
         }
         return id

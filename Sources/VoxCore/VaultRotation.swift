@@ -36,20 +36,25 @@ public struct VaultRotation {
     public func run(limit: Int? = nil, batch: Int = 100) throws -> (resealed: Int, remaining: Int) {
         var resealed = 0
         func reseal<R>(_ field: Field<R>) throws { try resealAll(field, limit: limit, batch: batch, resealed: &resealed) }
-        try forEachField(reseal, reseal, reseal)
+        try forEachField(reseal, reseal, reseal, reseal)
         let remaining = try usage().filter { $0.key != vault.keyring.activeID }.values.reduce(0, +)
         return (resealed, remaining)
     }
 
     /// The sealed fields, one closure per record type (Swift has no heterogeneous generic list).
     private func forEachField(_ body: (Field<Account>) throws -> Void, _ apps: (Field<Application>) throws -> Void,
-                              _ keys: (Field<ElevenLabsKey>) throws -> Void) rethrows {
+                              _ keys: (Field<ElevenLabsKey>) throws -> Void,
+                              _ storage: (Field<StorageSettings>) throws -> Void) rethrows {
         try body(Field(table: database.accounts, name: "api_key", get: \.apiKeySealed, set: { $0.apiKeySealed = $1 }))
         try apps(Field(table: database.applications, name: "webhook_secret", get: \.webhookSecretSealed,
                        set: { $0.webhookSecretSealed = $1 }))
         try keys(Field(table: database.elevenLabsKeys, name: "api_key", get: { $0.apiKeySealed }, set: { $0.apiKeySealed = $1 }))
         try keys(Field(table: database.elevenLabsKeys, name: "webhook_secret", get: \.webhookSecretSealed,
                        set: { $0.webhookSecretSealed = $1 }))
+        try storage(Field(table: database.storageSettings, name: StorageSettings.secretPlace.field, get: \.s3SecretSealed,
+                          set: { $0.s3SecretSealed = $1 }))
+        try storage(Field(table: database.storageSettings, name: StorageSettings.sessionTokenPlace.field,
+                          get: \.s3SessionTokenSealed, set: { $0.s3SessionTokenSealed = $1 }))
     }
 
     private func visitAll(_ visit: ([UInt8], Vault.Place) -> Void) throws {
@@ -60,7 +65,7 @@ public struct VaultRotation {
                     return true
                 }
             }
-            try forEachField(scan, scan, scan)
+            try forEachField(scan, scan, scan, scan)
         }
     }
 

@@ -46,9 +46,10 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "voxfcgi")
         let runtime = try Runtime()
         let templates = try Templates(directory: settings.templateDirectory)
-        let services = Services(
+        let services = try Services(
             database: runtime.database, keyring: try runtime.keyring(), templates: templates,
-            sessionLifetime: settings.sessionHours * 3600,
+            storageDirectory: settings.dataDirectory, sessionLifetime: settings.sessionHours * 3600,
+            s3Timeout: settings.s3TimeoutSeconds,
             upstreams: Upstreams(voximplantURL: settings.voximplantURL, elevenLabsURL: settings.elevenLabsURL, logger: logger,
                                  timeout: settings.upstreamTimeoutSeconds),
             publicURL: settings.publicURL, jobLease: settings.jobLeaseSeconds, backfillDays: settings.backfillDays)
@@ -61,10 +62,17 @@ struct Serve: ParsableCommand {
         let maintenance = CallMaintenance(database: runtime.database)
         let staleAfter = settings.liveCallTimeoutMinutes * 60
         let syncEvery = settings.syncMinutes * 60
+        let sweepEvery = settings.retentionSweepMinutes * 60
         Thread.detachNewThread {
             var lastSync = Date.distantPast
+            var lastSweep = Date.distantPast
             while true {
                 do {
+                    if Date().timeIntervalSince(lastSweep) >= sweepEvery {
+                        lastSweep = Date()
+                        let released = try RecordingRetention(services: services).sweep()
+                        if released > 0 { logger.notice("recordings past retention", metadata: ["count": .stringConvertible(released)]) }
+                    }
                     if Date().timeIntervalSince(lastSync) >= syncEvery {
                         lastSync = Date()
                         let sync = CallSync(services: services)
@@ -79,7 +87,7 @@ struct Serve: ParsableCommand {
                 } catch {
                     logger.error("housekeeping failed", metadata: ["error": .string(String(describing: error))])
                 }
-                Thread.sleep(forTimeInterval: min(60, max(1, syncEvery)))
+                Thread.sleep(forTimeInterval: min(60, max(1, min(syncEvery, sweepEvery))))
             }
         }
 

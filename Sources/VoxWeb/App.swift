@@ -25,14 +25,21 @@ public struct Services: Sendable {
     public let vault: Vault
     public let templates: Templates
     public let clock: any Clock
+    /// Where recordings are archived (local disk, S3).
+    public let recordings: RecordingStores
+    /// Downloads in progress; on the same file system as the local store.
+    public let temporaryDirectory: String
 
+    /// `storageDirectory` holds `recordings/` (the local object store) and `tmp/` (downloads
+    /// in progress).
     public init(
-        database: Database, keyring: Keyring, templates: Templates, sessionLifetime: TimeInterval = 12 * 3600,
+        database: Database, keyring: Keyring, templates: Templates, storageDirectory: String,
+        sessionLifetime: TimeInterval = 12 * 3600, s3Timeout: TimeInterval = 120,
         hasher: PasswordHasher = .standard, clock: any Clock = SystemClock(),
         upstreams: Upstreams = Upstreams(voximplantURL: "https://api.voximplant.com/platform_api",
                                          elevenLabsURL: "https://api.elevenlabs.io"),
         publicURL: String = "http://127.0.0.1:8080", jobLease: TimeInterval = 300, backfillDays: Double = 30
-    ) {
+    ) throws {
         self.database = database
         self.users = Users(database: database, hasher: hasher, clock: clock)
         self.sessions = Sessions(database: database, lifetime: sessionLifetime, clock: clock)
@@ -50,6 +57,10 @@ public struct Services: Sendable {
         self.vault = Vault(keyring: keyring)
         self.templates = templates
         self.clock = clock
+        self.recordings = try RecordingStores(root: storageDirectory + "/recordings", database: database, vault: vault,
+                                              s3Timeout: s3Timeout)
+        temporaryDirectory = storageDirectory + "/tmp"
+        try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
     }
 }
 

@@ -62,13 +62,21 @@ public struct CallSync: Sendable {
                 let calls = page.sessions.compactMap { CallSync.call(from: $0, account: account, applications: byVoxApp) }
                 try database.environment.write { txn in
                     let store = CallStore(database: database)
+                    var enqueued = false
                     for call in calls {
-                        switch try store.upsert(call, in: txn) {
+                        let result = try store.upsert(call, in: txn)
+                        switch result {
                         case .inserted: state.inserted += 1
                         case .updated: state.updated += 1
-                        case .unchanged: break
+                        case .unchanged: continue
+                        }
+                        // A recording Voximplant has and we have not archived yet.
+                        if call.recordingURL != nil, try database.calls.get(txn, result.callID)?.recording == nil {
+                            try RecordingJobs.enqueueArchive(callID: result.callID, jobs: services.jobs, in: txn)
+                            enqueued = true
                         }
                     }
+                    if enqueued { txn.onCommit { [waker = services.jobWaker] in waker.wake() } }
                     state.pagesDone += 1
                     if let newest = calls.map(\.startedAt).max() { state.checkpoint = max(state.checkpoint ?? newest, newest) }
                     try database.syncStates.put(txn, accountID, state)

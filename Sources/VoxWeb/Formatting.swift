@@ -26,6 +26,26 @@ struct Formatting {
     /// `yyyy-MM-dd` in the viewer's zone: for date inputs and CSV.
     func day(_ date: Date) -> String { dayFormatter.string(from: date) }
 
+    /// 1.2 MB, 870 KB: sizes as people read them (decimal units, like file managers).
+    static func bytes(_ count: Int64) -> String {
+        let units = ["bytes", "KB", "MB", "GB", "TB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(count) bytes" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
+    }
+
+    /// `yyyy-MM-dd_HHmm` in the viewer's zone: for file names.
+    func fileStamp(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let c = calendar.dateComponents([.hour, .minute], from: date)
+        return day(date) + String(format: "_%02d%02d", c.hour ?? 0, c.minute ?? 0)
+    }
+
     /// The instant a `yyyy-MM-dd` day starts in the viewer's zone.
     func startOfDay(_ text: String) -> Date? {
         guard text.count == 10, let date = dayFormatter.date(from: text) else { return nil }

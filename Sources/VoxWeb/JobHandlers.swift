@@ -7,6 +7,8 @@ public enum JobHandlers {
     public static func all(_ services: Services) -> [String: JobRunner.Handler] {
         [
             ScenarioEventIngest.transcriptJob: { job in try fetchTranscript(job, services) },
+            RecordingJobs.archive: { job in try RecordingArchiver(services: services).run(job) },
+            RecordingJobs.deleteObject: { job in try RecordingRetention(services: services).deleteObject(job) },
             CallSync.jobKind: { job in
                 guard let accountID = UInt64(job.payload) else { return .done }
                 try CallSync(services: services).run(accountID: accountID) { try services.jobs.extendLease(job) }

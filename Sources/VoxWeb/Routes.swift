@@ -24,6 +24,7 @@ enum Routes {
         router.get("/calls/:id") { request, context in
             try CallDetailPage.show(request, context, services)
         }
+        router.get("/recordings/:id") { try RecordingEndpoint.serve($0, $1, services) }
         router.get("/statistics") { request, context in
             try StatisticsPage.show(request, context, services)
         }
@@ -37,6 +38,9 @@ enum Routes {
         router.post("/setup/elevenlabs") { try SetupPage.addKey($0, $1, services) }
         router.post("/setup/elevenlabs/:id/test") { try SetupPage.testKey($0, $1, services) }
         router.post("/setup/elevenlabs/:id/delete") { try SetupPage.deleteKey($0, $1, services) }
+        router.get("/setup/storage", access: .admin) { try StoragePage.show($0, $1, services) }
+        router.post("/setup/storage", access: .admin) { try StoragePage.save($0, $1, services) }
+        router.post("/setup/storage/test", access: .admin) { try StoragePage.test($0, $1, services) }
         router.get("/applications") { try ApplicationsPage.list($0, $1, services) }
         router.get("/applications/new") { try ApplicationsPage.newForm($0, $1, services) }
         router.post("/applications") { try ApplicationsPage.create($0, $1, services) }

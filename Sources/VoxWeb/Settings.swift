@@ -30,6 +30,10 @@ public struct Settings: Sendable {
     /// How long a claimed job is reserved before another runner may take it (a crashed
     /// worker's jobs come back after this).
     public var jobLeaseSeconds: Double
+    /// Total time allowed for one S3 request (one part of an upload) before it is retried.
+    public var s3TimeoutSeconds: Double
+    /// How often retention looks for recordings to delete.
+    public var retentionSweepMinutes: Double
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
@@ -53,7 +57,11 @@ public struct Settings: Sendable {
         backfillDays = environment["VOXFCGI_BACKFILL_DAYS"].flatMap(Double.init) ?? 30
         upstreamTimeoutSeconds = environment["VOXFCGI_UPSTREAM_TIMEOUT_SECONDS"].flatMap(Double.init) ?? 30
         jobLeaseSeconds = environment["VOXFCGI_JOB_LEASE_SECONDS"].flatMap(Double.init) ?? 300
+        s3TimeoutSeconds = environment["VOXFCGI_S3_TIMEOUT_SECONDS"].flatMap(Double.init) ?? 120
+        retentionSweepMinutes = environment["VOXFCGI_RETENTION_SWEEP_MINUTES"].flatMap(Double.init) ?? 60
     }
 
     public var lmdbDirectory: String { "\(dataDirectory)/lmdb" }
+    /// The local object store's root; nginx's internal /_recordings/ location serves its objects/.
+    public var recordingsDirectory: String { "\(dataDirectory)/recordings" }
 }

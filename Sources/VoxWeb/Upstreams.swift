@@ -10,6 +10,8 @@ public struct Upstreams: Sendable {
     public let elevenLabsURL: String
     let voximplantHTTP: HTTPClient
     let elevenLabsHTTP: HTTPClient
+    /// Recording downloads: long transfers, so their own timeout.
+    let recordingsHTTP: HTTPClient
 
     public init(voximplantURL: String, elevenLabsURL: String, logger: Logger = Logger(label: "voxfcgi.http"),
                 retry: RetryPolicy = RetryPolicy(), timeout: TimeInterval = 30) {
@@ -23,6 +25,10 @@ public struct Upstreams: Sendable {
         el.totalTimeout = timeout
         voximplantHTTP = HTTPClient(configuration: vox, logger: logger)
         elevenLabsHTTP = HTTPClient(configuration: el, logger: logger)
+        var recordings = HTTPClient.Configuration(service: "voximplant-recordings")
+        recordings.retry = retry
+        recordings.totalTimeout = max(timeout, 600)
+        recordingsHTTP = HTTPClient(configuration: recordings, logger: logger)
     }
 
     public func voximplant(_ account: Account, vault: Vault) throws -> VoximplantClient {
@@ -34,6 +40,7 @@ public struct Upstreams: Sendable {
 
     public func elevenLabs(_ key: ElevenLabsKey, vault: Vault) throws -> ElevenLabsClient {
         let secret = try vault.open(key.apiKeySealed, at: Vault.Place("elevenlabs_keys", key.id, "api_key"))
-        return ElevenLabsClient(baseURL: key.baseURL.isEmpty ? elevenLabsURL : key.baseURL, apiKey: secret, http: elevenLabsHTTP)
+        return ElevenLabsClient(baseURL: key.baseURL.isEmpty ? elevenLabsURL : key.baseURL, apiKey: secret, http: elevenLabsHTTP,
+                                downloads: recordingsHTTP)
     }
 }

@@ -13,7 +13,7 @@ import Testing
                         startedAt: Date(timeIntervalSince1970: 1_790_000_000.123456), endedAt: Date(timeIntervalSince1970: 1_790_000_100),
                         durationSeconds: 100, cost: Money(micros: -5, currency: "RUB"), status: .noAnswer, finishReason: "Busy",
                         recordingURL: "https://example.com/r.mp3",
-                        recording: RecordingRef(key: "recs/a b+c.mp3", size: 1 << 40, contentType: "audio/mpeg", sha256: "ab"),
+                        recording: RecordingRef(store: "s3", key: "recs/a b+c.mp3", size: 1 << 40, contentType: "audio/mpeg", sha256: "ab"),
                         hasTranscript: true)
         #expect(try codecRoundTrip(full) == full)
         // What upserts compare with: the stored form without a codec round trip.
@@ -21,6 +21,21 @@ import Testing
         let sparse = Call(ownerUserID: 1, accountID: 1, applicationID: 1, voximplantSessionID: 1, direction: .inbound,
                           fromNumber: "1", toNumber: "2", startedAt: Date(timeIntervalSince1970: 0), status: .inProgress)
         #expect(try codecRoundTrip(sparse) == sparse)
+    }
+
+    /// Calls written before recordings named their store still read, as local-disk recordings.
+    @Test func versionOneRecordsStillDecode() throws {
+        let call = Call(id: 5, ownerUserID: 1, accountID: 1, applicationID: 1, voximplantSessionID: 1, direction: .inbound,
+                        fromNumber: "1", toNumber: "2", startedAt: Date(timeIntervalSince1970: 1_790_000_000), status: .answered,
+                        recording: RecordingRef(store: "local", key: "k.mp3", size: 3, contentType: "audio/mpeg", sha256: "cd"),
+                        hasTranscript: true)
+        var bytes = CallCodec.encode(call)
+        // Version 1 is version 2 without the store name (u16 length + "local") in the recording.
+        let storeName: [UInt8] = [0, 5] + Array("local".utf8)
+        let at = try #require((0...(bytes.count - storeName.count)).first { Array(bytes[$0..<($0 + storeName.count)]) == storeName })
+        bytes.removeSubrange(at..<(at + storeName.count))
+        bytes[0] = 1
+        #expect(try bytes.withUnsafeBytes { try CallCodec.decode($0) } == call)
     }
 
     @Test func subMicrosecondTimesDoNotBreakIdempotence() throws {

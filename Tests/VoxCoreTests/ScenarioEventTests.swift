@@ -28,13 +28,33 @@ import Testing
             var call = try #require(calls.first)
             call.id = 0
             results.append(call)
-            #expect(try JobQueue(database: f.database).pending().map(\.kind) == [ScenarioEventIngest.transcriptJob])
+            // The transcript, and the audio (the conversation's, as no Voximplant recording was announced).
+            #expect(try JobQueue(database: f.database).pending().map(\.kind).sorted()
+                == [RecordingJobs.archive, ScenarioEventIngest.transcriptJob])
         }
         let first = results[0]
         #expect(results.allSatisfy { $0 == first })
         #expect(first.status == .answered && first.durationSeconds == 58 && first.conversationID == "conv_a")
         #expect(first.fromNumber == "+79991112233")
         #expect(first.startedAt == Date(timeIntervalSince1970: 1_790_000_000))
+    }
+
+    @Test func archiveIsEnqueuedOnlyForCallsWithSomethingToArchive() throws {
+        let f = try CallFixture()
+        let jobs = JobQueue(database: f.database)
+        let ingest = ScenarioEventIngest(database: f.database, jobs: jobs)
+        func apply(_ json: String) throws {
+            try f.database.environment.write { txn in try ingest.apply(try event(json), in: txn) }
+        }
+        // No recording, no conversation: nothing to fetch.
+        try apply(#"{"type":"call_ended","application_id":1,"session_id":5,"sent_at":1790000060000,"duration":0,"reason":"failed"}"#)
+        #expect(try jobs.pending().isEmpty)
+        // A recording announced after the end event still gets archived, once.
+        try apply(#"{"type":"call_ended","application_id":1,"session_id":6,"sent_at":1790000060000,"duration":30}"#)
+        let late = #"{"type":"recording_started","application_id":1,"session_id":6,"sent_at":1790000001000,"recording_url":"https://r.example/6.mp3"}"#
+        try apply(late)
+        try apply(late)
+        #expect(try jobs.pending().map(\.kind) == [RecordingJobs.archive])
     }
 
     @Test func malformedEventsAreRefused() {

@@ -17,9 +17,9 @@ final class TestHarness {
     init(sessionLifetime: TimeInterval = 3600) throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("voxweb-\(UUID())").path
         database = try Database(path: path)
-        let services = Services(
+        let services = try Services(
             database: database, keyring: Keyring(keys: [1: [UInt8](repeating: 7, count: 32)]),
-            templates: try Templates(), sessionLifetime: sessionLifetime,
+            templates: try Templates(), storageDirectory: path + "/storage", sessionLifetime: sessionLifetime,
             hasher: PasswordHasher(logN: 10, r: 8, p: 1), clock: clock)
         app = App(services: services)
         _ = try services.users.create(email: "admin@example.com", role: .admin, password: TestHarness.password)

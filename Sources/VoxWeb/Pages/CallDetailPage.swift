@@ -19,7 +19,14 @@ enum CallDetailPage {
         values["finishReason"] = call.finishReason ?? "—"
         values["durationSeconds"] = call.durationSeconds
         if let recording = call.recording {
-            values["recording"] = ["url": "/recordings/\(call.id)", "contentType": recording.contentType]
+            values["recording"] = [
+                "url": "/recordings/\(call.id)", "contentType": recording.contentType,
+                "format": RecordingArchiver.fileExtension(recording.contentType).uppercased(),
+                "size": Formatting.bytes(recording.size),
+                "storeLabel": recording.store == RecordingRef.s3Store ? "S3" : "this server's disk",
+            ]
+        } else if call.recordingURL != nil {
+            values["pendingRecording"] = true
         }
         if let conversation = call.conversationID, let transcript = try services.calls.transcript(conversationID: conversation) {
             values["transcript"] = [

@@ -24,6 +24,14 @@ enum SetupPage {
             },
             "accountForm": accountForm, "keyForm": keyForm,
         ]
+        if user.isAdmin {
+            let storage = try services.recordings.settings()
+            values["isAdmin"] = true
+            values["storage"] = [
+                "where": storage.kind == .s3 ? "s3://\(storage.s3Bucket)" : "this server's disk",
+                "retention": storage.retentionDays, "forever": storage.retentionDays == 0,
+            ]
+        }
         if let notice { values["notice"] = ["kind": notice.kind, "text": notice.text] }
         return Pages.render("setup", title: "Setup", values, context: context, services: services, status: status,
                             activePath: "/setup")

@@ -98,10 +98,24 @@ enum ElevenLabsWebhook {
             }
             try store(conversation, services)
             return .json(["ok": true])
-        case "post_call_audio", "call_initiation_failure":
-            // Audio is archived from the conversation by the recordings job (a later release);
-            // an initiation failure leaves the call as Voximplant reports it. Both are accepted so
-            // that ElevenLabs does not count failures and disable the webhook.
+        case "post_call_audio":
+            // The audio is ready at ElevenLabs: archive it now if its call has no recording from
+            // Voximplant (the job fetches it through the API, streamed, rather than keeping this
+            // base64 copy in memory).
+            guard let audio = try? JSONDecoder().decode(AudioEnvelope.self, from: Data(request.body)) else {
+                throw HTTPError(.badRequest, "malformed post_call_audio: data.conversation_id is required")
+            }
+            let database = services.database
+            try database.environment.write { txn in
+                guard let callID = try database.callsByConversation.get(txn, audio.data.conversationID),
+                      let call = try database.calls.get(txn, callID), call.recording == nil, call.recordingURL == nil else { return }
+                try RecordingJobs.enqueueArchive(callID: callID, jobs: services.jobs, in: txn)
+                txn.onCommit { [waker = services.jobWaker] in waker.wake() }
+            }
+            return .json(["ok": true])
+        case "call_initiation_failure":
+            // The call stays as Voximplant reports it; accepted so that ElevenLabs does not count
+            // a failure and disable the webhook.
             context.logger.info("elevenlabs webhook accepted", metadata: ["type": .string(envelope.type)])
             return .json(["ok": true])
         default:
@@ -111,6 +125,15 @@ enum ElevenLabsWebhook {
 
     struct TranscriptionEnvelope: Decodable {
         let data: ElevenLabsConversation
+    }
+
+    /// Only the id: `full_audio` (base64 MP3) is skipped, not decoded.
+    struct AudioEnvelope: Decodable {
+        struct Data: Decodable {
+            let conversationID: String
+            enum CodingKeys: String, CodingKey { case conversationID = "conversation_id" }
+        }
+        let data: Data
     }
 
     /// Stores the transcript and links it to its call: by conversation id, or through the

@@ -1,0 +1,67 @@
+import Foundation
+import ObjectStore
+import VoxCore
+
+/// Retention: recordings of calls older than the configured number of days are deleted.
+///
+/// The call lets go of its recording first, and the deletion of the object is enqueued in
+/// that same transaction: a call never points at a deleted object, and a deletion that fails
+/// (the store is down) is retried like any job instead of being forgotten.
+public struct RecordingRetention {
+    let services: Services
+
+    public init(services: Services) { self.services = services }
+
+    struct ObjectReference: Codable {
+        var store: String
+        var key: String
+    }
+
+    /// Clears what is past retention, oldest first, in batches. Returns how many calls let go.
+    @discardableResult
+    public func sweep(batch: Int = 500) throws -> Int {
+        let settings = try services.recordings.settings()
+        guard settings.retentionDays > 0 else { return 0 }
+        let database = services.database
+        let cutoff = Time.micros(services.clock.now().addingTimeInterval(-Double(settings.retentionDays) * 86_400))
+        let waker = services.jobWaker
+        var total = 0
+        while true {
+            let cleared = try database.environment.write { txn -> Int in
+                let expired = try database.recordingsByStart.keys(txn, .closed((0, 0), (cutoff, .max)), limit: batch)
+                let store = CallStore(database: database)
+                for (start, callID) in expired {
+                    var released: RecordingRef?
+                    try store.update(id: callID, in: txn) { call in
+                        released = call.recording
+                        call.recording = nil
+                    }
+                    if let released {
+                        let reference = ObjectReference(store: released.store, key: released.key)
+                        let payload = String(decoding: try JSONEncoder().encode(reference), as: UTF8.self)
+                        try services.jobs.enqueue(kind: RecordingJobs.deleteObject, payload: payload,
+                                                  dedupeKey: "delete:\(released.store):\(released.key)", in: txn)
+                    } else {
+                        try database.recordingsByStart.delete(txn, (start, callID))  // its call is gone
+                    }
+                }
+                if !expired.isEmpty { txn.onCommit { waker.wake() } }
+                return expired.count
+            }
+            total += cleared
+            if cleared < batch { return total }
+        }
+    }
+
+    /// The job that deletes an object nobody points at any more.
+    func deleteObject(_ job: Job) throws -> JobRunner.Outcome {
+        guard let reference = try? JSONDecoder().decode(ObjectReference.self, from: Data(job.payload.utf8)) else {
+            throw JobRunner.PermanentFailure("unreadable payload")
+        }
+        guard let store = try services.recordings.store(named: reference.store) else {
+            throw JobRunner.PermanentFailure("the '\(reference.store)' store is no longer configured; \(reference.key) stays there")
+        }
+        try store.delete(ObjectKey(reference.key))
+        return .done
+    }
+}

@@ -3,8 +3,9 @@ import Integrations
 
 /// One multipart upload: initiate, send the parts (a few at a time, each streamed from its
 /// offset in the file), complete; abort if a part fails for good, so no invisible half-upload
-/// is left to be billed. An upload cut short by a crash is not aborted: a bucket lifecycle
-/// rule (AbortIncompleteMultipartUpload) cleans those up, and the job simply uploads again.
+/// is left to be billed. An upload cut short by a crash cannot abort itself: the next upload
+/// of the same key aborts it first (the archive job's keys are one per call, so an unfinished
+/// upload of the key can only be an earlier attempt of this same job).
 struct MultipartUpload {
     let store: S3Store
     let key: ObjectKey
@@ -15,6 +16,7 @@ struct MultipartUpload {
     func run() throws -> ObjectInfo {
         let partSize = max(5 << 20, store.configuration.partSize, (size + 9_999) / 10_000)
         let parts = Int((size + partSize - 1) / partSize)
+        try abortEarlierUploads()
         let uploadID = try initiate()
         do {
             let etags = try sendParts(uploadID: uploadID, count: parts, partSize: partSize)
@@ -23,6 +25,14 @@ struct MultipartUpload {
         } catch {
             _ = try? store.send("DELETE", key: key, query: [("uploadId", uploadID)])
             throw error
+        }
+    }
+
+    private func abortEarlierUploads() throws {
+        let response = try store.send("GET", key: nil, query: [("uploads", nil), ("prefix", key.rawValue)])
+        try store.expect(response, key: nil)
+        for upload in XMLNode.parse(response.body)?.all("Upload") ?? [] where upload.value("Key") == key.rawValue {
+            if let id = upload.value("UploadId") { _ = try? store.send("DELETE", key: key, query: [("uploadId", id)]) }
         }
     }
 

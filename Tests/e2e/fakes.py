@@ -13,8 +13,9 @@ EL_API_KEY = "el-test-api-key-2222-3333"
 
 
 class Fakes:
-    def __init__(self, sessions=100):
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "Tests" / "fakes" / "fakes.py"), "--sessions", str(sessions)],
+    def __init__(self, sessions=100, record_every=1):
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "Tests" / "fakes" / "fakes.py"), "--sessions", str(sessions),
+                                         "--record-every", str(record_every)],
                                         stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         ports = dict(part.split("=") for part in line.split()[1:])

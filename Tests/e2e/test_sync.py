@@ -31,7 +31,8 @@ def status(session, stack):
 
 
 def test_sync_survives_faults_and_a_kill(tmp_path):
-    fakes = Fakes(sessions=10_000)
+    # Every 100th answered call has a recording: the sync archives those too (about 75).
+    fakes = Fakes(sessions=10_000, record_every=100)
     s = Stack(tmp_path, VOXFCGI_VOXIMPLANT_URL=fakes.voximplant, VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs,
               VOXFCGI_UPSTREAM_TIMEOUT_SECONDS=2, VOXFCGI_JOB_LEASE_SECONDS=3, VOXFCGI_SYNC_MINUTES=600)
     s.add_user(*ADMIN)
@@ -75,16 +76,29 @@ def test_sync_survives_faults_and_a_kill(tmp_path):
         assert answered + others == 10_000 and answered > 6_000
 
         # A second sync changes nothing (the overlap window is upserted, not duplicated).
+        # (Wait for this run's end, not the previous run's: the job may queue behind others.)
+        previous = states[0].get("finished")
         calls = session.get(s.base_url + "/calls")
         session.post(s.base_url + "/calls/sync", data={"_csrf": csrf_from(calls.text)})
         deadline = time.time() + 60
         while time.time() < deadline:
             states = status(session, s)
-            if not states[0]["running"] and states[0].get("finished"):
+            if not states[0]["running"] and states[0].get("finished") not in (None, previous):
                 break
             time.sleep(0.3)
         assert count(session, s) == 10_000
         assert states[0]["inserted"] == 0
+
+        # The calls that have a recording at Voximplant got it archived by the job runner.
+        def jobs_done():
+            page = session.get(s.base_url + "/jobs").text
+            return "Waiting <span class=\"muted\">(0)</span>" in page and 'id="no-failed"' in page
+        deadline = time.time() + 60
+        while time.time() < deadline and not jobs_done():
+            time.sleep(0.5)
+        assert jobs_done()
+        archived = list((s.data / "recordings" / "objects").rglob("*.wav"))
+        assert 40 <= len(archived) <= 110, len(archived)  # every 100th answered call of 10,000
     finally:
         s.stop()
         fakes.stop()

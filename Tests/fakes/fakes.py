@@ -2,9 +2,17 @@
 shapes (shared/reference/voximplant-api.md, elevenlabs-api.md), real paging, and faults on
 demand. Nothing here talks to the real services.
 
-    python3 Tests/fakes/fakes.py [--voximplant-port P] [--elevenlabs-port Q] [--sessions N]
+    python3 Tests/fakes/fakes.py [--voximplant-port P] [--elevenlabs-port Q] [--sessions N] [--record-every K]
+
+Every K-th answered call in the history has a recording (K=1: all of them).
 
 Prints one line `ready voximplant=<port> elevenlabs=<port>` once both listen.
+
+Recordings (fake Voximplant's storage; call history gives absolute URLs to them):
+    GET /records/<n>.wav           a real, playable WAV (8 kHz mono, a tone), a few seconds long
+    GET /records/big-<bytes>.wav   <bytes> bytes (a WAV header, then deterministic noise),
+                                   streamed; for the large-upload tests
+    GET /records/missing-<n>.wav   404, as for a recording Voximplant has deleted
 
 Control endpoints (on either server):
     POST /_control/fault  {"match": "GetAccountInfo", "mode": "500", "times": 2}
@@ -17,7 +25,9 @@ Control endpoints (on either server):
 import argparse
 import base64
 import json
+import math
 import random
+import struct
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -31,7 +41,7 @@ EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
 class State:
-    def __init__(self, sessions: int):
+    def __init__(self, sessions: int, record_every: int = 1):
         self.lock = threading.Lock()
         self.faults = []
         self.log = []
@@ -64,8 +74,8 @@ class State:
                     "incoming": True, "successful": ok, "cost": round(duration / 60 * 1.9, 4) if ok else 0,
                     "end_reason": {"code": 200 if ok else 486, "description": "OK" if ok else "Busy Here"},
                 }],
-                "records": [{"record_id": 700_000 + i, "record_url": f"/records/{i}.mp3", "duration": duration,
-                             "file_size": duration * 16000}] if ok else [],
+                "records": [{"record_id": 700_000 + i, "record_url": f"/records/{i}.wav", "duration": duration,
+                             "file_size": duration * 16000}] if ok and i % record_every == 0 else [],
             })
         self.agents = {"agent_support_1": "Support agent", "agent_sales_2": "Sales agent"}
         self.conversations = {}
@@ -170,13 +180,33 @@ class VoximplantHandler(Handler):
         if path.startswith("/records/"):
             if self.apply_fault("records"):
                 return
-            data = b"ID3" + bytes(2000)
-            self.send_response(200)
-            self.send_header("Content-Type", "audio/mpeg")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            return self.wfile.write(data)
+            return self.recording(path[len("/records/"):])
         return self.send(404, {"error": "unknown path"})
+
+    def recording(self, name):
+        if name.startswith("missing-"):
+            return self.send(404, {"error": "record not found"})
+        if name.startswith("big-"):
+            size = int(name[4:].split(".")[0])
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/wav")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            header = wav_header(max(0, size - 44))[:size]
+            self.wfile.write(header)
+            block = random.Random(size).randbytes(1 << 20)
+            remaining = size - len(header)
+            while remaining > 0:
+                chunk = block[: min(remaining, len(block))]
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+            return
+        data = TONE
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/wav")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        return self.wfile.write(data)
 
     def do_POST(self):
         url = urlparse(self.path)
@@ -231,6 +261,9 @@ class VoximplantHandler(Handler):
                 item.pop("calls")
             if params.get("with_records") != "true":
                 item.pop("records")
+            else:
+                # Voximplant's record URLs are absolute: point them at this server.
+                item["records"] = [dict(r, record_url=f"http://{self.headers['Host']}{r['record_url']}") for r in item["records"]]
             strip.append(item)
         offset, count = int(params.get("offset", 0)), min(int(params.get("count", 20)), 1000)
         page = strip[offset: offset + count]
@@ -354,6 +387,20 @@ class ElevenLabsHandler(Handler):
         self.send(200, {"conversations": items, "has_more": more, "next_cursor": str(start + size) if more else None})
 
 
+def wav_header(data_bytes, rate=8000):
+    """A PCM WAV header: mono, 16-bit, `rate` Hz, for `data_bytes` of samples."""
+    return (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt " +
+            struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", data_bytes))
+
+
+def tone_wav(seconds, rate=8000, hz=440):
+    samples = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * n / rate))) for n in range(rate * seconds))
+    return wav_header(len(samples), rate) + samples
+
+
+TONE = tone_wav(seconds=3)
+
+
 def serve(handler, port, state):
     handler.state = state
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -367,8 +414,9 @@ def main():
     parser.add_argument("--voximplant-port", type=int, default=0)
     parser.add_argument("--elevenlabs-port", type=int, default=0)
     parser.add_argument("--sessions", type=int, default=2500)
+    parser.add_argument("--record-every", type=int, default=1)
     args = parser.parse_args()
-    vox = serve(type("V", (VoximplantHandler,), {}), args.voximplant_port, State(args.sessions))
+    vox = serve(type("V", (VoximplantHandler,), {}), args.voximplant_port, State(args.sessions, args.record_every))
     el = serve(type("E", (ElevenLabsHandler,), {}), args.elevenlabs_port, State(0))
     print(f"ready voximplant={vox.server_address[1]} elevenlabs={el.server_address[1]}", flush=True)
     threading.Event().wait()

@@ -53,8 +53,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // `make bench`: the query and ingest benchmarks (server-side timings).
-        .executableTarget(name: "VoxBench", dependencies: ["VoxCore", "KVStore"]),
+        // `make bench`: the query and ingest benchmarks (server-side timings), and S3 uploads.
+        .executableTarget(name: "VoxBench", dependencies: ["VoxCore", "KVStore", "ObjectStore"]),
 
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"], resources: [.copy("Expected")]),

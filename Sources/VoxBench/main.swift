@@ -3,6 +3,7 @@ import KVStore
 import VoxCore
 
 // voxbench DATA_DIR CALLS RUNS OUT_JSON
+// voxbench s3-upload ...   (see UploadBench.swift)
 //
 // Seeds DATA_DIR with CALLS demo calls for one operator (once; a marker file caches it),
 // exports them as CSV for the SQLite peer (bench/sqlite_peer.py), measures ingest on a
@@ -11,6 +12,10 @@ import VoxCore
 
 
 let arguments = CommandLine.arguments
+if arguments.count > 1 && arguments[1] == "s3-upload" {
+    try uploadBenchmark(Array(arguments.dropFirst(2)))
+    exit(0)
+}
 guard arguments.count == 5, let callCount = Int(arguments[2]), let runs = Int(arguments[3]) else {
     FileHandle.standardError.write(Data("usage: voxbench DATA_DIR CALLS RUNS OUT_JSON\n".utf8))
     exit(2)

@@ -56,10 +56,12 @@ let package = Package(
         // `make bench`: the query and ingest benchmarks (server-side timings), and S3 uploads.
         .executableTarget(name: "VoxBench", dependencies: ["VoxCore", "KVStore", "ObjectStore"]),
 
+        // Starting the Python test servers, shared by the test targets that use them.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"], resources: [.copy("Expected")]),
         .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI", "ObjectStore"]),
-        .testTarget(name: "IntegrationsTests", dependencies: ["Integrations"]),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "Integrations", "CryptoPrimitives"]),
+        .testTarget(name: "IntegrationsTests", dependencies: ["Integrations", "TestSupport"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "Integrations", "CryptoPrimitives", "TestSupport"]),
     ]
 )

@@ -1,42 +1,22 @@
 import Foundation
 @testable import Integrations
+import TestSupport
 
 /// Tests/fakes/fakes.py on loopback: the fake Voximplant and ElevenLabs, one process per test.
 final class FakeServers {
-    let process = Process()
+    let server: ReadyProcess
     let voximplantURL: String
     let elevenLabsURL: String
     static let voxCredentials = VoximplantClient.Credentials(accountID: "1234567", apiKey: "vox-test-api-key-0000-1111")
     static let elevenLabsKey = "el-test-api-key-2222-3333"
 
     init(sessions: Int = 2500) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root.appendingPathComponent("Tests/fakes/fakes.py").path, "--sessions", String(sessions)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        func port(_ name: String) -> String {
-            text.split(separator: " ").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "0"
-        }
-        voximplantURL = "http://127.0.0.1:\(port("voximplant"))"
-        elevenLabsURL = "http://127.0.0.1:\(port("elevenlabs"))"
+        server = try ReadyProcess(script: "Tests/fakes/fakes.py", arguments: ["--sessions", String(sessions)])
+        voximplantURL = "http://127.0.0.1:\(server.fields["voximplant"] ?? "0")"
+        elevenLabsURL = "http://127.0.0.1:\(server.fields["elevenlabs"] ?? "0")"
     }
 
-    deinit {
-        // Not waitUntilExit: it spins a run loop, which can stall under Swift Testing's executor.
-        let pid = process.processIdentifier
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
+    deinit { server.kill() }
 
     /// Makes the next `times` requests whose method or path contains `match` fail with `mode`.
     func fault(_ service: String, match: String, mode: String, times: Int = 1) throws {

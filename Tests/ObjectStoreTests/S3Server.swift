@@ -1,38 +1,23 @@
 import Foundation
 import Integrations
 @testable import ObjectStore
+import TestSupport
 
 /// Tests/fakes/s3server.py: moto's S3 with signature checking on, and an IAM user's key.
 /// One server for the whole test run; each test works under its own key prefix.
 final class S3Server: @unchecked Sendable {
     static let shared: S3Server = try! S3Server()
 
-    let process = Process()
+    let server: ReadyProcess
     let endpoint: String
     let credentials: AWSCredentials
     let bucket = "recordings"
 
     private init() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root.appendingPathComponent("Tests/fakes/s3server.py").path, "--bucket", bucket]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        var fields: [String: String] = [:]
-        for part in String(decoding: line, as: UTF8.self).split(whereSeparator: \.isWhitespace) {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
-        }
-        endpoint = "http://127.0.0.1:\(fields["port"] ?? "0")"
-        credentials = AWSCredentials(accessKeyID: fields["access_key"] ?? "", secretAccessKey: fields["secret_key"] ?? "")
-        atexit { kill(S3Server.shared.process.processIdentifier, SIGKILL) }
+        server = try ReadyProcess(script: "Tests/fakes/s3server.py", arguments: ["--bucket", bucket])
+        endpoint = "http://127.0.0.1:\(server.fields["port"] ?? "0")"
+        credentials = AWSCredentials(accessKeyID: server.fields["access_key"] ?? "", secretAccessKey: server.fields["secret_key"] ?? "")
+        atexit { S3Server.shared.server.kill() }
     }
 
     func store(secret: String? = nil, partSize: Int64 = 5 << 20, threshold: Int64 = 6 << 20,

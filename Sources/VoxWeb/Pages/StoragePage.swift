@@ -10,47 +10,50 @@ enum StoragePage {
         try render(context, services, form: StorageForm(try services.recordings.settings()))
     }
 
-    static func save(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    /// Runs `body` with the submitted form and the settings it makes, or answers with the
+    /// form and what is wrong with it.
+    static func withSubmittedForm(_ request: Request, _ context: RequestContext, _ services: Services,
+                                  _ body: (StorageForm, StorageSettings) throws -> Response) throws -> Response {
         let saved = try services.recordings.settings()
         let form = StorageForm(try request.form())
         let problems = form.problems(saved: saved)
         guard problems.isEmpty else {
             return try render(context, services, form: form, status: .unprocessableContent, notice: ("error", problems.joined(separator: " ")))
         }
-        let settings = try form.settings(updating: saved, vault: services.vault, now: services.clock.now())
-        try services.database.environment.write { txn in
-            try services.database.storageSettings.put(txn, StorageSettings.recordID, settings)
+        return try body(form, try form.settings(updating: saved, vault: services.vault, now: services.clock.now()))
+    }
+
+    static func save(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        try withSubmittedForm(request, context, services) { form, settings in
+            try services.database.environment.write { txn in
+                try services.database.storageSettings.put(txn, StorageSettings.recordID, settings)
+            }
+            context.logger.notice("recording storage changed", metadata: ["kind": .string(settings.kind.rawValue),
+                                                                          "retention_days": .stringConvertible(settings.retentionDays)])
+            return try render(context, services, form: StorageForm(settings), notice: ("ok", "Saved. New recordings go to \(form.summary)."))
         }
-        context.logger.notice("recording storage changed", metadata: ["kind": .string(settings.kind.rawValue),
-                                                                      "retention_days": .stringConvertible(settings.retentionDays)])
-        return try render(context, services, form: StorageForm(settings), notice: ("ok", "Saved. New recordings go to \(form.summary)."))
     }
 
     /// Writes, reads back and deletes a small object with the values in the form (saved or not).
     static func test(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        let saved = try services.recordings.settings()
-        let form = StorageForm(try request.form())
-        let problems = form.problems(saved: saved)
-        guard problems.isEmpty else {
-            return try render(context, services, form: form, status: .unprocessableContent, notice: ("error", problems.joined(separator: " ")))
+        try withSubmittedForm(request, context, services) { form, settings in
+            let store: any ObjectStore
+            if form.kind == .s3 {
+                store = try RecordingStores.makeS3(settings, vault: services.vault, timeout: 15, logger: context.logger,
+                                                   retry: .init(maxAttempts: 1))
+            } else {
+                store = services.recordings.local
+            }
+            let started = Date()
+            do {
+                try probe(store, temporaryDirectory: services.temporaryDirectory)
+            } catch let error as ObjectStoreError {
+                return try render(context, services, form: form, status: .badGateway, notice: ("error", "Test failed: \(error.description)."))
+            }
+            let elapsed = Int(Date().timeIntervalSince(started) * 1000)
+            return try render(context, services, form: form,
+                              notice: ("ok", "Test passed: wrote, read back and deleted a test object in \(store.label) (\(elapsed) ms)."))
         }
-        let store: any ObjectStore
-        if form.kind == .s3 {
-            let settings = try form.settings(updating: saved, vault: services.vault, now: services.clock.now())
-            store = try RecordingStores.makeS3(settings, vault: services.vault, timeout: 15, logger: context.logger,
-                                               retry: .init(maxAttempts: 1))
-        } else {
-            store = services.recordings.local
-        }
-        let started = Date()
-        do {
-            try probe(store, temporaryDirectory: services.temporaryDirectory)
-        } catch let error as ObjectStoreError {
-            return try render(context, services, form: form, status: .badGateway, notice: ("error", "Test failed: \(error.description)."))
-        }
-        let elapsed = Int(Date().timeIntervalSince(started) * 1000)
-        return try render(context, services, form: form,
-                          notice: ("ok", "Test passed: wrote, read back and deleted a test object in \(store.label) (\(elapsed) ms)."))
     }
 
     static func probe(_ store: any ObjectStore, temporaryDirectory: String) throws {

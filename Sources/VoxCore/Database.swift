@@ -45,6 +45,10 @@ public final class Database: Sendable {
     /// table with sealed fields, so vault rotation walks it the same way).
     public let storageSettings: Table<UInt64Key, JSONValue<StorageSettings>>
 
+    /// Applications and accounts as the webhook path reads them: decoded once per change.
+    public let applicationCache: DecodingCache<UInt64Key, JSONValue<Application>>
+    public let accountCache: DecodingCache<UInt64Key, JSONValue<Account>>
+
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
         _ = try Schema(environment: environment, version: Database.schemaVersion)
@@ -69,6 +73,8 @@ public final class Database: Sendable {
         syncStates = try environment.openTable("sync_states")
         recordingsByStart = try environment.openTable("recordings_by_start")
         storageSettings = try environment.openTable("storage_settings")
+        applicationCache = DecodingCache(applications)
+        accountCache = DecodingCache(accounts)
     }
 
     /// The next id of a sequence, starting at 1. Call inside the write that stores the record,

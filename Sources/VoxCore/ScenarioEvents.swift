@@ -79,8 +79,8 @@ public struct ScenarioEventIngest: Sendable {
     /// Writes the event's effect and the follow-up jobs in `txn`. Returns the call id.
     @discardableResult
     public func apply(_ event: ScenarioEvent, in txn: WriteTransaction) throws -> UInt64 {
-        guard let application = try database.applications.get(txn, event.applicationID),
-              let account = try database.accounts.get(txn, application.accountID) else { throw Failure.unknownApplication }
+        guard let application = try database.applicationCache.get(txn, event.applicationID),
+              let account = try database.accountCache.get(txn, application.accountID) else { throw Failure.unknownApplication }
         let sentAt = Date(timeIntervalSince1970: Double(event.sentAt) / 1000)
         let existing = try database.callsByVoximplantID.get(txn, event.sessionID).flatMap { try database.calls.get(txn, $0) }
         var call = existing ?? Call(

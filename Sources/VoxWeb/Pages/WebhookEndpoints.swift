@@ -165,7 +165,7 @@ public final class WebhookSecretCache: @unchecked Sendable {
     func secret(applicationID: UInt64, services: Services) throws -> String? {
         let database = services.database
         guard let sealed = try database.environment.read({ txn in
-            try database.applications.get(txn, applicationID)?.webhookSecretSealed
+            try database.applicationCache.get(txn, applicationID)?.webhookSecretSealed
         }) else { return nil }
         lock.lock()
         if let hit = opened[applicationID], hit.sealed == sealed {

@@ -56,7 +56,8 @@ public final class FastCGIServer: @unchecked Sendable {
         guard !listeners.isEmpty else { throw ServerError.nothingToListenOn }
         for listener in listeners {
             for index in 0..<max(1, configuration.threads) {
-                let thread = Thread { [self] in acceptLoop(listener) }
+                let local = listener == listeners.first && configuration.socketPath != nil
+                let thread = Thread { [self] in acceptLoop(listener, unixSocket: local) }
                 thread.name = "fcgi-\(listener)-\(index)"
                 thread.stackSize = 1 << 20
                 threads.append(thread)
@@ -99,7 +100,7 @@ public final class FastCGIServer: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
     }()
 
-    private func acceptLoop(_ listener: Int32) {
+    private func acceptLoop(_ listener: Int32, unixSocket: Bool) {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer {
             FCGX_Free(request, 1)
@@ -118,7 +119,15 @@ public final class FastCGIServer: @unchecked Sendable {
             state.lock()
             inFlight += 1
             state.unlock()
-            serve(request)
+            let inputConsumed = serve(request)
+            // libfcgi closes a connection by shutting down its side and then waiting (select,
+            // up to 2 s) for nginx to close first, so that unread input cannot reset the
+            // connection and lose the response. When the whole request was read from a unix
+            // socket there is nothing to lose (the peer reads what was sent, then EOF), so the
+            // thread closes at once and is free for the next request instead of waiting a round
+            // trip on nginx. FCGX_Detach only marks the request so that its close skips the
+            // wait. A refused body (413) was not read: that close still lingers.
+            if unixSocket && inputConsumed { _ = FCGX_Detach(request) }
             FCGX_Finish_r(request)
             state.lock()
             inFlight -= 1
@@ -127,20 +136,22 @@ public final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>) {
+    /// Answers one request. Returns whether its whole input was read.
+    private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>) -> Bool {
         let params = Self.readParams(raw.pointee.envp)
         let exchange = Exchange(request: raw)
         let path = params["DOCUMENT_URI"] ?? "/"
         let limit = configuration.maxBodySize(path)
-        let response: Response
         if let declared = params["CONTENT_LENGTH"].flatMap(Int.init), declared > limit {
-            response = Self.tooLarge(limit)
-        } else if let body = exchange.readBody(limit: limit) {
-            response = handler(Request(cgi: params, body: body))
-        } else {
-            response = Self.tooLarge(limit)
+            exchange.send(Self.tooLarge(limit))
+            return false
         }
-        exchange.send(response)
+        guard let body = exchange.readBody(limit: limit) else {
+            exchange.send(Self.tooLarge(limit))
+            return false
+        }
+        exchange.send(handler(Request(cgi: params, body: body)))
+        return true
     }
 
     private static func tooLarge(_ limit: Int) -> Response {

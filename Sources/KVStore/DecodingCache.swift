@@ -24,7 +24,10 @@ public final class DecodingCache<K: KeyCodec, V: ValueCodec>: @unchecked Sendabl
         lock.lock()
         let hit = entries[encodedKey]
         lock.unlock()
-        if let hit, hit.bytes.elementsEqual(raw) { return hit.value }
+        if let hit, hit.bytes.count == raw.count,
+           raw.isEmpty || hit.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) {
+            return hit.value
+        }
         let value = try table.decodeValue(raw)
         lock.lock()
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }

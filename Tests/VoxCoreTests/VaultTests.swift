@@ -78,10 +78,14 @@ import Testing
                 let sealed = try oldVault.seal("key-\(id)", at: Vault.Place("accounts", id, "api_key"))
                 try database.accounts.put(txn, id, Account(id: id, ownerUserID: 1, voximplantAccountID: "\(id)", name: "a", apiKeySealed: sealed))
             }
-            for id in UInt64(1)...20 {
+            for id in UInt64(1)...19 {
                 let sealed = try oldVault.seal("el-\(id)", at: Vault.Place("elevenlabs_keys", id, "api_key"))
                 try database.elevenLabsKeys.put(txn, id, ElevenLabsKey(id: id, ownerUserID: 1, name: "k", apiKeySealed: sealed, baseURL: "x"))
             }
+            // The S3 secret of the recording storage is a secret like the others.
+            var storage = StorageSettings()
+            storage.s3SecretSealed = try oldVault.seal("s3-secret", at: StorageSettings.secretPlace)
+            try database.storageSettings.put(txn, StorageSettings.recordID, storage)
         }
         let newVault = Vault(keyring: try Keyring.addKey(path: keyFile))
         let rotation = VaultRotation(database: database, vault: newVault)
@@ -103,8 +107,10 @@ import Testing
         #expect(try rotation.usage() == [2: 270])
         let retired = Vault(keyring: try Keyring.removeKey(1, path: keyFile))
         try database.environment.read { txn in
-            let key = try database.elevenLabsKeys.get(txn, 20)!
-            #expect(try retired.open(key.apiKeySealed, at: Vault.Place("elevenlabs_keys", 20, "api_key")) == "el-20")
+            let key = try database.elevenLabsKeys.get(txn, 19)!
+            #expect(try retired.open(key.apiKeySealed, at: Vault.Place("elevenlabs_keys", 19, "api_key")) == "el-19")
+            let storage = try database.storageSettings.get(txn, StorageSettings.recordID)!
+            #expect(try retired.open(storage.s3SecretSealed!, at: StorageSettings.secretPlace) == "s3-secret")
         }
     }
 

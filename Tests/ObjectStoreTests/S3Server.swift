@@ -20,9 +20,12 @@ final class S3Server: @unchecked Sendable {
         atexit { S3Server.shared.server.kill() }
     }
 
-    func store(secret: String? = nil, partSize: Int64 = 5 << 20, threshold: Int64 = 6 << 20,
+    /// `virtualHost` addresses the bucket as `recordings.localhost:<port>`: curl resolves any
+    /// `*.localhost` name to loopback by itself, and moto reads the bucket from the host.
+    func store(secret: String? = nil, partSize: Int64 = 5 << 20, threshold: Int64 = 6 << 20, virtualHost: Bool = false,
                now: @escaping @Sendable () -> Date = { Date() }) -> S3Store {
-        var configuration = S3Configuration(endpoint: endpoint, region: "us-east-1", bucket: bucket, addressing: .path,
+        var configuration = S3Configuration(endpoint: virtualHost ? endpoint.replacingOccurrences(of: "127.0.0.1", with: "localhost") : endpoint,
+                                            region: "us-east-1", bucket: bucket, addressing: virtualHost ? .virtualHost : .path,
                                             accessKeyID: credentials.accessKeyID)
         configuration.partSize = partSize
         configuration.multipartThreshold = threshold

@@ -9,8 +9,9 @@ import Foundation
 /// - Writes all run on one writer thread that this environment owns. LMDB allows a single
 ///   write transaction at a time and wants it used by the thread that began it; funnelling
 ///   every write through one thread also lets it *group-commit*: closures that queued up while
-///   the previous commit was syncing run as nested transactions of one parent, and that parent
-///   is fsync'd once. Each closure still succeeds or fails on its own.
+///   the previous commit was syncing run in one transaction, fsync'd once. Each closure still
+///   succeeds or fails on its own: if one throws, the batch is redone with a nested
+///   transaction per closure (see `Writer.runOnce`).
 /// - A write closure may run more than once (after the map grew, the whole batch is redone),
 ///   so it must act only through its transaction and compute nothing it cannot repeat.
 /// - Never call `write` from inside `read`: the reader would hold the resize lock the writer

@@ -97,24 +97,65 @@ final class Writer: @unchecked Sendable {
     }
 
     /// One attempt at the whole batch. Throws `mapFull` if any part needs a bigger map.
+    ///
+    /// First every closure runs straight in the one transaction: the common case, where all
+    /// succeed, pays for no nested transaction (LMDB gives each one its own dirty-page list
+    /// and copies every page it touches). A closure that throws cannot be rolled back alone
+    /// there, so that transaction is aborted and the batch runs again with a nested
+    /// transaction per closure, each committing or failing on its own.
     private func runOnce(_ batch: [WriteRequest], in environment: Environment) throws {
-        let env = environment.env
-        var parent: OpaquePointer?
-        var rc = mdb_txn_begin(env, nil, 0, &parent)
-        if rc == MDB_MAP_RESIZED {
-            try environment.resizeLock.withExclusive { try check(mdb_env_set_mapsize(env, 0)) }
-            rc = mdb_txn_begin(env, nil, 0, &parent)
+        if try !runFlat(batch, in: environment) { try runNested(batch, in: environment) }
+    }
+
+    private func begin(_ environment: Environment, parent: OpaquePointer? = nil) throws -> OpaquePointer {
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(environment.env, parent, 0, &txn)
+        if rc == MDB_MAP_RESIZED && parent == nil {
+            try environment.resizeLock.withExclusive { try check(mdb_env_set_mapsize(environment.env, 0)) }
+            rc = mdb_txn_begin(environment.env, nil, 0, &txn)
         }
         try check(rc)
+        return txn!
+    }
+
+    /// Whether the batch is done: false when a closure failed and the nested pass must run.
+    private func runFlat(_ batch: [WriteRequest], in environment: Environment) throws -> Bool {
+        let txn = try begin(environment)
+        var committed = false
+        defer { if !committed { mdb_txn_abort(txn) } }
+        for request in batch {
+            request.error = nil
+            request.afterCommit = []
+            let transaction = WriteTransaction(pointer: txn)
+            do {
+                try request.body?(transaction)
+                transaction.isOpen = false
+                request.afterCommit = transaction.afterCommit
+            } catch {
+                transaction.isOpen = false
+                if let lmdb = error as? LMDBError, lmdb == .mapFull || lmdb == .badTransaction { throw LMDBError.mapFull }
+                guard batch.count > 1 else {
+                    request.error = error  // alone in its batch: the abort is its rollback
+                    return true
+                }
+                return false
+            }
+        }
+        committed = true
+        try check(mdb_txn_commit(txn))
+        return true
+    }
+
+    private func runNested(_ batch: [WriteRequest], in environment: Environment) throws {
+        let parent = try begin(environment)
         var committed = false
         defer { if !committed { mdb_txn_abort(parent) } }
 
         for request in batch {
             request.error = nil
             request.afterCommit = []
-            var child: OpaquePointer?
-            try check(mdb_txn_begin(env, parent, 0, &child))
-            let transaction = WriteTransaction(pointer: child!)
+            let child = try begin(environment, parent: parent)
+            let transaction = WriteTransaction(pointer: child)
             do {
                 try request.body?(transaction)
                 transaction.isOpen = false

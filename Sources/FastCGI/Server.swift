@@ -158,13 +158,19 @@ public final class FastCGIServer: @unchecked Sendable {
         .text("Request body too large: the limit here is \(limit) bytes.\n", status: .payloadTooLarge)
     }
 
+    /// `NAME=value` C strings into a dictionary, splitting at the first `=` by byte (a
+    /// `Character` search would run grapheme breaking over every parameter of every request).
     private static func readParams(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
         var params: [String: String] = [:]
+        params.reserveCapacity(32)
         var cursor = envp
         while let entry = cursor?.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                params[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                let all = UnsafeBufferPointer(start: bytes, count: length)
+                if let equals = all.firstIndex(of: UInt8(ascii: "=")) {
+                    params[String(decoding: all[..<equals], as: UTF8.self)] = String(decoding: all[(equals + 1)...], as: UTF8.self)
+                }
             }
             cursor = cursor! + 1
         }

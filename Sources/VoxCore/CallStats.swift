@@ -39,6 +39,13 @@ public struct CallStatsBucket: Sendable, Equatable {
         costMicros += other.costMicros
     }
 
+    public mutating func subtract(_ other: CallStatsBucket) {
+        counts &-= other.counts
+        durationSeconds -= other.durationSeconds
+        answeredDurationSeconds -= other.answeredDurationSeconds
+        costMicros -= other.costMicros
+    }
+
     var isEmpty: Bool { counts == SIMD8() && costMicros == 0 && durationSeconds == 0 }
 }
 

@@ -11,6 +11,14 @@ public struct StatisticsReport: Sendable {
     public var days: [DayStatistics]
     public var total: CallStatsBucket
     public var perApplication: [(application: Application, stats: CallStatsBucket)]
+    /// Calls linked to none of the applications: synced from Voximplant applications that were
+    /// not created here. The total minus every application's share (app 0 of the statistics
+    /// is "all applications", so these have no bucket of their own).
+    public var unlinked: CallStatsBucket {
+        var rest = total
+        for entry in perApplication { rest.subtract(entry.stats) }
+        return rest
+    }
 }
 
 /// Statistics over the quarter-hour buckets: the cost grows with the number of days asked

@@ -133,6 +133,17 @@ import VoxCore
         #expect(html.contains("<svg"))
         #expect(html.contains("11.40 ₽"))
         #expect(html.contains("Support &lt;b&gt;line&lt;/b&gt;"))
+        #expect(!html.contains("unlinked-calls"))
         #expect(harness.get("/statistics?from=2026-02-30").status == .badRequest)
+
+        // A synced call of a Voximplant application not created here has its own row, so the
+        // rows add up to the total.
+        var synced = call(alice, app, session: 4, at: now, status: .failed)
+        synced.applicationID = 0
+        _ = try CallStore(database: harness.database).upsert([synced])
+        let withOther = harness.body(harness.get("/statistics"))
+        #expect(withOther.contains("id=\"total-calls\">4<"))
+        let row = try #require(withOther.range(of: #"<tr id="unlinked-calls""#).map { String(withOther[$0.lowerBound...].prefix(400)) })
+        #expect(row.contains("Other calls") && row.contains(#"<td class="num">1</td>"#))
     }
 }

@@ -56,6 +56,13 @@ enum StatisticsPage {
             row["number"] = PhoneNumber.display(entry.application.phoneNumber)
             return row
         }
+        let unlinked = report.unlinked
+        if unlinked.total > 0 {
+            var row = summary(unlinked, currency: currency)
+            row["name"] = "Other calls"
+            row["number"] = "not linked to an application"
+            values["unlinked"] = row
+        }
         values["days"] = labels.count
         return Pages.render("statistics", title: "Statistics", values, context: context, services: services, activePath: "/statistics")
     }

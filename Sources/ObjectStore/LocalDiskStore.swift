@@ -20,6 +20,15 @@ public struct LocalDiskStore: ObjectStore {
     }
 
     public var label: String { "local disk (\(root))" }
+
+    /// Removes temporary files left by a process that died mid-write. Call at start-up, before
+    /// anything writes to the store.
+    @discardableResult
+    public func removeLeftovers() -> Int {
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? []
+        for name in leftovers { unlink(temporaryDirectory + "/" + name) }
+        return leftovers.count
+    }
     var objectsDirectory: String { root + "/objects" }
     var temporaryDirectory: String { root + "/tmp" }
 

@@ -54,6 +54,8 @@ struct Serve: ParsableCommand {
                                  timeout: settings.upstreamTimeoutSeconds),
             publicURL: settings.publicURL, jobLease: settings.jobLeaseSeconds, backfillDays: settings.backfillDays)
         let app = App(services: services, logger: logger)
+        let leftovers = services.recordings.removeLeftovers(temporaryDirectory: services.temporaryDirectory)
+        if leftovers > 0 { logger.notice("removed unfinished temporary files", metadata: ["count": .stringConvertible(leftovers)]) }
         let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
         services.jobWaker.attach(runner)
         runner.start()

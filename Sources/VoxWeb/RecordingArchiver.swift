@@ -28,6 +28,9 @@ struct RecordingArchiver {
         let temporary = services.temporaryDirectory + "/recording-\(callID)-\(UUID().uuidString)"
         defer { unlink(temporary) }
         guard let contentType = try download(call, to: temporary) else { return .done }
+        // A long download may have used up much of the lease: renew it for the upload, so no
+        // other runner takes the job meanwhile.
+        try services.jobs.extendLease(job)
         let size = try FileDigest.size(temporary)
         let checksum = try FileDigest.sha256(file: temporary)
 

@@ -104,7 +104,7 @@ final class Writer: @unchecked Sendable {
     /// there, so that transaction is aborted and the batch runs again with a nested
     /// transaction per closure, each committing or failing on its own.
     private func runOnce(_ batch: [WriteRequest], in environment: Environment) throws {
-        if try !runFlat(batch, in: environment) { try runNested(batch, in: environment) }
+        if try !pass(batch, in: environment, nested: false) { _ = try pass(batch, in: environment, nested: true) }
     }
 
     private func begin(_ environment: Environment, parent: OpaquePointer? = nil) throws -> OpaquePointer {
@@ -118,62 +118,38 @@ final class Writer: @unchecked Sendable {
         return txn!
     }
 
-    /// Whether the batch is done: false when a closure failed and the nested pass must run.
-    private func runFlat(_ batch: [WriteRequest], in environment: Environment) throws -> Bool {
-        let txn = try begin(environment)
-        var committed = false
-        defer { if !committed { mdb_txn_abort(txn) } }
-        for request in batch {
-            request.error = nil
-            request.afterCommit = []
-            let transaction = WriteTransaction(pointer: txn)
-            do {
-                try request.body?(transaction)
-                transaction.isOpen = false
-                request.afterCommit = transaction.afterCommit
-            } catch {
-                transaction.isOpen = false
-                if let lmdb = error as? LMDBError, lmdb == .mapFull || lmdb == .badTransaction { throw LMDBError.mapFull }
-                guard batch.count > 1 else {
-                    request.error = error  // alone in its batch: the abort is its rollback
-                    return true
-                }
-                return false
-            }
-        }
-        committed = true
-        try check(mdb_txn_commit(txn))
-        return true
-    }
-
-    private func runNested(_ batch: [WriteRequest], in environment: Environment) throws {
+    /// One pass over the batch in one transaction. `nested`: each closure in a child
+    /// transaction of its own, so one that throws is rolled back alone. Returns whether the
+    /// batch is done: false when a closure threw in a flat pass (all of it was aborted).
+    private func pass(_ batch: [WriteRequest], in environment: Environment, nested: Bool) throws -> Bool {
         let parent = try begin(environment)
         var committed = false
         defer { if !committed { mdb_txn_abort(parent) } }
-
         for request in batch {
             request.error = nil
             request.afterCommit = []
-            let child = try begin(environment, parent: parent)
-            let transaction = WriteTransaction(pointer: child)
+            let handle = nested ? try begin(environment, parent: parent) : parent
+            let transaction = WriteTransaction(pointer: handle)
             do {
                 try request.body?(transaction)
                 transaction.isOpen = false
-                try check(mdb_txn_commit(child))
+                if nested { try check(mdb_txn_commit(handle)) }
                 request.afterCommit = transaction.afterCommit
             } catch {
-                if transaction.isOpen {
-                    transaction.isOpen = false
-                    mdb_txn_abort(child)
-                }
+                if nested && transaction.isOpen { mdb_txn_abort(handle) }
+                transaction.isOpen = false
                 if let lmdb = error as? LMDBError, lmdb == .mapFull || lmdb == .badTransaction {
                     // BAD_TXN follows MAP_FULL when a closure swallowed the first error.
                     throw LMDBError.mapFull
                 }
                 request.error = error
+                // Flat, a failure spoils the whole transaction: abort it, and let the nested
+                // pass isolate the failure, unless the closure is alone (the abort rolls it back).
+                if !nested { return batch.count == 1 }
             }
         }
         committed = true
         try check(mdb_txn_commit(parent))
+        return true
     }
 }

@@ -16,6 +16,7 @@ from conftest import ADMIN
 from fakes import Fakes, create_application
 from s3 import S3
 from stack import Stack, csrf_from
+from test_sync import control
 from test_webhooks import post
 
 OPERATOR = ("bob@example.com", "bob's e2e password 2")
@@ -167,6 +168,22 @@ def test_recording_gone_at_the_source_parks_the_job_with_a_clear_error(local):
     assert "1 attempts" in row  # parked at once: retrying cannot bring it back
     assert not archived(session, stack, call_id)
     assert session.get(f"{stack.base_url}/recordings/{call_id}").status_code == 404
+
+
+def test_voximplant_outage_is_retried_until_the_recording_comes(local):
+    stack, fakes, session, app_id, secret = local
+    # Six 500s: more than one attempt's retries (4), so the job itself fails once, backs off
+    # and succeeds on a later attempt.
+    control(fakes, "/_control/fault", {"match": "records", "mode": "500", "times": 6})
+    call_id = deliver(stack, secret, call_events(app_id, 61_000_005, recording_url=fakes.voximplant + "/records/5.wav"))
+
+    def failed_once():
+        page = session.get(stack.base_url + "/jobs").text
+        row = re.search(rf"<tr><td>archive-recording</td><td><code>{call_id}</code></td>.*?</tr>", page, re.S)
+        return row and "answered 500" in row.group(0)
+
+    wait_until(failed_once, 30, "a failed attempt while Voximplant answers 500")
+    wait_until(lambda: archived(session, stack, call_id), 60, "the archive after the outage")
 
 
 def test_without_a_voximplant_recording_the_conversation_audio_is_archived(local):

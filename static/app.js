@@ -146,3 +146,17 @@
     button.setAttribute("aria-expanded", "true");
   });
 })();
+
+// Recording storage: the S3 fields only while "S3-compatible bucket" is chosen. Without
+// script they all stay visible, and the server ignores them for local disk.
+(function () {
+  const form = document.getElementById("storage-form");
+  if (!form) return;
+  const fields = document.getElementById("s3-fields");
+  function update() {
+    const kind = form.querySelector('input[name="kind"]:checked');
+    fields.hidden = !(kind && kind.value === "s3");
+  }
+  form.querySelectorAll('input[name="kind"]').forEach(function (radio) { radio.addEventListener("change", update); });
+  update();
+})();

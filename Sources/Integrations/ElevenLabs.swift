@@ -19,11 +19,11 @@ public final class ElevenLabsClient: Sendable {
     }
 
     public func agent(id: String) throws -> ElevenLabsAgent {
-        try get("/v1/convai/agents/\(FormEncoding.encode(id))", as: ElevenLabsAgent.self)
+        try get("/v1/convai/agents/\(PercentEncoding.encode(id))", as: ElevenLabsAgent.self)
     }
 
     public func conversation(id: String) throws -> ElevenLabsConversation {
-        try get("/v1/convai/conversations/\(FormEncoding.encode(id))", as: ElevenLabsConversation.self)
+        try get("/v1/convai/conversations/\(PercentEncoding.encode(id))", as: ElevenLabsConversation.self)
     }
 
     /// One page of conversations, newest first; pass the previous page's `nextCursor`.
@@ -34,13 +34,13 @@ public final class ElevenLabsClient: Sendable {
         if let after { query.append(("call_start_after_unix", String(Int(after.timeIntervalSince1970)))) }
         if let before { query.append(("call_start_before_unix", String(Int(before.timeIntervalSince1970)))) }
         if let cursor { query.append(("cursor", cursor)) }
-        let path = "/v1/convai/conversations?" + query.map { "\($0.0)=\(FormEncoding.encode($0.1))" }.joined(separator: "&")
+        let path = "/v1/convai/conversations?" + query.map { "\($0.0)=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
         return try get(path, as: ElevenLabsConversationPage.self)
     }
 
     /// Streams the conversation's MP3 into `path`; returns its content type.
     public func downloadAudio(conversationID: String, to path: String) throws -> String {
-        let request = HTTPRequest(url: baseURL + "/v1/convai/conversations/\(FormEncoding.encode(conversationID))/audio",
+        let request = HTTPRequest(url: baseURL + "/v1/convai/conversations/\(PercentEncoding.encode(conversationID))/audio",
                                   headers: headers)
         let response: HTTPResponse
         do {

@@ -90,7 +90,7 @@ public final class VoximplantClient: Sendable {
 
     func call<T: Decodable>(_ method: String, _ parameters: [(String, String)], as type: T.Type) throws -> T {
         let form = ([("account_id", credentials.accountID), ("api_key", credentials.apiKey)] + parameters)
-            .map { "\(FormEncoding.encode($0.0))=\(FormEncoding.encode($0.1))" }.joined(separator: "&")
+            .map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
         let request = HTTPRequest(method: "POST", url: "\(baseURL)/\(method)/",
                                   headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                                   body: Array(form.utf8))
@@ -339,14 +339,4 @@ public enum VoximplantTime {
 
     public static func format(_ date: Date) -> String { formatter().string(from: date) }
     public static func parse(_ text: String) -> Date? { formatter().date(from: text) }
-}
-
-enum FormEncoding {
-    static let allowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics
-        set.insert(charactersIn: "-._~")
-        return set
-    }()
-
-    static func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "" }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Integrations
 
 /// Objects as files under `root/objects/<key>`, written to `root/tmp` first and renamed into
 /// place after an fsync, so a reader (nginx) never sees half a file and a crash leaves at
@@ -94,7 +95,7 @@ public struct LocalDiskStore: ObjectStore {
     }
 
     public func access(_ key: ObjectKey, _ options: AccessOptions) throws -> ObjectAccess {
-        .internalRedirect(internalLocation + SigV4Signer.uriEncode(key.rawValue, keepSlash: true))
+        .internalRedirect(internalLocation + PercentEncoding.encode(key.rawValue, keepSlash: true))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Integrations
 
 /// Where recordings are kept: local disk (the default) or an S3-compatible bucket.
 ///
@@ -63,7 +64,7 @@ public struct AccessOptions: Sendable {
     public var contentDisposition: String? {
         guard let name = downloadName else { return nil }
         let ascii = String(name.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
-        return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(SigV4Signer.uriEncode(name, keepSlash: false))"
+        return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(PercentEncoding.encode(name))"
     }
 }
 

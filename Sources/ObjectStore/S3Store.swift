@@ -117,7 +117,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
             host = configuration.bucket + "." + host
             path += key?.rawValue ?? ""
         }
-        return Location(host: host, path: path, url: "\(scheme)://\(host)\(SigV4Signer.uriEncode(path, keepSlash: true))")
+        return Location(host: host, path: path, url: "\(scheme)://\(host)\(PercentEncoding.encode(path, keepSlash: true))")
     }
 
     /// The URL (with its query) and the headers to send, signed now.

@@ -1,5 +1,6 @@
 import CryptoPrimitives
 import Foundation
+import Integrations
 
 /// Credentials for AWS Signature Version 4. `sessionToken` is set for temporary credentials
 /// (STS); it is sent as `x-amz-security-token` and signed.
@@ -129,40 +130,16 @@ public struct SigV4Signer: Sendable {
 
     public func scope(_ date: Date) -> String { "\(SigV4Signer.day(date))/\(region)/\(service)/aws4_request" }
 
-    // MARK: Encoding rules
-
-    /// `UriEncode`: every byte but `A-Z a-z 0-9 - . _ ~` as upper-case `%XX`; `/` kept when
-    /// `keepSlash` (paths), encoded in query names and values.
-    public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            if unreserved[Int(byte)] || (keepSlash && byte == UInt8(ascii: "/")) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                out.append("%")
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0F)])
-            }
-        }
-        return out
-    }
-
-    private static let hexDigits = Array("0123456789ABCDEF")
-    private static let unreserved: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for byte in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8 { table[Int(byte)] = true }
-        return table
-    }()
+    // MARK: Encoding rules (UriEncode itself is `PercentEncoding.encode`)
 
     static func encodePath(_ path: String) -> String {
-        path.isEmpty ? "/" : uriEncode(path, keepSlash: true)
+        path.isEmpty ? "/" : PercentEncoding.encode(path, keepSlash: true)
     }
 
     /// Sorted by encoded name, then encoded value; a valueless parameter is `name=`.
     public static func canonicalQuery(_ items: [(name: String, value: String?)]) -> String {
         let encoded: [(name: String, value: String)] = items.map {
-            (uriEncode($0.name, keepSlash: false), uriEncode($0.value ?? "", keepSlash: false))
+            (PercentEncoding.encode($0.name), PercentEncoding.encode($0.value ?? ""))
         }
         let sorted = encoded.sorted { a, b in a.name == b.name ? a.value < b.value : a.name < b.name }
         return sorted.map { item in item.name + "=" + item.value }.joined(separator: "&")

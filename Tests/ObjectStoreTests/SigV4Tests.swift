@@ -1,5 +1,6 @@
 import CryptoPrimitives
 import Foundation
+import Integrations
 import Testing
 @testable import ObjectStore
 
@@ -147,8 +148,8 @@ import Testing
     }
 
     @Test func uriEncoding() {
-        #expect(SigV4Signer.uriEncode("a b+c/Запись 1.mp3", keepSlash: true) == "a%20b%2Bc/%D0%97%D0%B0%D0%BF%D0%B8%D1%81%D1%8C%201.mp3")
-        #expect(SigV4Signer.uriEncode("a/b", keepSlash: false) == "a%2Fb")
-        #expect(SigV4Signer.uriEncode("-._~", keepSlash: false) == "-._~")
+        #expect(PercentEncoding.encode("a b+c/Запись 1.mp3", keepSlash: true) == "a%20b%2Bc/%D0%97%D0%B0%D0%BF%D0%B8%D1%81%D1%8C%201.mp3")
+        #expect(PercentEncoding.encode("a/b", keepSlash: false) == "a%2Fb")
+        #expect(PercentEncoding.encode("-._~", keepSlash: false) == "-._~")
     }
 }

@@ -79,8 +79,8 @@ final class CurlHandle {
         var bodyCopy = (options.body?.isEmpty ?? true) ? [0] : options.body!
         try bodyCopy.withUnsafeMutableBytes { body in
             if let upload = options.upload {
+                // UPLOAD makes it a PUT unless CUSTOMREQUEST (set above) names the method.
                 vox_curl_set_long(handle, CURLOPT_UPLOAD, 1)
-                vox_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, options.method)
                 vox_curl_set_offt(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.length))
                 vox_curl_set_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 512 * 1024)
                 vox_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, user in

@@ -77,6 +77,14 @@ public final class Database: Sendable {
         accountCache = DecodingCache(accounts)
     }
 
+    /// The ElevenLabs key the call's application reaches its agent with, if it has one: what
+    /// the transcript and the audio of its conversation are fetched with.
+    public func elevenLabsKey(for call: Call) throws -> ElevenLabsKey? {
+        try environment.read { txn in
+            try applications.get(txn, call.applicationID)?.elevenLabsKeyID.flatMap { try elevenLabsKeys.get(txn, $0) }
+        }
+    }
+
     /// The next id of a sequence, starting at 1. Call inside the write that stores the record,
     /// so an id is never handed out for a record that rolled back.
     public func nextID(_ sequence: String, in txn: WriteTransaction) throws -> UInt64 {

@@ -24,11 +24,7 @@ public enum JobHandlers {
         guard let callID = UInt64(job.payload),
               let call = try database.environment.read({ txn in try database.calls.get(txn, callID) }),
               let conversationID = call.conversationID else { return .done }
-        let (application, key) = try database.environment.read { txn in
-            let application = try database.applications.get(txn, call.applicationID)
-            return (application, try application?.elevenLabsKeyID.flatMap { try database.elevenLabsKeys.get(txn, $0) })
-        }
-        guard application != nil, let key else { throw JobError.noElevenLabsKey }
+        guard let key = try database.elevenLabsKey(for: call) else { throw JobError.noElevenLabsKey }
         let conversation = try services.upstreams.elevenLabs(key, vault: services.vault).conversation(id: conversationID)
         guard conversation.isFinal else { return .later(30) }
         let transcript = conversation.storedTranscript

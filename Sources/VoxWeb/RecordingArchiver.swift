@@ -72,7 +72,7 @@ struct RecordingArchiver {
         if let url = call.recordingURL, !url.isEmpty {
             return try downloadFromVoximplant(url, call: call, to: path)
         }
-        guard let conversation = call.conversationID, let key = try elevenLabsKey(for: call) else { return nil }
+        guard let conversation = call.conversationID, let key = try services.database.elevenLabsKey(for: call) else { return nil }
         do {
             let client = try services.upstreams.elevenLabs(key, vault: services.vault)
             return RecordingArchiver.mediaType(try client.downloadAudio(conversationID: conversation, to: path), path: path)
@@ -99,13 +99,6 @@ struct RecordingArchiver {
                 "the recording is gone at Voximplant (HTTP \(response.status) for \(url.path)); nothing to archive")
         default:
             throw JobRunner.PermanentFailure("Voximplant refused the recording download (HTTP \(response.status) for \(url.path))")
-        }
-    }
-
-    private func elevenLabsKey(for call: Call) throws -> ElevenLabsKey? {
-        let database = services.database
-        return try database.environment.read { txn in
-            try database.applications.get(txn, call.applicationID)?.elevenLabsKeyID.flatMap { try database.elevenLabsKeys.get(txn, $0) }
         }
     }
 

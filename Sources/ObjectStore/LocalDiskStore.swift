@@ -22,8 +22,8 @@ public struct LocalDiskStore: ObjectStore {
 
     public var label: String { "local disk (\(root))" }
 
-    /// Removes temporary files left by a process that died mid-write. Call at start-up, before
-    /// anything writes to the store.
+    /// Removes temporary files left by a process that died mid-write (the store's own, and the
+    /// downloads the archive job keeps here). Call at start-up, before anything writes.
     @discardableResult
     public func removeLeftovers() -> Int {
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? []
@@ -31,7 +31,9 @@ public struct LocalDiskStore: ObjectStore {
         return leftovers.count
     }
     var objectsDirectory: String { root + "/objects" }
-    var temporaryDirectory: String { root + "/tmp" }
+    /// Files in progress. Callers may put their own here too (downloads to archive): on the
+    /// same file system as the objects, and cleared by `removeLeftovers`.
+    public var temporaryDirectory: String { root + "/tmp" }
 
     /// Safe by construction: `ObjectKey` has no empty, `.` or `..` segments and no leading `/`.
     func path(_ key: ObjectKey) -> String { objectsDirectory + "/" + key.rawValue }

@@ -54,7 +54,7 @@ struct Serve: ParsableCommand {
                                  timeout: settings.upstreamTimeoutSeconds),
             publicURL: settings.publicURL, jobLease: settings.jobLeaseSeconds, backfillDays: settings.backfillDays)
         let app = App(services: services, logger: logger)
-        let leftovers = services.recordings.removeLeftovers(temporaryDirectory: services.temporaryDirectory)
+        let leftovers = services.recordings.local.removeLeftovers()
         if leftovers > 0 { logger.notice("removed unfinished temporary files", metadata: ["count": .stringConvertible(leftovers)]) }
         let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
         services.jobWaker.attach(runner)

@@ -27,11 +27,11 @@ public struct Services: Sendable {
     public let clock: any Clock
     /// Where recordings are archived (local disk, S3).
     public let recordings: RecordingStores
-    /// Downloads in progress; on the same file system as the local store.
-    public let temporaryDirectory: String
+    /// Downloads in progress: the local store's own temporary folder, so that one clean-up at
+    /// start serves both.
+    public var temporaryDirectory: String { recordings.local.temporaryDirectory }
 
-    /// `storageDirectory` holds `recordings/` (the local object store) and `tmp/` (downloads
-    /// in progress).
+    /// `storageDirectory` holds `recordings/`: the local object store and its `tmp/`.
     public init(
         database: Database, keyring: Keyring, templates: Templates, storageDirectory: String,
         sessionLifetime: TimeInterval = 12 * 3600, s3Timeout: TimeInterval = 120,
@@ -59,8 +59,6 @@ public struct Services: Sendable {
         self.clock = clock
         self.recordings = try RecordingStores(root: storageDirectory + "/recordings", database: database, vault: vault,
                                               s3Timeout: s3Timeout)
-        temporaryDirectory = storageDirectory + "/tmp"
-        try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
     }
 }
 

@@ -27,14 +27,6 @@ public final class RecordingStores: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Start-up: drops half-written files of a worker that died (downloads in progress, local
-    /// puts). Their jobs run again and start over.
-    public func removeLeftovers(temporaryDirectory: String) -> Int {
-        let downloads = (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? []
-        for name in downloads { unlink(temporaryDirectory + "/" + name) }
-        return downloads.count + local.removeLeftovers()
-    }
-
     public func settings() throws -> StorageSettings {
         try database.environment.read { txn in try database.storageSettings.get(txn, StorageSettings.recordID) } ?? StorageSettings()
     }

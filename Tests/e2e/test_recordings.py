@@ -305,5 +305,5 @@ def test_worker_killed_mid_upload_finishes_after_restart(s3world):
     stored = hashlib.sha256(bucket.client.get_object(Bucket=bucket.bucket, Key=next(iter(keys)))["Body"].read()).hexdigest()
     assert stored == sha256_of_url(f"{fakes.voximplant}/records/big-{size}.wav")
     assert bucket.uploads_in_progress() == [], "the upload cut short by the kill was aborted by the rerun"
-    assert list((stack.data / "tmp").iterdir()) == [], "the killed worker's download was removed at restart"
+    assert list((stack.data / "recordings" / "tmp").iterdir()) == [], "the killed worker's download was removed at restart"
     assert "removed unfinished temporary files" in stack.log()

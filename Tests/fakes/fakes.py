@@ -106,10 +106,10 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def send(self, status, payload, headers=None, raw=None):
+    def send(self, status, payload, headers=None, raw=None, content_type="application/json"):
         data = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -201,12 +201,7 @@ class VoximplantHandler(Handler):
                 self.wfile.write(chunk)
                 remaining -= len(chunk)
             return
-        data = TONE
-        self.send_response(200)
-        self.send_header("Content-Type", "audio/wav")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        return self.wfile.write(data)
+        return self.send(200, None, raw=TONE, content_type="audio/wav")
 
     def do_POST(self):
         url = urlparse(self.path)
@@ -313,8 +308,6 @@ class ElevenLabsHandler(Handler):
         path = urlparse(self.path).path
         if path.startswith("/_control/"):
             return self.control(path)
-        if path == "/_control/conversation":
-            pass
         return self.send(404, {"detail": "Not Found"})
 
     def do_GET(self):
@@ -341,12 +334,7 @@ class ElevenLabsHandler(Handler):
             if conversation is None:
                 return self.send(404, {"detail": {"status": "invalid_id", "message": "conversation not found"}})
             if len(parts) == 5 and parts[4] == "audio":
-                data = b"ID3" + bytes(4000)
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/mpeg")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                return self.wfile.write(data)
+                return self.send(200, None, raw=b"ID3" + bytes(4000), content_type="audio/mpeg")
             return self.send(200, conversation)
         if parts[:2] == ["v1", "validation"]:
             return self.send(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure this value is less than or equal to 100", "type": "value_error"}]})

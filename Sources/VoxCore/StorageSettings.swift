@@ -27,6 +27,11 @@ public struct StorageSettings: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Calls that started before this have no recording kept; nil while kept forever.
+    public func retentionCutoff(now: Date) -> Date? {
+        retentionDays > 0 ? now.addingTimeInterval(-Double(retentionDays) * 86_400) : nil
+    }
+
     /// Where each sealed field is bound in the vault.
     public static let secretPlace = Vault.Place("storage_settings", recordID, "s3_secret")
     public static let sessionTokenPlace = Vault.Place("storage_settings", recordID, "s3_session_token")

@@ -20,8 +20,7 @@ struct RecordingArchiver {
               let call = try database.environment.read({ txn in try database.calls.get(txn, callID) }),
               call.recording == nil else { return .done }
         let settings = try services.recordings.settings()
-        if settings.retentionDays > 0,
-           call.startedAt < services.clock.now().addingTimeInterval(-Double(settings.retentionDays) * 86_400) {
+        if let cutoff = settings.retentionCutoff(now: services.clock.now()), call.startedAt < cutoff {
             return .done  // retention would delete it at once
         }
 

@@ -21,9 +21,8 @@ public struct RecordingRetention {
     @discardableResult
     public func sweep(batch: Int = 500) throws -> Int {
         let settings = try services.recordings.settings()
-        guard settings.retentionDays > 0 else { return 0 }
+        guard let cutoff = settings.retentionCutoff(now: services.clock.now()).map(Time.micros) else { return 0 }
         let database = services.database
-        let cutoff = Time.micros(services.clock.now().addingTimeInterval(-Double(settings.retentionDays) * 86_400))
         let waker = services.jobWaker
         var total = 0
         while true {

@@ -61,26 +61,42 @@ public final class SHA256Stream {
     }
 }
 
+/// HMAC-SHA256 (RFC 2104) over libcrypto's SHA-256 context. Why not OpenSSL's `HMAC()`: in
+/// OpenSSL 3 that one-shot call fetches the MAC implementation from the provider on every use,
+/// which cost more than the hashing itself for a webhook body; the construction is two hashes.
 public enum HMACSHA256 {
     public static func authenticate(_ message: some Collection<UInt8>, key: some Collection<UInt8>) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 32
-        let key = Array(key)
-        let message = Array(message)
-        key.withUnsafeBufferPointer { keyBuffer in
-            message.withUnsafeBufferPointer { messageBuffer in
-                digest.withUnsafeMutableBufferPointer { out in
-                    _ = HMAC(
-                        EVP_sha256(), keyBuffer.baseAddress, Int32(keyBuffer.count),
-                        messageBuffer.baseAddress, messageBuffer.count, out.baseAddress, &length)
-                }
-            }
-        }
-        return digest
+        authenticate(parts: [Array(message)], key: key)
     }
 
     public static func authenticate(_ message: String, key: some Collection<UInt8>) -> [UInt8] {
         authenticate(Array(message.utf8), key: key)
+    }
+
+    /// The MAC of the parts concatenated, without concatenating them.
+    public static func authenticate(parts: [[UInt8]], key: some Collection<UInt8>) -> [UInt8] {
+        let blockSize = 64
+        var block = key.count > blockSize ? SHA256.hash(key) : Array(key)
+        block += [UInt8](repeating: 0, count: blockSize - block.count)
+        let inner = Digest.sha256(parts: [block.map { $0 ^ 0x36 }] + parts)
+        return Digest.sha256(parts: [block.map { $0 ^ 0x5c }, inner])
+    }
+}
+
+/// SHA-256 through an EVP context with the implementation fetched once: passing
+/// `EVP_sha256()` instead makes OpenSSL 3 look it up in the provider on every init.
+enum Digest {
+    nonisolated(unsafe) private static let sha256 = EVP_MD_fetch(nil, "SHA256", nil)
+
+    static func sha256(parts: [[UInt8]]) -> [UInt8] {
+        let context = EVP_MD_CTX_new()
+        defer { EVP_MD_CTX_free(context) }
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        EVP_DigestInit_ex(context, sha256, nil)
+        for part in parts { part.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) } }
+        digest.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
+        return digest
     }
 }
 

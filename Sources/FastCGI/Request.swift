@@ -59,10 +59,14 @@ public struct Request: Sendable {
         }, as: UTF8.self)
     }
 
+    /// The media type without parameters, lower-cased (`application/json`). By byte: every
+    /// webhook asks, and Foundation's trimming showed up in its profile.
     public var contentType: String {
-        (headers["content-type"] ?? "").split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        } ?? ""
+        guard let header = headers["content-type"] else { return "" }
+        let type = header.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let trimmed = type.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
+        return String(decoding: trimmed.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     /// The urlencoded form body. Other content types are a 415, not an empty form.

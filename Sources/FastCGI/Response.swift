@@ -135,14 +135,23 @@ public struct Response: Sendable {
     }
 
     /// The CGI-style head that libfcgi expects: `Status:` then headers, then a blank line.
-    func head() -> String {
-        var head = "Status: \(status.rawValue) \(status.reason)\r\n"
+    /// Built byte by byte: it runs for every response, and Foundation's string replacing
+    /// showed up in the webhook profile.
+    func head() -> [UInt8] {
+        var head: [UInt8] = []
+        head.reserveCapacity(64 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
+        head += "Status: \(status.rawValue) \(status.reason)\r\n".utf8
         for (name, value) in headers {
+            head += name.utf8
+            head += ": ".utf8
             // Header injection guard: a value must never end the header block.
-            let clean = value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
-            head += "\(name): \(clean)\r\n"
+            for byte in value.utf8 where byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
+                head.append(byte)
+            }
+            head += "\r\n".utf8
         }
-        return head + "\r\n"
+        head += "\r\n".utf8
+        return head
     }
 }
 
@@ -183,5 +192,5 @@ extension Response {
 
 extension Response {
     /// The head as the server writes it: for tests of header handling.
-    public func collectHead() -> String { head() }
+    public func collectHead() -> String { String(decoding: head(), as: UTF8.self) }
 }

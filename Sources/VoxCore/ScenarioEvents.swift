@@ -3,8 +3,8 @@ import KVStore
 
 /// An event posted by a generated scenario to `/api/webhook/voximplant` (see
 /// `ScenarioGenerator`). Field names are the scenario's own.
-public struct ScenarioEvent: Decodable, Sendable, Equatable {
-    public enum Kind: String, Decodable, Sendable {
+public struct ScenarioEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable {
         case callStarted = "call_started"
         case conversationStarted = "conversation_started"
         case recordingStarted = "recording_started"
@@ -24,35 +24,58 @@ public struct ScenarioEvent: Decodable, Sendable, Equatable {
     public var conversationID: String?
     public var recordingURL: String?
 
-    enum CodingKeys: String, CodingKey {
-        case type, from, to, direction, duration, reason
-        case applicationID = "application_id", sessionID = "session_id", sentAt = "sent_at"
-        case conversationID = "conversation_id", recordingURL = "recording_url"
+    /// Why a body is not an event, in words for the 400 that says so.
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public let description: String
     }
 
-    /// VoxEngine numbers may arrive as JSON numbers or strings; both are accepted for ids.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decode(Kind.self, forKey: .type)
-        applicationID = try ScenarioEvent.number(c, .applicationID)
-        sessionID = try ScenarioEvent.number(c, .sessionID)
-        sentAt = Int64(try ScenarioEvent.number(c, .sentAt))
-        from = try c.decodeIfPresent(String.self, forKey: .from)
-        to = try c.decodeIfPresent(String.self, forKey: .to)
-        direction = try c.decodeIfPresent(String.self, forKey: .direction)
-        duration = try c.decodeIfPresent(Int.self, forKey: .duration)
-        reason = try c.decodeIfPresent(String.self, forKey: .reason)
-        conversationID = try c.decodeIfPresent(String.self, forKey: .conversationID)
-        recordingURL = try c.decodeIfPresent(String.self, forKey: .recordingURL)
-        guard duration.map({ $0 >= 0 && $0 < 7 * 86_400 }) ?? true else {
-            throw DecodingError.dataCorruptedError(forKey: .duration, in: c, debugDescription: "out of range")
+    /// Reads an event from its JSON body (see `JSONFields` for why not `JSONDecoder`). Fields
+    /// the scenario does not send yet are ignored; a known field of the wrong type is refused.
+    public init(json: [UInt8]) throws(Invalid) {
+        let fields: JSONFields
+        do { fields = try JSONFields(json) } catch { throw Invalid(description: "not valid JSON: \(error)") }
+        guard case let .string(name)? = fields["type"] else { throw Invalid(description: "missing field 'type'") }
+        guard let type = Kind(rawValue: name) else { throw Invalid(description: "at type: unknown event type '\(name)'") }
+        self.type = type
+        applicationID = try Self.id(fields, "application_id")
+        sessionID = try Self.id(fields, "session_id")
+        let sent = try Self.id(fields, "sent_at")
+        guard sent <= UInt64(Int64.max) else { throw Invalid(description: "at sent_at: out of range") }
+        sentAt = Int64(sent)
+        from = try Self.text(fields, "from")
+        to = try Self.text(fields, "to")
+        direction = try Self.text(fields, "direction")
+        reason = try Self.text(fields, "reason")
+        conversationID = try Self.text(fields, "conversation_id")
+        recordingURL = try Self.text(fields, "recording_url")
+        switch fields["duration"] {
+        case nil, .null?: duration = nil
+        case let .number(text)?:
+            guard let seconds = Int(text), seconds >= 0, seconds < 7 * 86_400 else {
+                throw Invalid(description: "at duration: expected whole seconds under a week")
+            }
+            duration = seconds
+        default: throw Invalid(description: "at duration: expected a number")
         }
     }
 
-    static func number(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> UInt64 {
-        if let value = try? c.decode(UInt64.self, forKey: key) { return value }
-        if let text = try? c.decode(String.self, forKey: key), let value = UInt64(text) { return value }
-        throw DecodingError.typeMismatch(UInt64.self, .init(codingPath: [key], debugDescription: "expected a number"))
+    /// VoxEngine numbers may arrive as JSON numbers or strings; both are accepted for ids.
+    private static func id(_ fields: JSONFields, _ key: String) throws(Invalid) -> UInt64 {
+        switch fields[key] {
+        case let .number(text)?, let .string(text)?:
+            guard let value = UInt64(text) else { throw Invalid(description: "at \(key): expected a whole number") }
+            return value
+        case nil: throw Invalid(description: "missing field '\(key)'")
+        default: throw Invalid(description: "at \(key): expected a number")
+        }
+    }
+
+    private static func text(_ fields: JSONFields, _ key: String) throws(Invalid) -> String? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case let .string(text)?: return text
+        default: throw Invalid(description: "at \(key): expected a string")
+        }
     }
 }
 

@@ -43,13 +43,13 @@ public enum ElevenLabsSignature {
         let sent = Date(timeIntervalSince1970: TimeInterval(seconds))
         if sent < now - tolerance { throw Failure.stale }
         if sent > now + futureSkew { throw Failure.fromTheFuture }
-        let expected = HMACSHA256.authenticate(Array((timestamp + ".").utf8) + body, key: Array(secret.utf8))
+        let expected = HMACSHA256.authenticate(parts: [Array((timestamp + ".").utf8), body], key: Array(secret.utf8))
         guard let given = [UInt8](hex: signature), constantTimeEquals(given, expected) else { throw Failure.mismatch }
     }
 
     /// The header value ElevenLabs would send: for tests and the fake.
     public static func header(body: [UInt8], secret: String, timestamp: Int64) -> String {
-        let mac = HMACSHA256.authenticate(Array("\(timestamp).".utf8) + body, key: Array(secret.utf8))
+        let mac = HMACSHA256.authenticate(parts: [Array("\(timestamp).".utf8), body], key: Array(secret.utf8))
         return "t=\(timestamp),v0=\(mac.hexString)"
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ScenarioEventTests {
     func event(_ json: String) throws -> ScenarioEvent {
-        try JSONDecoder().decode(ScenarioEvent.self, from: Data(json.utf8))
+        try ScenarioEvent(json: Array(json.utf8))
     }
 
     var sequence: [String] {

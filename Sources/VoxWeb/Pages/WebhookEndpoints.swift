@@ -18,7 +18,8 @@ enum WebhookEndpoints {
         guard request.contentType == "application/json" else {
             throw HTTPError(.unsupportedMediaType, "send application/json")
         }
-        let event = try request.json(ScenarioEvent.self)
+        let event: ScenarioEvent
+        do { event = try ScenarioEvent(json: request.body) } catch { throw HTTPError(.badRequest, "malformed JSON: \(error)") }
         guard try authenticated(request, applicationID: event.applicationID, services: services) else {
             throw HTTPError(.unauthorized, "unauthorized")
         }
@@ -40,7 +41,7 @@ enum WebhookEndpoints {
            let timestamp = request.headers["x-vox-timestamp"], let seconds = Double(timestamp) {
             guard abs(services.clock.now().timeIntervalSince1970 - seconds) <= replayWindow,
                   let given = [UInt8](hex: String(signature.dropFirst(3))) else { return false }
-            let expected = HMACSHA256.authenticate(Array((timestamp + ".").utf8) + request.body, key: Array(secret.utf8))
+            let expected = HMACSHA256.authenticate(parts: [Array((timestamp + ".").utf8), request.body], key: Array(secret.utf8))
             return constantTimeEquals(given, expected)
         }
         if let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer ") {

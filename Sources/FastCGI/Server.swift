@@ -16,6 +16,11 @@ public final class FastCGIServer: @unchecked Sendable {
         public var threads = 8
         public var socketMode: mode_t = 0o660
         public var backlog: Int32 = 256
+        /// How long a thread waits for the next request on a connection nginx keeps open
+        /// (`fastcgi_keep_conn`) before closing it. libfcgi serves a kept connection on the
+        /// thread that accepted it, so an idle one holds a thread; this bounds how long.
+        /// nginx's upstream `keepalive_timeout` should be shorter, so that nginx closes first.
+        public var keptConnectionIdleTimeout: TimeInterval = 2
         /// The largest request body accepted for a path; more is answered 413 unread.
         public var maxBodySize: @Sendable (_ path: String) -> Int = { _ in 1 << 20 }
 
@@ -119,7 +124,14 @@ public final class FastCGIServer: @unchecked Sendable {
             state.lock()
             inFlight += 1
             state.unlock()
+            if request.pointee.keepConnection != 0 {
+                Self.setReceiveTimeout(request.pointee.ipcFd, configuration.keptConnectionIdleTimeout)
+            }
             let inputConsumed = serve(request)
+            // The unread rest of a refused body would be taken for the next request: such a
+            // connection is closed, not kept.
+            if !inputConsumed { request.pointee.keepConnection = 0 }
+            let kept = request.pointee.keepConnection != 0
             // libfcgi closes a connection by shutting down its side and then waiting (select,
             // up to 2 s) for nginx to close first, so that unread input cannot reset the
             // connection and lose the response. When the whole request was read from a unix
@@ -127,7 +139,8 @@ public final class FastCGIServer: @unchecked Sendable {
             // thread closes at once and is free for the next request instead of waiting a round
             // trip on nginx. FCGX_Detach only marks the request so that its close skips the
             // wait. A refused body (413) was not read: that close still lingers.
-            if unixSocket && inputConsumed { _ = FCGX_Detach(request) }
+            // A kept connection is not closed here at all.
+            if unixSocket && inputConsumed && !kept { _ = FCGX_Detach(request) }
             FCGX_Finish_r(request)
             state.lock()
             inFlight -= 1
@@ -136,17 +149,27 @@ public final class FastCGIServer: @unchecked Sendable {
         }
     }
 
+    /// Bounds every read on the connection, the wait for its next request among them: when it
+    /// expires, libfcgi's read fails, it closes the connection and the thread accepts anew.
+    /// nginx has read the request body in full before passing it on (request buffering), so a
+    /// read in the middle of a request never waits this long on a live connection.
+    private static func setReceiveTimeout(_ fd: Int32, _ seconds: TimeInterval) {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Answers one request. Returns whether its whole input was read.
     private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>) -> Bool {
         let params = Self.readParams(raw.pointee.envp)
         let exchange = Exchange(request: raw)
         let path = params["DOCUMENT_URI"] ?? "/"
         let limit = configuration.maxBodySize(path)
-        if let declared = params["CONTENT_LENGTH"].flatMap(Int.init), declared > limit {
+        let declared = params["CONTENT_LENGTH"].flatMap(Int.init)
+        if let declared, declared > limit {
             exchange.send(Self.tooLarge(limit))
             return false
         }
-        guard let body = exchange.readBody(limit: limit) else {
+        guard let body = exchange.readBody(limit: limit, declared: declared) else {
             exchange.send(Self.tooLarge(limit))
             return false
         }
@@ -195,21 +218,25 @@ private struct Exchange {
     let request: UnsafeMutablePointer<FCGX_Request>
 
     /// The whole body, or nil when it is longer than `limit`. Reads to EOF rather than trusting
-    /// CONTENT_LENGTH, which a chunked request does not have.
-    func readBody(limit: Int) -> [UInt8]? {
+    /// CONTENT_LENGTH, which a chunked request does not have; the declared length only sizes
+    /// the buffer, so that a small body is one allocation and no copying.
+    func readBody(limit: Int, declared: Int?) -> [UInt8]? {
         var body: [UInt8] = []
-        var chunk = [CChar](repeating: 0, count: 64 * 1024)
+        var size = min(limit, max(0, declared ?? 16 * 1024)) + 1
         while true {
-            let count = chunk.withUnsafeMutableBufferPointer {
-                FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in)
+            var read = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                read = Int(buffer.withMemoryRebound(to: CChar.self) {
+                    FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in)
+                })
+                count = max(0, read)
             }
-            if count <= 0 { break }
-            if body.count + Int(count) > limit { return nil }
-            chunk.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: UInt8.self) { body.append(contentsOf: $0.prefix(Int(count))) }
-            }
+            if body.isEmpty { body = chunk } else { body += chunk }
+            if body.count > limit { return nil }
+            // FCGX_GetStr returns less than asked only at the end of the input.
+            if read < size { return body }
+            size = 64 * 1024
         }
-        return body
     }
 
     func send(_ response: Response) {

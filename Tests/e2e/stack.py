@@ -67,7 +67,7 @@ class Stack:
         self.start_worker()
         conf = subprocess.run(
             [str(ROOT / "scripts" / "nginx-conf"), f"127.0.0.1:{self.port}", str(self.run_dir), str(self.socket)],
-            capture_output=True, text=True, check=True).stdout.strip()
+            env=self.env, capture_output=True, text=True, check=True).stdout.strip()
         self.nginx = subprocess.Popen(["nginx", "-c", conf, "-p", str(self.run_dir), "-g", "daemon off;"],
                                       stderr=subprocess.PIPE)
         wait_for(self._answers, what="nginx in front of the worker")

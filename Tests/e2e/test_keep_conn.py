@@ -1,0 +1,118 @@
+"""Connections nginx keeps open to the worker (fastcgi_keep_conn): several requests on one
+connection, an idle one closed by the worker so that it cannot hold a thread for long, and a
+refused body that closes its connection instead of leaking into the next request. Spoken to
+the worker's socket directly, as nginx speaks FastCGI, since nginx hides which connection it
+uses."""
+
+import socket
+import struct
+import threading
+import time
+
+import requests
+
+BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
+
+
+def record(kind, request_id, content=b""):
+    return struct.pack(">BBHHBB", 1, kind, request_id, len(content), 0, 0) + content
+
+
+def pairs(params):
+    out = b""
+    for name, value in params.items():
+        name, value = name.encode(), value.encode()
+        for length in (len(name), len(value)):
+            out += bytes([length]) if length < 128 else struct.pack(">I", length | 0x80000000)
+        out += name + value
+    return out
+
+
+def send_request(conn, path, method="GET", body=b"", request_id=1, keep=True):
+    params = {"REQUEST_METHOD": method, "DOCUMENT_URI": path, "REQUEST_URI": path, "QUERY_STRING": "",
+              "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json"}
+    message = record(BEGIN_REQUEST, request_id, struct.pack(">HB5x", 1, 1 if keep else 0))
+    message += record(PARAMS, request_id, pairs(params)) + record(PARAMS, request_id)
+    for start in range(0, len(body), 65535):
+        message += record(STDIN, request_id, body[start:start + 65535])
+    message += record(STDIN, request_id)
+    conn.sendall(message)
+
+
+def read_exactly(conn, count):
+    data = b""
+    while len(data) < count:
+        chunk = conn.recv(count - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+def read_response(conn):
+    """The response's head and body, up to END_REQUEST."""
+    out = b""
+    while True:
+        _, kind, _, length, padding, _ = struct.unpack(">BBHHBB", read_exactly(conn, 8))
+        content = read_exactly(conn, length + padding)[:length]
+        if kind == STDOUT:
+            out += content
+        if kind == END_REQUEST:
+            return out.decode("utf-8", "replace")
+
+
+def closed_by_peer(conn, within):
+    conn.settimeout(within)
+    try:
+        return conn.recv(1) == b""
+    except socket.timeout:
+        return False
+
+
+def connect(stack):
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(str(stack.socket))
+    return conn
+
+
+def test_kept_connections_serve_many_requests_and_idle_ones_let_go(stack):
+    if True:
+        conn = connect(stack)
+        for request_id in (1, 2, 3):
+            send_request(conn, "/login", request_id=request_id)
+            assert read_response(conn).startswith("Status: 200"), "kept connection answered every request"
+        # Idle beyond the worker's 2 s: it closes the connection, so the thread is free.
+        assert closed_by_peer(conn, within=5)
+        conn.close()
+
+        # Every thread (VOXFCGI_THREADS=4 in tests) held by an idle kept connection: a request
+        # through nginx waits only until they are let go, not forever.
+        held = [connect(stack) for _ in range(4)]
+        for conn in held:
+            send_request(conn, "/login")
+            assert read_response(conn).startswith("Status: 200")
+        # nginx closes its end when the worker closes an idle connection; so do these.
+        closers = [threading.Thread(target=lambda c=conn: (closed_by_peer(c, within=10), c.close())) for conn in held]
+        for closer in closers:
+            closer.start()
+        started = time.monotonic()
+        assert requests.get(stack.base_url + "/login", timeout=10).status_code == 200
+        assert time.monotonic() - started < 3.5
+        for closer in closers:
+            closer.join()
+
+
+def test_a_refused_body_closes_its_kept_connection(stack):
+    if True:
+        conn = connect(stack)
+        send_request(conn, "/api/webhook/voximplant", method="POST", body=b"x" * (200 * 1024))
+        assert read_response(conn).startswith("Status: 413")
+        # Its unread body must not be taken for a next request: the connection is closed at
+        # once (an idle kept one would last 2 s).
+        assert closed_by_peer(conn, within=1)
+        conn.close()
+        # And the worker goes on serving.
+        conn = connect(stack)
+        send_request(conn, "/login")
+        assert read_response(conn).startswith("Status: 200")
+        conn.close()

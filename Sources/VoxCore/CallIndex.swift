@@ -6,8 +6,10 @@ import KVStore
 ///     scope | facet | startMicros | callID        (four big-endian UInt64)
 ///
 /// so one scan serves every query, newest first by walking backwards:
-/// - `scope` is the owner's user id, and again 0 for the admin view of everything: each entry
-///   is written twice so that both views are a contiguous range.
+/// - `scope` is the owner's user id (0 for a call nobody owns). An operator's view is one
+///   contiguous range; an admin's view merges the ranges of every owner (`Database.callScopes`).
+///   Writing every entry a second time under an "everything" scope made that view one range,
+///   but doubled the index pages dirtied per call, the largest part of a webhook's commit.
 /// - `facet` says what the entry is about. The top byte is its kind: `date` (every call),
 ///   `status` (the status in the low byte), `number` (a 4- or 7-digit piece of a phone number:
 ///   its first 4, first 7 or last 4 digits).
@@ -103,5 +105,19 @@ public enum CallSummaryCodec: ValueCodec {
         let toLength = Int(try reader.readBigEndian(UInt8.self))
         let to = String(decoding: try reader.take(toLength), as: UTF8.self)
         return CallSummary(status: status, applicationID: app, fromDigits: from, toDigits: to)
+    }
+}
+
+extension Database {
+    /// Every scope that has calls in the index, ascending: what an admin's view merges. One
+    /// seek per owner, from each owner's first key to the next owner's.
+    public func callScopes(_ txn: some ReadableTransaction) throws -> [UInt64] {
+        var scopes: [UInt64] = []
+        var from: UInt64? = 0
+        while let lower = from, let key = try callIndex.keys(txn, .halfOpen(from: (lower, 0, 0, 0), below: nil), limit: 1).first {
+            scopes.append(key.0)
+            from = key.0 == .max ? nil : key.0 + 1
+        }
+        return scopes
     }
 }

@@ -20,8 +20,10 @@ public struct CallMaintenance: Sendable {
         let cutoff = Time.micros(clock.now() - timeout)
         let store = CallStore(database: database)
         return try database.environment.write { txn in
-            let stale = try database.callIndex.keys(
-                txn, .halfOpen(from: (0, Facet.status(.inProgress), 0, 0), below: (0, Facet.status(.inProgress), cutoff, 0)))
+            let stale = try database.callScopes(txn).flatMap { scope in
+                try database.callIndex.keys(
+                    txn, .halfOpen(from: (scope, Facet.status(.inProgress), 0, 0), below: (scope, Facet.status(.inProgress), cutoff, 0)))
+            }
             for key in stale {
                 try store.update(id: key.3, in: txn) { call in
                     call.status = .failed

@@ -56,13 +56,20 @@ public struct CallPage: Sendable {
 }
 
 /// Reading calls for a viewer: pages, counts, exports, single calls. Tenant scoping happens
-/// here and nowhere else: an operator's scope is their user id, an admin's is 0 (all).
+/// here and nowhere else: an operator sees the index range of their own user id, an admin the
+/// ranges of every owner, merged; statistics keep a scope 0 that means all.
 public struct CallQueries: Sendable {
     public let database: Database
 
     public init(database: Database) { self.database = database }
 
+    /// The statistics scope of the viewer.
     public static func scope(of viewer: User) -> UInt64 { viewer.isAdmin ? 0 : viewer.id }
+
+    /// The index scopes the viewer may read.
+    func indexScopes(of viewer: User, _ txn: ReadTransaction) throws -> [UInt64] {
+        viewer.isAdmin ? try database.callScopes(txn) : [viewer.id]
+    }
 
     // MARK: Plans
 
@@ -145,16 +152,17 @@ public struct CallQueries: Sendable {
     public func page(viewer: User, filter: CallFilter, cursor: CallCursor? = nil, direction: PageDirection = .older,
                      limit: Int = 50) throws -> CallPage {
         let limit = max(1, min(limit, 500))
-        let scope = CallQueries.scope(of: viewer)
         let (low, high) = window(filter)
         let (streams, _) = plan(filter)
         return try database.environment.read { txn in
             var keys: [(UInt64, UInt64)] = []
-            for stream in streams {
-                try fetch(stream, scope: scope, low: low, high: high, cursor: cursor, direction: direction,
-                          limit: limit + 1, txn: txn) { keys.append(($0, $1)) }
+            for scope in try indexScopes(of: viewer, txn) {
+                for stream in streams {
+                    try fetch(stream, scope: scope, low: low, high: high, cursor: cursor, direction: direction,
+                              limit: limit + 1, txn: txn) { keys.append(($0, $1)) }
+                }
             }
-            // Merge the streams: newest first, each call once.
+            // Merge the streams (and owners): newest first, each call once.
             keys.sort { $0 > $1 }
             var unique: [(UInt64, UInt64)] = []
             for key in keys where unique.last.map({ $0 != key }) ?? true { unique.append(key) }
@@ -180,9 +188,15 @@ public struct CallQueries: Sendable {
         let scope = CallQueries.scope(of: viewer)
         let (streams, mayOverlap) = plan(filter)
         return try database.environment.read { txn in
+            let scopes = try indexScopes(of: viewer, txn)
+            func walkCount(low: UInt64, high: UInt64, dedupe: Bool) throws -> Int {
+                try scopes.reduce(0) { sum, scope in
+                    sum + (try self.walkCount(streams, scope: scope, low: low, high: high, dedupe: dedupe, txn: txn))
+                }
+            }
             if filter.number.map({ !PhoneNumber.digits($0).isEmpty }) == true {
                 let (low, high) = window(filter)
-                return try walkCount(streams, scope: scope, low: low, high: high, dedupe: mayOverlap, txn: txn)
+                return try walkCount(low: low, high: high, dedupe: mayOverlap)
             }
             let app = filter.applicationID ?? 0
             let statuses = filter.statuses.isEmpty ? Set(CallStatus.allCases) : filter.statuses
@@ -198,7 +212,7 @@ public struct CallQueries: Sendable {
             /// Calls at or after `low`.
             func countFrom(_ low: UInt64) throws -> Int64 {
                 let firstWhole = UInt32(min(UInt64(Quarter.allTime - 1), (low + Quarter.seconds * 1_000_000 - 1) / (Quarter.seconds * 1_000_000)))
-                let edge = try walkCount(streams, scope: scope, low: low, high: Quarter.startMicros(firstWhole), dedupe: false, txn: txn)
+                let edge = try walkCount(low: low, high: Quarter.startMicros(firstWhole), dedupe: false)
                 return try bucketsCount(firstWhole, Quarter.allTime) + Int64(edge)
             }
             switch (filter.from.map(Time.micros), filter.to.map(Time.micros)) {
@@ -214,11 +228,11 @@ public struct CallQueries: Sendable {
                 let firstWhole = (low + Quarter.seconds * 1_000_000 - 1) / (Quarter.seconds * 1_000_000)
                 let lastWhole = high / (Quarter.seconds * 1_000_000)
                 if firstWhole >= lastWhole {
-                    return try walkCount(streams, scope: scope, low: low, high: high, dedupe: false, txn: txn)
+                    return try walkCount(low: low, high: high, dedupe: false)
                 }
                 let middle = try bucketsCount(UInt32(firstWhole), UInt32(lastWhole))
-                let head = try walkCount(streams, scope: scope, low: low, high: Quarter.startMicros(UInt32(firstWhole)), dedupe: false, txn: txn)
-                let tail = try walkCount(streams, scope: scope, low: Quarter.startMicros(UInt32(lastWhole)), high: high, dedupe: false, txn: txn)
+                let head = try walkCount(low: low, high: Quarter.startMicros(UInt32(firstWhole)), dedupe: false)
+                let tail = try walkCount(low: Quarter.startMicros(UInt32(lastWhole)), high: high, dedupe: false)
                 return Int(middle) + head + tail
             }
         }

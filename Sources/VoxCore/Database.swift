@@ -7,7 +7,8 @@ import KVStore
 /// `environment.read`/`write` with them. Schema changes bump `schemaVersion` and add a
 /// migration step below.
 public final class Database: Sendable {
-    public static let schemaVersion: UInt32 = 1
+    /// 2: call-index entries only under their owner (version 1 wrote a second copy under 0).
+    public static let schemaVersion: UInt32 = 2
 
     public let environment: Environment
     public let users: Table<UInt64Key, JSONValue<User>>
@@ -51,7 +52,12 @@ public final class Database: Sendable {
 
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
-        _ = try Schema(environment: environment, version: Database.schemaVersion)
+        // The version is checked before any table is opened: opening creates a missing table,
+        // which must not happen to a folder this build refuses.
+        let stored = try Schema.storedVersion(in: environment)
+        if let stored, stored > Database.schemaVersion {
+            throw KVStoreError.schemaTooNew(stored: stored, supported: Database.schemaVersion)
+        }
         users = try environment.openTable("users")
         usersByEmail = try environment.openTable("users_by_email")
         sessions = try environment.openTable("sessions")
@@ -75,6 +81,22 @@ public final class Database: Sendable {
         storageSettings = try environment.openTable("storage_settings")
         applicationCache = DecodingCache(applications)
         accountCache = DecodingCache(accounts)
+        _ = try Schema(environment: environment, version: Database.schemaVersion) { [self] from, txn in
+            if from < 2 { try dropIndexCopiesUnderAll(txn) }
+        }
+    }
+
+    /// Migration to version 2: removes the copies version 1 kept under scope 0 of the index
+    /// entries of every call that has an owner (a call without one keeps its entries: 0 is its
+    /// owner scope).
+    private func dropIndexCopiesUnderAll(_ txn: WriteTransaction) throws {
+        try calls.scan(txn) { _, call in
+            guard call.ownerUserID != 0 else { return true }
+            for facet in Facet.all(for: call) {
+                try callIndex.delete(txn, (0, facet, call.startMicros, call.id))
+            }
+            return true
+        }
     }
 
     /// The ElevenLabs key the call's application reaches its agent with, if it has one: what

@@ -48,15 +48,20 @@ import Testing
     }
 
     @Test func countsAgreeWithBruteForce() throws {
-        // Random calls over three days; every count must equal filtering the full list.
+        // Random calls over three days, of Alice, of Bob and of nobody; every count and listing
+        // must equal filtering the full list, for Alice and for the admin (who merges owners).
         let f = try CallFixture()
         var generator = SplitMix(seed: 7)
         var calls: [Call] = []
-        for _ in 0..<600 {
+        for _ in 0..<900 {
             let start = base + Double(Int.random(in: 0..<(3 * 86_400), using: &generator))
             let status = CallStatus.allCases.randomElement(using: &generator)!
             let number = "+7 9\(Int.random(in: 10...12, using: &generator)) 000-00-0\(Int.random(in: 0...9, using: &generator))"
-            calls.append(f.call(at: start, from: number, status: status, duration: Int.random(in: 0...300, using: &generator)))
+            let owner = Int.random(in: 0..<3, using: &generator)
+            var call = f.call(owner: owner == 1 ? f.bob : f.alice, at: start, from: number, status: status,
+                              duration: Int.random(in: 0...300, using: &generator))
+            if owner == 2 { call.ownerUserID = 0 }
+            calls.append(call)
         }
         let ids = try f.insert(calls).map(\.callID)
         let idOf = Dictionary(uniqueKeysWithValues: zip(calls.map(\.voximplantSessionID), ids))
@@ -72,7 +77,7 @@ import Testing
             CallFilter(from: base, to: base + 86_400, statuses: [.answered], number: "7911"),
         ]
         for filter in filters {
-            let expected = calls.filter { call in
+            let matching = calls.filter { call in
                 (filter.from.map { call.startedAt >= $0 } ?? true) && (filter.to.map { call.startedAt < $0 } ?? true)
                     && (filter.statuses.isEmpty || filter.statuses.contains(call.status))
                     && (filter.number.map { n in
@@ -80,12 +85,13 @@ import Testing
                         return [call.fromDigits, call.toDigits].contains { $0.hasPrefix(d) || $0.hasSuffix(d) }
                     } ?? true)
             }
-            #expect(try f.queries.count(viewer: f.alice, filter: filter) == expected.count, "\(filter)")
-            #expect(try f.queries.count(viewer: f.admin, filter: filter) == expected.count, "\(filter)")
-            var listed: [UInt64] = []
-            try f.queries.forEach(viewer: f.alice, filter: filter, chunk: 37) { listed.append($0.id) }
-            let expectedOrder = expected.map { ($0.startMicros, idOf[$0.voximplantSessionID]!) }.sorted { $0 > $1 }.map(\.1)
-            #expect(listed == expectedOrder, "\(filter)")
+            for (viewer, expected) in [(f.alice!, matching.filter { $0.ownerUserID == f.alice.id }), (f.admin!, matching)] {
+                #expect(try f.queries.count(viewer: viewer, filter: filter) == expected.count, "\(viewer.email) \(filter)")
+                var listed: [UInt64] = []
+                try f.queries.forEach(viewer: viewer, filter: filter, chunk: 37) { listed.append($0.id) }
+                let expectedOrder = expected.map { ($0.startMicros, idOf[$0.voximplantSessionID]!) }.sorted { $0 > $1 }.map(\.1)
+                #expect(listed == expectedOrder, "\(viewer.email) \(filter)")
+            }
         }
     }
 

@@ -48,9 +48,9 @@ import Testing
             (try f.database.callIndex.count(txn), try f.database.callIndex.count(txn, .prefix(UInt64Key.self, f.alice.id)))
         }
         // date, status, and the number pieces 7999/7999123/4567 and 7495/7495123 (4567 again):
-        // 7 entries for the owner's scope and 7 for the admin's. None left from the old time.
+        // 7 entries, all under the owner's scope. None left from the old time.
         #expect(alices == 7)
-        #expect(all == 14)
+        #expect(all == 7)
     }
 
     @Test func transcriptBeforeCallIsLinkedWhenCallArrives() throws {

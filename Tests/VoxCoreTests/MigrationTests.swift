@@ -1,0 +1,54 @@
+import Foundation
+import KVStore
+import Testing
+@testable import VoxCore
+
+@Suite struct MigrationTests {
+    /// A version-1 folder kept every call-index entry twice, under the owner and under 0. Opened
+    /// by this build, it keeps one copy of each, and every view reads as before.
+    @Test func version1IndexCopiesUnderAllAreDropped() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        func call(owner: UInt64, session: UInt64, status: CallStatus) -> Call {
+            Call(ownerUserID: owner, accountID: 1, applicationID: 1, voximplantSessionID: session, direction: .inbound,
+                 fromNumber: "+79991234567", toNumber: "+74951234567", startedAt: start + Double(session),
+                 durationSeconds: 30, status: status)
+        }
+        let perCall = Facet.all(for: call(owner: 1, session: 1, status: .answered)).count
+        var admin: User!
+        var alice: User!
+        do {
+            let database = try Database(path: path)
+            let users = Users(database: database, hasher: PasswordHasher(logN: 4, r: 1, p: 1))
+            admin = try users.create(email: "admin@example.com", role: .admin, password: "admin password")
+            alice = try users.create(email: "alice@example.com", role: .operator, password: "alice password")
+            let calls = [call(owner: alice.id, session: 1, status: .answered), call(owner: alice.id, session: 2, status: .failed),
+                         call(owner: 0, session: 3, status: .answered)]
+            try CallStore(database: database).upsert(calls)
+            // Make it what version 1 wrote: a copy of every owned call's entries under 0.
+            try database.environment.write { txn throws in
+                try database.calls.scan(txn) { _, call in
+                    if call.ownerUserID != 0 {
+                        for facet in Facet.all(for: call) {
+                            try database.callIndex.put(txn, (0, facet, call.startMicros, call.id), CallSummary(call))
+                        }
+                    }
+                    return true
+                }
+            }
+            let meta = try database.environment.openTable("meta", key: StringKey.self, value: BytesValue.self)
+            try database.environment.write { txn throws in try meta.put(txn, "schema_version", [0, 0, 0, 1]) }
+            #expect(try database.environment.read { txn throws in try database.callIndex.count(txn) } == 3 * perCall + 2 * perCall)
+        }
+
+        let database = try Database(path: path)
+        #expect(try Schema.storedVersion(in: database.environment) == 2)
+        let queries = CallQueries(database: database)
+        #expect(try database.environment.read { txn throws in try database.callIndex.count(txn) } == 3 * perCall)
+        #expect(try database.environment.read { txn throws in try database.callScopes(txn) } == [0, alice.id])
+        #expect(try queries.page(viewer: admin, filter: CallFilter()).calls.map(\.voximplantSessionID) == [3, 2, 1])
+        #expect(try queries.count(viewer: admin, filter: CallFilter(statuses: [.failed])) == 1)
+        #expect(try queries.page(viewer: alice, filter: CallFilter()).calls.map(\.voximplantSessionID) == [2, 1])
+    }
+}

@@ -21,14 +21,18 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     /// A body streamed from a file (instead of `body`). Re-read on every retry.
     public var upload: FileRegion?
+    /// Error statuses that are an answer here, not a failure (a HEAD's 404 says "no such
+    /// object"): returned like any other, and not logged as a failed request.
+    public var expectedStatuses: Set<Int>
 
     public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                upload: FileRegion? = nil) {
+                upload: FileRegion? = nil, expectedStatuses: Set<Int> = []) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.upload = upload
+        self.expectedStatuses = expectedStatuses
     }
 
     /// The path without the query: what logs may show (queries can carry keys).
@@ -170,7 +174,9 @@ public final class HTTPClient: Sendable {
             do {
                 let (response, after) = try pool.with(attempt)
                 guard RetryPolicy.isRetryable(status: response.status) else {
-                    if response.status >= 400 { log(request, status: response.status, attempt: number, started: started) }
+                    if response.status >= 400 && !request.expectedStatuses.contains(response.status) {
+                        log(request, status: response.status, attempt: number, started: started)
+                    }
                     return response
                 }
                 retryAfter = after

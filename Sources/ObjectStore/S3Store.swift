@@ -54,7 +54,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     }
 
     public func head(_ key: ObjectKey) throws -> ObjectInfo? {
-        let response = try send("HEAD", key: key)
+        let response = try send("HEAD", key: key, expectedStatuses: [404])
         if response.status == 404 { return nil }
         try expect(response, key: key)
         return ObjectInfo(key: key.rawValue, size: Int64(response.headers["content-length"] ?? "") ?? 0,
@@ -62,7 +62,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     }
 
     public func delete(_ key: ObjectKey) throws {
-        let response = try send("DELETE", key: key)
+        let response = try send("DELETE", key: key, expectedStatuses: [404])
         if response.status == 404 { return }
         try expect(response, key: key)
     }
@@ -133,13 +133,14 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     func send(_ method: String, key: ObjectKey?, query: [(name: String, value: String?)] = [],
               headers: [(name: String, value: String)] = [], body: [UInt8]? = nil, payloadHash: String? = nil,
-              upload: FileRegion? = nil) throws -> HTTPResponse {
+              upload: FileRegion? = nil, expectedStatuses: Set<Int> = []) throws -> HTTPResponse {
         let hash = payloadHash ?? SHA256.hash(body ?? []).hexString
         // Re-signed on every attempt would be better for very long retries (the signature is
         // valid for 15 minutes); HTTPClient's retries are within seconds, so one signature does.
         let (url, signedHeaders) = signed(method, key: key, query: query, headers: headers, payloadHash: hash)
         return try transport {
-            try http.send(HTTPRequest(method: method, url: url, headers: signedHeaders, body: body, upload: upload))
+            try http.send(HTTPRequest(method: method, url: url, headers: signedHeaders, body: body, upload: upload,
+                                      expectedStatuses: expectedStatuses))
         }
     }
 

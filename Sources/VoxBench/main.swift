@@ -92,7 +92,7 @@ if !FileManager.default.fileExists(atPath: marker) {
     }
     handle.write(Data(buffer.utf8))
     try handle.close()
-    FileManager.default.createFile(atPath: marker, contents: nil)
+    _ = FileManager.default.createFile(atPath: marker, contents: nil)
 }
 
 guard let viewer = try users.find(email: "bench@example.com") else { fatalError("bench user missing") }

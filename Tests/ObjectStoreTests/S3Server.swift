@@ -50,7 +50,7 @@ final class Scratch {
     /// A file of `size` deterministic pseudo-random bytes, written 1 MiB at a time.
     func file(_ name: String, size: Int, seed: UInt64 = 1) -> String {
         let file = path + "/" + name
-        FileManager.default.createFile(atPath: file, contents: nil)
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
         let handle = FileHandle(forWritingAtPath: file)!
         var state = seed
         var remaining = size
@@ -72,7 +72,7 @@ final class Scratch {
 
     func text(_ name: String, _ contents: String) -> String {
         let file = path + "/" + name
-        FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
         return file
     }
 }

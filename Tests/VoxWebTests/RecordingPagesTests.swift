@@ -15,7 +15,7 @@ import VoxCore
         var call = pages.call(alice, app, session: session, at: at ?? harness.clock.now() - 3600, from: "+7 999 123-45-67")
         let key = "calls/\(alice.id)/2026/11/\(session).wav"
         let file = harness.path + "-rec-\(session).wav"
-        FileManager.default.createFile(atPath: file, contents: Data("RIFF....WAVE".utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data("RIFF....WAVE".utf8))
         defer { unlink(file) }
         try harness.app.services.recordings.local.put(ObjectKey(key), fromFile: file, contentType: "audio/wav")
         call.recording = RecordingRef(store: RecordingRef.localStore, key: key, size: 12, contentType: "audio/wav", sha256: "00")

@@ -59,6 +59,7 @@ let package = Package(
         // Starting the Python test servers, shared by the test targets that use them.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"], resources: [.copy("Expected")]),
         .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI", "ObjectStore"]),
         .testTarget(name: "IntegrationsTests", dependencies: ["Integrations", "TestSupport"]),

@@ -81,7 +81,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="voxfcgi-webhook-bench-"))
     fakes = Fakes(sessions=0)
     s = Stack(work, VOXFCGI_VOXIMPLANT_URL=fakes.voximplant, VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs,
-              VOXFCGI_LOG_LEVEL="warning", VOXFCGI_SYNC_MINUTES=100000, VOXFCGI_THREADS=int(os.environ.get("BENCH_WORKER_THREADS", "160")),
+              VOXFCGI_LOG_LEVEL="warning", VOXFCGI_SYNC_MINUTES=100000, VOXFCGI_THREADS=int(os.environ.get("BENCH_WORKER_THREADS", "16")),
               # One kept connection per wrk connection at the highest level: none is opened per event.
               VOXFCGI_UPSTREAM_KEEPALIVE=max(LEVELS))
     s.add_user("bench@example.com", "bench password 123")

@@ -1,2 +1,4 @@
 #pragma once
 #include <fcgiapp.h>
+// The server waits on its connections with epoll (see Poller.swift).
+#include <sys/epoll.h>

@@ -81,6 +81,10 @@ public struct Response: Sendable {
         case bytes([UInt8])
         /// Produced while being sent, in constant memory (CSV export).
         case stream(@Sendable (any BodyWriter) throws -> Void)
+        /// Not known yet: the whole response (status and headers too) comes when `later` is
+        /// completed, and the request's thread goes on to other requests meanwhile. For an
+        /// answer that waits on a durable commit (webhooks).
+        case later(LaterResponse)
     }
 
     public var status: HTTPStatus
@@ -91,6 +95,23 @@ public struct Response: Sendable {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A response that `later` will give.
+    public static func later(_ later: LaterResponse) -> Response { Response(body: .later(later)) }
+
+    /// This response changed by `change`: now, or once a later one is there.
+    public func amended(_ change: @escaping @Sendable (inout Response) -> Void) -> Response {
+        if case let .later(later) = body {
+            return .later(later.map { response in
+                var response = response
+                change(&response)
+                return response
+            })
+        }
+        var copy = self
+        change(&copy)
+        return copy
     }
 
     public static func html(_ html: String, status: HTTPStatus = .ok) -> Response {
@@ -131,7 +152,15 @@ public struct Response: Sendable {
             let buffer = BufferWriter()
             try produce(buffer)
             return buffer.bytes
+        case let .later(later): return try later.wait().collectBody()
         }
+    }
+
+    /// The response itself, waiting for a later one: for tests and for callers that must
+    /// answer in place.
+    public func settled() -> Response {
+        guard case let .later(later) = body else { return self }
+        return later.wait().settled()
     }
 
     /// The CGI-style head that libfcgi expects: `Status:` then headers, then a blank line.
@@ -152,6 +181,81 @@ public struct Response: Sendable {
         }
         head += "\r\n".utf8
         return head
+    }
+}
+
+/// A response to come. Whoever has it (a commit's completion) calls `complete`; the server
+/// learns through `whenReady` that it is there, and reads `response` on one of its own
+/// threads. Changes added with `map` (headers, the request's log line) run when `response`
+/// is read, not on the completing thread: that one is the database writer, which every
+/// webhook waits on.
+public final class LaterResponse: @unchecked Sendable {
+    private let cell: Cell
+    private let transforms: [@Sendable (Response) -> Response]
+
+    public convenience init() { self.init(cell: Cell(), transforms: []) }
+
+    private init(cell: Cell, transforms: [@Sendable (Response) -> Response]) {
+        self.cell = cell
+        self.transforms = transforms
+    }
+
+    /// Gives the response. Only the first completion counts.
+    public func complete(_ response: Response) { cell.complete(response) }
+
+    /// The same response to come, changed by `transform` once it is there.
+    public func map(_ transform: @escaping @Sendable (Response) -> Response) -> LaterResponse {
+        LaterResponse(cell: cell, transforms: transforms + [transform])
+    }
+
+    /// Calls `ready` once the response is there: at once if it is, else on the completing
+    /// thread. `ready` should only hand the news on.
+    public func whenReady(_ ready: @escaping @Sendable () -> Void) { cell.whenReady(ready) }
+
+    /// The response with every change applied, once it is there.
+    public var response: Response? {
+        cell.response.map { response in transforms.reduce(response) { $1($0) } }
+    }
+
+    /// Blocks until the response is there: for tests and for callers that must answer in place.
+    public func wait() -> Response {
+        let ready = DispatchSemaphore(value: 0)
+        whenReady { ready.signal() }
+        ready.wait()
+        return response!
+    }
+
+    private final class Cell: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Response?
+        private var ready: [@Sendable () -> Void] = []
+
+        var response: Response? {
+            lock.lock()
+            defer { lock.unlock() }
+            return value
+        }
+
+        func complete(_ response: Response) {
+            lock.lock()
+            guard value == nil else { lock.unlock(); return }
+            value = response
+            let waiting = ready
+            ready = []
+            lock.unlock()
+            waiting.forEach { $0() }
+        }
+
+        func whenReady(_ callback: @escaping @Sendable () -> Void) {
+            lock.lock()
+            if value != nil {
+                lock.unlock()
+                callback()
+            } else {
+                ready.append(callback)
+                lock.unlock()
+            }
+        }
     }
 }
 

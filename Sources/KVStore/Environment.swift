@@ -108,6 +108,23 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in the writer's next group commit, like `write`, but returns at once:
+    /// `completion` gets the result once it is durably committed, or the error. Nothing
+    /// waits in between, so a caller that can answer later (a webhook) holds no thread.
+    ///
+    /// `completion` runs on the writer thread, which every write waits on: it should only
+    /// hand the result on.
+    public func write<R: Sendable>(
+        _ body: @escaping @Sendable (WriteTransaction) throws -> R,
+        then completion: @escaping @Sendable (Result<R, Error>) -> Void
+    ) {
+        let result = ResultCell<R>()
+        let request = WriteRequest({ txn in result.value = try body(txn) }, completion: { error in
+            if let error { completion(.failure(error)) } else { completion(.success(result.value!)) }
+        })
+        writer.submit(request)
+    }
+
     /// Opens (creating if needed) a named table. Call at start-up, before serving: LMDB
     /// forbids opening tables from concurrent transactions, and handles are shared after that.
     public func openTable<K: KeyCodec, V: ValueCodec>(
@@ -176,4 +193,10 @@ final class ReaderPool: @unchecked Sendable {
         lock.unlock()
         all.forEach { mdb_txn_abort($0) }
     }
+}
+
+/// Where an asynchronous write's result waits for its completion. Written and read only on
+/// the writer thread.
+private final class ResultCell<R>: @unchecked Sendable {
+    var value: R?
 }

@@ -1,7 +1,8 @@
 import CLMDB
 import Foundation
 
-/// One queued write closure and the caller waiting for its outcome.
+/// One queued write closure and whoever is told of its outcome: a caller waiting, or a
+/// completion the writer calls.
 final class WriteRequest: @unchecked Sendable {
     /// Cleared by the caller once it wakes, so the non-escaping closure does not outlive
     /// `Environment.write`.
@@ -9,11 +10,23 @@ final class WriteRequest: @unchecked Sendable {
     var error: Error?
     var afterCommit: [@Sendable () -> Void] = []
     private let done = DispatchSemaphore(value: 0)
+    private let completion: (@Sendable (Error?) -> Void)?
 
-    init(_ body: @escaping (WriteTransaction) throws -> Void) { self.body = body }
+    init(_ body: @escaping (WriteTransaction) throws -> Void, completion: (@Sendable (Error?) -> Void)? = nil) {
+        self.body = body
+        self.completion = completion
+    }
 
     func wait() { done.wait() }
-    func finish() { done.signal() }
+
+    func finish() {
+        if let completion {
+            body = nil
+            completion(error)
+        } else {
+            done.signal()
+        }
+    }
 }
 
 /// The thread that runs every write transaction of an environment, group-committing what

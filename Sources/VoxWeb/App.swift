@@ -84,20 +84,24 @@ public final class App: Sendable {
         let started = DispatchTime.now()
         let requestID = request.headers["x-request-id"].flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }
             ?? Random.bytes(8).hexString
-        var logger = self.logger
-        logger[metadataKey: "request_id"] = .string(requestID)
-
-        var response = respond(to: request, requestID: requestID, logger: logger)
-        response.addHeader("X-Request-Id", requestID)
-
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000
-        // The path only: query strings can carry things that do not belong in a log.
-        logger.info("request", metadata: [
-            "method": .string(request.method), "path": .string(request.path),
-            "status": .stringConvertible(response.status.rawValue),
-            "duration_ms": .string(String(format: "%.2f", elapsed)),
-        ])
-        return response
+        let logger = {
+            var logger = self.logger
+            logger[metadataKey: "request_id"] = .string(requestID)
+            return logger
+        }()
+        let method = request.method, path = request.path
+        // A later response (a webhook's, after its commit) gets its header and its log line
+        // when it comes, so the duration covers the wait.
+        return respond(to: request, requestID: requestID, logger: logger).amended { response in
+            response.addHeader("X-Request-Id", requestID)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000
+            // The path only: query strings can carry things that do not belong in a log.
+            logger.info("request", metadata: [
+                "method": .string(method), "path": .string(path),
+                "status": .stringConvertible(response.status.rawValue),
+                "duration_ms": .string(String(format: "%.2f", elapsed)),
+            ])
+        }
     }
 
     private func respond(to request: Request, requestID: String, logger: Logger) -> Response {
@@ -116,24 +120,40 @@ public final class App: Sendable {
             if access != .webhook {
                 try authenticate(request, access: access, into: &context)
             }
-            var response = try handler(request, context)
-            response.headers += context.extraHeaders
-            if access != .webhook && access != .public {
-                // Pages of a signed-in user are private: never cached by a proxy or the back button.
-                response.addHeader("Cache-Control", "no-store")
+            let extraHeaders = context.extraHeaders
+            return try handler(request, context).amended { response in
+                response.headers += extraHeaders
+                if access != .webhook && access != .public {
+                    // Pages of a signed-in user are private: never cached by a proxy or the back button.
+                    response.addHeader("Cache-Control", "no-store")
+                }
             }
-            return response
-        } catch let error as HTTPError {
-            var response = wantsJSON ? Response.json(["error": error.message], status: error.status)
-                : Pages.error(error, context: context, services: services)
+        } catch let error as HTTPError where !wantsJSON {
+            var response = Pages.error(error, context: context, services: services)
             response.headers += error.headers + context.extraHeaders
+            return response
+        } catch where wantsJSON {
+            var response = App.apiError(error, requestID: requestID, logger: logger)
+            response.headers += context.extraHeaders
             return response
         } catch {
             logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
             let failure = HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
-            return wantsJSON ? .json(["error": failure.message], status: failure.status)
-                : Pages.error(failure, context: context, services: services)
+            return Pages.error(failure, context: context, services: services)
         }
+    }
+
+    /// An `/api/` error as JSON: an `HTTPError` says what was wrong; anything else is logged
+    /// and answered 500, naming the request so that the log line can be found.
+    static func apiError(_ error: Error, requestID: String, logger: Logger) -> Response {
+        if let error = error as? HTTPError {
+            var response = Response.json(["error": error.message], status: error.status)
+            response.headers += error.headers
+            return response
+        }
+        logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
+        let failure = HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
+        return .json(["error": failure.message], status: failure.status)
     }
 
     /// Resolves the session, enforces `access`, sets the CSRF token and checks it on writes.

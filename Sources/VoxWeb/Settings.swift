@@ -41,7 +41,7 @@ public struct Settings: Sendable {
         socketPath = environment["VOXFCGI_SOCKET"] ?? "\(data)/run/voxfcgi.sock"
         socketMode = environment["VOXFCGI_SOCKET_MODE"].flatMap { mode_t($0, radix: 8) } ?? 0o660
         tcpAddress = environment["VOXFCGI_TCP"].flatMap { $0.isEmpty ? nil : $0 }
-        threads = environment["VOXFCGI_THREADS"].flatMap(Int.init) ?? 64
+        threads = environment["VOXFCGI_THREADS"].flatMap(Int.init) ?? 16
         maxBodyBytes = environment["VOXFCGI_MAX_BODY_BYTES"].flatMap(Int.init) ?? 1 << 20
         mapSizeMB = environment["VOXFCGI_MAP_SIZE_MB"].flatMap(Int.init) ?? 1024
         sessionHours = environment["VOXFCGI_SESSION_HOURS"].flatMap(Double.init) ?? 12

@@ -61,7 +61,7 @@ final class TestHarness {
     }
 
     private func send(_ request: Request) -> Response {
-        let response = app.handle(request)
+        let response = app.handle(request).settled()
         for header in response.headers(named: "Set-Cookie") {
             let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
             let name = String(pair[0])

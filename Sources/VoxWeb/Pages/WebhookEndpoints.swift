@@ -25,14 +25,25 @@ enum WebhookEndpoints {
         }
         let ingest = ScenarioEventIngest(database: services.database, jobs: services.jobs)
         let waker = services.jobWaker
-        let callID = try services.database.environment.write { txn in
+        // The answer comes once the event is durably committed; until then no thread waits
+        // for it (see FastCGIServer), so concurrent events fill each group commit.
+        let answer = LaterResponse()
+        let requestID = context.requestID, logger = context.logger
+        services.database.environment.write({ txn in
             let id = try ingest.apply(event, in: txn)
             txn.onCommit { waker.wake() }
             return id
-        }
-        // Written out rather than through JSONEncoder: this is the hot path of ingest.
-        return Response(status: .ok, headers: [("Content-Type", "application/json")],
-                        body: .bytes(Array(#"{"ok":true,"call_id":\#(callID)}"#.utf8)))
+        }, then: { result in
+            switch result {
+            case let .success(callID):
+                // Written out rather than through JSONEncoder: this is the hot path of ingest.
+                answer.complete(Response(status: .ok, headers: [("Content-Type", "application/json")],
+                                         body: .bytes(Array(#"{"ok":true,"call_id":\#(callID)}"#.utf8))))
+            case let .failure(error):
+                answer.complete(App.apiError(error, requestID: requestID, logger: logger))
+            }
+        })
+        return .later(answer)
     }
 
     static func authenticated(_ request: Request, applicationID: UInt64, services: Services) throws -> Bool {

@@ -34,23 +34,23 @@ EVENTS = int(os.environ.get("BENCH_WEBHOOK_EVENTS", str(30_000 * DURATION)))
 
 LUA = r"""
 -- Cycles through pre-signed requests (one per line: signature|timestamp|body); each wrk
--- thread takes its own stride so that no two threads send the same event.
+-- thread takes its own stride so that no two threads send the same event. `offset` is the
+-- global that setup() gives each thread: it must not be shadowed by a local here.
 local lines = {}
 local counter = 0
-local stride, offset = 1, 0
+local stride = 1
 function setup(thread)
-  thread:set("offset", __threads)
+  thread:set("offset", __threads or 0)
   __threads = (__threads or 0) + 1
 end
 function init(args)
-  offset = tonumber(offset) or 0
   stride = tonumber(args[2]) or 1
   for line in io.lines(args[1]) do lines[#lines + 1] = line end
-  counter = offset
+  counter = tonumber(offset) or 0
 end
 function request()
-  counter = counter + stride
   local line = lines[(counter % #lines) + 1]
+  counter = counter + stride
   local sig, ts, body = line:match("([^|]+)|([^|]+)|(.*)")
   return wrk.format("POST", "/api/webhook/voximplant", {
     ["Content-Type"] = "application/json", ["X-Vox-Timestamp"] = ts, ["X-Vox-Signature"] = "v1=" .. sig }, body)
@@ -126,11 +126,15 @@ http {{ access_log off; client_body_temp_path {work}/peer/body;
         measures = []
         best = None
         first = 0
+        accepted = 0
         for connections in LEVELS:
             events_file = work / f"events-{connections}.txt"
             write_events(events_file, first, EVENTS)
             rate, p99, rejected, sent = wrk(s.base_url, connections, str(script), (str(events_file),))
-            first += sent
+            # The next level starts past this whole file: wrk's two threads take alternate
+            # lines at their own pace, so the lines sent are not exactly the first `sent`.
+            first += EVENTS
+            accepted += sent - rejected
             if sent > EVENTS:
                 print(f"  warning: {sent} requests for {EVENTS} events, so some were repeats (cheaper than new calls): "
                       f"raise BENCH_WEBHOOK_EVENTS")
@@ -144,6 +148,14 @@ http {{ access_log off; client_body_temp_path {work}/peer/body;
                              "ratio": round(peer_p99 / p99, 3) if p99 else None})
             if best is None or rate > best[0]:
                 best = (rate, peer_rate)
+        # Every 2xx was a new call, durably stored: the calls table holds that many, plus at most
+        # the events in flight when each level's wrk stopped (stored, their answers not counted).
+        stat = subprocess.run(["mdb_stat", "-s", "calls", str(s.data / "lmdb")], capture_output=True, text=True)
+        stored = re.search(r"Entries: (\d+)", stat.stdout)
+        if stored:
+            extra = int(stored.group(1)) - accepted
+            print(f"calls stored: {stored.group(1)}, 2xx answers: {accepted}"
+                  + ("" if 0 <= extra <= sum(LEVELS) else "   MISMATCH: not every answered event is a stored new call"))
         try:
             existing = [r for r in json.load(open(results_path)) if not r["name"].startswith("webhook_")]
         except (OSError, ValueError):
@@ -155,6 +167,7 @@ http {{ access_log off; client_body_temp_path {work}/peer/body;
             peer.wait()
         s.stop()
         fakes.stop()
+
 
 
 if __name__ == "__main__":

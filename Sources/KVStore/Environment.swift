@@ -96,6 +96,7 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a write transaction on the writer thread and returns once it committed
     /// durably. A thrown error rolls back this closure's changes (and only them) and is
     /// rethrown here; a return commits. See the type's notes on re-running.
+    @discardableResult
     public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         try withoutActuallyEscaping(body) { body in
             var result: R?

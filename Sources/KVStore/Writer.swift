@@ -138,15 +138,21 @@ final class Writer: @unchecked Sendable {
         let parent = try begin(environment)
         var committed = false
         defer { if !committed { mdb_txn_abort(parent) } }
+        // Flat, the closures share the commit's accumulators, written once before it.
+        let shared = CommitAccumulators()
         for request in batch {
             request.error = nil
             request.afterCommit = []
             let handle = nested ? try begin(environment, parent: parent) : parent
-            let transaction = WriteTransaction(pointer: handle)
+            let accumulators = nested ? CommitAccumulators() : shared
+            let transaction = WriteTransaction(pointer: handle, accumulators: accumulators)
             do {
                 try request.body?(transaction)
                 transaction.isOpen = false
-                if nested { try check(mdb_txn_commit(handle)) }
+                if nested {
+                    try accumulators.flush(into: handle)
+                    try check(mdb_txn_commit(handle))
+                }
                 request.afterCommit = transaction.afterCommit
             } catch {
                 if nested && transaction.isOpen { mdb_txn_abort(handle) }
@@ -160,6 +166,11 @@ final class Writer: @unchecked Sendable {
                 // pass isolate the failure, unless the closure is alone (the abort rolls it back).
                 if !nested { return batch.count == 1 }
             }
+        }
+        do {
+            try shared.flush(into: parent)
+        } catch let lmdb as LMDBError where lmdb == .mapFull || lmdb == .badTransaction {
+            throw LMDBError.mapFull
         }
         committed = true
         try check(mdb_txn_commit(parent))

@@ -98,17 +98,12 @@ public struct CallStore: Sendable {
         // Statistics do keep an "everything" scope (0) beside the owner's: a report reads a
         // handful of buckets, where merging every owner's would cost a read per owner. Sets:
         // an id of 0 (no owner or no known application) must not count twice.
+        let deltas = txn.accumulator(CallStatsDeltas.self)
+        deltas.table = database.callStats
         for scope in Set([call.ownerUserID, 0]) {
             for app in Set([call.applicationID, 0]) {
                 for bucket in [quarter, Quarter.allTime] {
-                    let key = (scope, app, bucket)
-                    var stats = try database.callStats.get(txn, key) ?? CallStatsBucket()
-                    stats.add(call, sign: sign)
-                    if stats.isEmpty {
-                        try database.callStats.delete(txn, key)
-                    } else {
-                        try database.callStats.put(txn, key, stats)
-                    }
+                    deltas.add(call, sign: sign, to: CallStatsDeltas.Key(scope: scope, app: app, quarter: bucket))
                 }
             }
         }
@@ -132,5 +127,37 @@ extension Call {
         call.startedAt = CallCodec.date(CallCodec.micros(startedAt))
         call.endedAt = endedAt.map { CallCodec.date(CallCodec.micros($0)) }
         return call
+    }
+}
+
+/// What a commit's calls change in the statistics, summed per bucket and written once before
+/// the commit (see `CommitAccumulator`): a group commit of webhook events read and wrote the
+/// same eight buckets once per event.
+final class CallStatsDeltas: CommitAccumulator {
+    struct Key: Hashable {
+        let scope: UInt64, app: UInt64, quarter: UInt32
+    }
+
+    var table: Table<CallStatsKey, CallStatsCodec>?
+    private var deltas: [Key: CallStatsBucket] = [:]
+
+    init() {}
+
+    func add(_ call: Call, sign: Int64, to key: Key) {
+        deltas[key, default: CallStatsBucket()].add(call, sign: sign)
+    }
+
+    func flush(_ txn: WriteTransaction) throws {
+        guard let table else { return }
+        for (key, delta) in deltas {
+            let stored = (key.scope, key.app, key.quarter)
+            var bucket = try table.get(txn, stored) ?? CallStatsBucket()
+            bucket.add(delta)
+            if bucket.isEmpty {
+                try table.delete(txn, stored)
+            } else {
+                try table.put(txn, stored, bucket)
+            }
+        }
     }
 }

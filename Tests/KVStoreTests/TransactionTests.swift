@@ -51,6 +51,36 @@ import Testing
         }
     }
 
+    /// Concurrent writers add to one counter through a commit accumulator, some of them
+    /// failing: the counter ends up the sum of exactly the writes that committed, whether
+    /// they shared a flat group commit or were rolled back alone.
+    @Test func commitAccumulatorsSumWhatCommitted() throws {
+        let store = try TemporaryStore()
+        let table = try store.environment.openTable("counter", key: UInt64Key.self, value: KeyAsValue<UInt64Key>.self)
+        let environment = store.environment
+        final class Sum: CommitAccumulator {
+            nonisolated(unsafe) static var table: Table<UInt64Key, KeyAsValue<UInt64Key>>?
+            var added: UInt64 = 0
+            init() {}
+            func flush(_ txn: WriteTransaction) throws {
+                try Sum.table!.put(txn, 1, (try Sum.table!.get(txn, 1) ?? 0) + added)
+            }
+        }
+        Sum.table = table
+        DispatchQueue.concurrentPerform(iterations: 300) { i in
+            _ = try? environment.write { txn throws in
+                txn.accumulator(Sum.self).added += UInt64(i)
+                try table.put(txn, UInt64(100 + i), UInt64(i))
+                if i % 4 == 0 { throw Boom() }
+            }
+        }
+        let expected = (0..<300).filter { $0 % 4 != 0 }.reduce(UInt64(0)) { $0 + UInt64($1) }
+        try environment.read { txn throws in
+            #expect(try table.get(txn, 1) == expected)
+            #expect(try table.count(txn) == 1 + 225)
+        }
+    }
+
     @Test func insertRefusesExistingKeyAndDeleteReportsPresence() throws {
         let store = try TemporaryStore()
         let table = try store.environment.openTable("t", key: StringKey.self, value: StringValue.self)

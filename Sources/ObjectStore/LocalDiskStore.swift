@@ -38,6 +38,7 @@ public struct LocalDiskStore: ObjectStore {
     /// Safe by construction: `ObjectKey` has no empty, `.` or `..` segments and no leading `/`.
     func path(_ key: ObjectKey) -> String { objectsDirectory + "/" + key.rawValue }
 
+    @discardableResult
     public func put(_ key: ObjectKey, fromFile source: String, contentType: String) throws -> ObjectInfo {
         let target = path(key)
         let temporary = temporaryDirectory + "/" + UUID().uuidString

@@ -34,6 +34,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     // MARK: ObjectStore
 
+    @discardableResult
     public func put(_ key: ObjectKey, fromFile path: String, contentType: String) throws -> ObjectInfo {
         let size = try FileDigest.size(path)
         if size <= configuration.multipartThreshold {

@@ -25,7 +25,7 @@ func uploadBenchmark(_ arguments: [String]) throws {
     var seconds: [Double] = []
     for run in 0..<runs {
         let started = DispatchTime.now().uptimeNanoseconds
-        _ = try store.put(ObjectKey("bench/voxfcgi-\(run).bin"), fromFile: file, contentType: "application/octet-stream")
+        try store.put(ObjectKey("bench/voxfcgi-\(run).bin"), fromFile: file, contentType: "application/octet-stream")
         seconds.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
     }
     let result: [String: Any] = ["seconds": seconds, "rss_before_kb": before, "rss_peak_kb": memoryKB("VmHWM")]

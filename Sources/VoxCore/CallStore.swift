@@ -47,6 +47,7 @@ public struct CallStore: Sendable {
     }
 
     /// Many calls in one transaction: for sync pages and seeding.
+    @discardableResult
     public func upsert(_ calls: [Call]) throws -> [UpsertResult] {
         try database.environment.write { txn in try calls.map { try upsert($0, in: txn) } }
     }

@@ -9,6 +9,8 @@ import time
 
 import requests
 
+from stack import Stack, free_port
+
 BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
 
 
@@ -108,3 +110,18 @@ def test_a_refused_body_closes_its_kept_connection(stack):
     send_request(conn, "/login")
     assert read_response(conn).startswith("Status: 200")
     conn.close()
+
+
+def test_fastcgi_over_tcp_too(tmp_path):
+    # VOXFCGI_TCP adds a TCP listener beside the unix socket, served the same way.
+    port = free_port()
+    stack = Stack(tmp_path, VOXFCGI_TCP=f"127.0.0.1:{port}")
+    stack.start()
+    try:
+        conn = socket.create_connection(("127.0.0.1", port))
+        for request_id in (1, 2):
+            send_request(conn, "/login", request_id=request_id)
+            assert read_response(conn).startswith("Status: 200")
+        conn.close()
+    finally:
+        stack.stop()

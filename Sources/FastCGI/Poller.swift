@@ -37,6 +37,7 @@ final class Poller: @unchecked Sendable {
 
     /// Watches a listening socket for connections to accept.
     func listen(_ fd: Int32, isUnixSocket: Bool) throws {
+        guard epoll >= 0 else { throw ServerError.epoll("epoll_create1", errno: errno) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         lock.lock()
         listeners[fd] = isUnixSocket

@@ -34,11 +34,11 @@ public final class WriteTransaction: ReadableTransaction {
         self.accumulators = accumulators
     }
 
-    /// The commit's accumulator of this type, created on first use. Every write of a group
-    /// commit gets the same one (a write that must be rolled back alone gets its own).
-    public func accumulator<A: CommitAccumulator>(_ type: A.Type) -> A {
+    /// The commit's accumulator of type `A`, made by `make` on first use. Every write of a
+    /// group commit gets the same one (a write that must be rolled back alone gets its own).
+    public func accumulator<A: CommitAccumulator>(_ make: () -> A) -> A {
         precondition(isOpen, "a write transaction was used after its closure returned")
-        return accumulators.get(type)
+        return accumulators.get(make)
     }
 
     public var handle: OpaquePointer {
@@ -60,7 +60,6 @@ public final class WriteTransaction: ReadableTransaction {
 /// Until then the counters in the table do not include what was added: an accumulator is for
 /// totals that are read in other transactions, not by the writes that add to them.
 public protocol CommitAccumulator: AnyObject {
-    init()
     /// Writes what was added up. Called once, just before the commit.
     func flush(_ txn: WriteTransaction) throws
 }
@@ -68,10 +67,10 @@ public protocol CommitAccumulator: AnyObject {
 final class CommitAccumulators {
     private var byType: [ObjectIdentifier: CommitAccumulator] = [:]
 
-    func get<A: CommitAccumulator>(_ type: A.Type) -> A {
-        if let existing = byType[ObjectIdentifier(type)] as? A { return existing }
-        let created = A()
-        byType[ObjectIdentifier(type)] = created
+    func get<A: CommitAccumulator>(_ make: () -> A) -> A {
+        if let existing = byType[ObjectIdentifier(A.self)] as? A { return existing }
+        let created = make()
+        byType[ObjectIdentifier(A.self)] = created
         return created
     }
 

@@ -148,19 +148,16 @@ final class Writer: @unchecked Sendable {
             let transaction = WriteTransaction(pointer: handle, accumulators: accumulators)
             do {
                 try request.body?(transaction)
+                // Still open: a failed flush leaves the child to be aborted below. A failed
+                // commit needs no abort (LMDB frees the transaction either way).
+                if nested { try accumulators.flush(into: handle) }
                 transaction.isOpen = false
-                if nested {
-                    try accumulators.flush(into: handle)
-                    try check(mdb_txn_commit(handle))
-                }
+                if nested { try check(mdb_txn_commit(handle)) }
                 request.afterCommit = transaction.afterCommit
             } catch {
                 if nested && transaction.isOpen { mdb_txn_abort(handle) }
                 transaction.isOpen = false
-                if let lmdb = error as? LMDBError, lmdb == .mapFull || lmdb == .badTransaction {
-                    // BAD_TXN follows MAP_FULL when a closure swallowed the first error.
-                    throw LMDBError.mapFull
-                }
+                if Self.needsBiggerMap(error) { throw LMDBError.mapFull }
                 request.error = error
                 // Flat, a failure spoils the whole transaction: abort it, and let the nested
                 // pass isolate the failure, unless the closure is alone (the abort rolls it back).
@@ -169,11 +166,17 @@ final class Writer: @unchecked Sendable {
         }
         do {
             try shared.flush(into: parent)
-        } catch let lmdb as LMDBError where lmdb == .mapFull || lmdb == .badTransaction {
-            throw LMDBError.mapFull
+        } catch {
+            throw Self.needsBiggerMap(error) ? LMDBError.mapFull : error
         }
         committed = true
         try check(mdb_txn_commit(parent))
         return true
+    }
+
+    /// MAP_FULL, or the BAD_TXN that follows it when a closure swallowed the first error.
+    private static func needsBiggerMap(_ error: Error) -> Bool {
+        guard let lmdb = error as? LMDBError else { return false }
+        return lmdb == .mapFull || lmdb == .badTransaction
     }
 }

@@ -99,8 +99,7 @@ public struct CallStore: Sendable {
         // Statistics do keep an "everything" scope (0) beside the owner's: a report reads a
         // handful of buckets, where merging every owner's would cost a read per owner. Sets:
         // an id of 0 (no owner or no known application) must not count twice.
-        let deltas = txn.accumulator(CallStatsDeltas.self)
-        deltas.table = database.callStats
+        let deltas = txn.accumulator { CallStatsDeltas(table: database.callStats) }
         for scope in Set([call.ownerUserID, 0]) {
             for app in Set([call.applicationID, 0]) {
                 for bucket in [quarter, Quarter.allTime] {
@@ -139,17 +138,16 @@ final class CallStatsDeltas: CommitAccumulator {
         let scope: UInt64, app: UInt64, quarter: UInt32
     }
 
-    var table: Table<CallStatsKey, CallStatsCodec>?
+    let table: Table<CallStatsKey, CallStatsCodec>
     private var deltas: [Key: CallStatsBucket] = [:]
 
-    init() {}
+    init(table: Table<CallStatsKey, CallStatsCodec>) { self.table = table }
 
     func add(_ call: Call, sign: Int64, to key: Key) {
         deltas[key, default: CallStatsBucket()].add(call, sign: sign)
     }
 
     func flush(_ txn: WriteTransaction) throws {
-        guard let table else { return }
         for (key, delta) in deltas {
             let stored = (key.scope, key.app, key.quarter)
             var bucket = try table.get(txn, stored) ?? CallStatsBucket()

@@ -59,17 +59,16 @@ import Testing
         let table = try store.environment.openTable("counter", key: UInt64Key.self, value: KeyAsValue<UInt64Key>.self)
         let environment = store.environment
         final class Sum: CommitAccumulator {
-            nonisolated(unsafe) static var table: Table<UInt64Key, KeyAsValue<UInt64Key>>?
+            let table: Table<UInt64Key, KeyAsValue<UInt64Key>>
             var added: UInt64 = 0
-            init() {}
+            init(table: Table<UInt64Key, KeyAsValue<UInt64Key>>) { self.table = table }
             func flush(_ txn: WriteTransaction) throws {
-                try Sum.table!.put(txn, 1, (try Sum.table!.get(txn, 1) ?? 0) + added)
+                try table.put(txn, 1, (try table.get(txn, 1) ?? 0) + added)
             }
         }
-        Sum.table = table
         DispatchQueue.concurrentPerform(iterations: 300) { i in
             _ = try? environment.write { txn throws in
-                txn.accumulator(Sum.self).added += UInt64(i)
+                txn.accumulator { Sum(table: table) }.added += UInt64(i)
                 try table.put(txn, UInt64(100 + i), UInt64(i))
                 if i % 4 == 0 { throw Boom() }
             }

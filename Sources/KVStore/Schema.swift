@@ -18,9 +18,7 @@ public struct Schema {
         let meta = try environment.openTable("meta", key: StringKey.self, value: BytesValue.self)
         try environment.write { txn in
             let stored = try meta.get(txn, Schema.versionKey).map(Schema.decodeVersion)
-            if let stored, stored > version {
-                throw KVStoreError.schemaTooNew(stored: stored, supported: version)
-            }
+            try Schema.refuse(stored: stored, supported: version)
             if let stored, stored < version {
                 try migrate(stored, txn)
             }
@@ -32,6 +30,16 @@ public struct Schema {
         }
         self.version = version
         self.meta = meta
+    }
+
+    /// Throws unless this build can open the folder: before its tables are opened, since
+    /// opening one creates it when missing.
+    public static func check(_ environment: Environment, supports version: UInt32) throws {
+        try refuse(stored: storedVersion(in: environment), supported: version)
+    }
+
+    private static func refuse(stored: UInt32?, supported version: UInt32) throws {
+        if let stored, stored > version { throw KVStoreError.schemaTooNew(stored: stored, supported: version) }
     }
 
     public static func storedVersion(in environment: Environment) throws -> UInt32? {

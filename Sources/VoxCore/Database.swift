@@ -52,12 +52,8 @@ public final class Database: Sendable {
 
     public init(path: String, options: Environment.Options = Environment.Options()) throws {
         environment = try Environment(path: path, options: options)
-        // The version is checked before any table is opened: opening creates a missing table,
-        // which must not happen to a folder this build refuses.
-        let stored = try Schema.storedVersion(in: environment)
-        if let stored, stored > Database.schemaVersion {
-            throw KVStoreError.schemaTooNew(stored: stored, supported: Database.schemaVersion)
-        }
+        // Checked before any table is opened; migrated (which needs the tables) below.
+        try Schema.check(environment, supports: Database.schemaVersion)
         users = try environment.openTable("users")
         usersByEmail = try environment.openTable("users_by_email")
         sessions = try environment.openTable("sessions")

@@ -128,32 +128,34 @@ public final class App: Sendable {
                     response.addHeader("Cache-Control", "no-store")
                 }
             }
-        } catch let error as HTTPError where !wantsJSON {
-            var response = Pages.error(error, context: context, services: services)
+        } catch let error as HTTPError {
+            var response = wantsJSON ? App.json(error) : Pages.error(error, context: context, services: services)
             response.headers += error.headers + context.extraHeaders
             return response
-        } catch where wantsJSON {
-            var response = App.apiError(error, requestID: requestID, logger: logger)
-            response.headers += context.extraHeaders
-            return response
         } catch {
-            logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
-            let failure = HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
-            return Pages.error(failure, context: context, services: services)
+            let failure = App.unexpected(error, requestID: requestID, logger: logger)
+            return wantsJSON ? App.json(failure) : Pages.error(failure, context: context, services: services)
         }
     }
 
-    /// An `/api/` error as JSON: an `HTTPError` says what was wrong; anything else is logged
-    /// and answered 500, naming the request so that the log line can be found.
+    /// An `/api/` error as JSON: an `HTTPError` says what was wrong; anything else is a 500
+    /// (see `unexpected`).
     static func apiError(_ error: Error, requestID: String, logger: Logger) -> Response {
-        if let error = error as? HTTPError {
-            var response = Response.json(["error": error.message], status: error.status)
-            response.headers += error.headers
-            return response
-        }
+        let failure = (error as? HTTPError) ?? unexpected(error, requestID: requestID, logger: logger)
+        var response = json(failure)
+        response.headers += failure.headers
+        return response
+    }
+
+    private static func json(_ error: HTTPError) -> Response {
+        .json(["error": error.message], status: error.status)
+    }
+
+    /// An error nobody expected: logged, and answered 500 naming the request, so that the log
+    /// line can be found without the client seeing what went wrong.
+    private static func unexpected(_ error: Error, requestID: String, logger: Logger) -> HTTPError {
         logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
-        let failure = HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
-        return .json(["error": failure.message], status: failure.status)
+        return HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
     }
 
     /// Resolves the session, enforces `access`, sets the CSRF token and checks it on writes.

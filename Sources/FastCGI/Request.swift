@@ -50,13 +50,11 @@ public struct Request: Sendable {
     /// `HTTP_X_REQUEST_ID` → `x-request-id`, byte by byte: this runs for every header of
     /// every request, and Foundation's string search showed up in the webhook profile.
     static func headerName(cgi name: Substring.UTF8View) -> String {
-        String(decoding: name.map { byte -> UInt8 in
-            switch byte {
-            case UInt8(ascii: "_"): UInt8(ascii: "-")
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
-            default: byte
-            }
-        }, as: UTF8.self)
+        String(decoding: name.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : asciiLowercased($0) }, as: UTF8.self)
+    }
+
+    static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 
     /// The media type without parameters, lower-cased (`application/json`). By byte: every
@@ -66,7 +64,7 @@ public struct Request: Sendable {
         let type = header.utf8.prefix { $0 != UInt8(ascii: ";") }
         let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         let trimmed = type.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
-        return String(decoding: trimmed.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+        return String(decoding: trimmed.map(Request.asciiLowercased), as: UTF8.self)
     }
 
     /// The urlencoded form body. Other content types are a 415, not an empty form.

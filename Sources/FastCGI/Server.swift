@@ -133,7 +133,7 @@ public final class FastCGIServer: @unchecked Sendable {
                 respond(connection, response)
             }
         case let .send(connection, later):
-            respond(connection, later.response ?? Response.text("", status: .internalServerError))
+            respond(connection, later.response ?? .later(later))
         }
     }
 
@@ -183,8 +183,8 @@ public final class FastCGIServer: @unchecked Sendable {
 }
 
 extension Response {
-    /// A later response has been settled by the time it is sent; one nested in another (a
-    /// handler bug) would have no thread left to wait on it, so it becomes a 500.
+    /// What is sent: a response still to come at that point (a later one nested in another,
+    /// a handler bug) has no thread left to wait for it, so it becomes a 500.
     func settledOrError() -> Response {
         if case .later = body {
             return .text("The response was never completed.\n", status: .internalServerError)

@@ -3,20 +3,39 @@ import KVStore
 
 /// The one secondary-index table of calls. Every entry's key has the same shape,
 ///
-///     scope | facet | startMicros | callID        (four big-endian UInt64)
+///     scope | facet | start minute | callID        (four big-endian UInt64)
 ///
-/// so one scan serves every query, newest first by walking backwards:
+/// and its value is a `CallSummary`, which carries the exact start time:
 /// - `scope` is the owner's user id (0 for a call nobody owns). An operator's view is one
 ///   contiguous range; an admin's view merges the ranges of every owner (`Database.callScopes`).
 ///   Writing every entry a second time under an "everything" scope made that view one range,
-///   but doubled the index pages dirtied per call, the largest part of a webhook's commit.
+///   but doubled the index pages dirtied per call.
 /// - `facet` says what the entry is about. The top byte is its kind: `date` (every call),
 ///   `status` (the status in the low byte), `number` (a 4- or 7-digit piece of a phone number:
 ///   its first 4, first 7 or last 4 digits).
-///
-/// The value is a `CallSummary`: status, application and both numbers. Filters that are not in
-/// the key are checked against it, without loading the call.
+/// - The start is bucketed to the minute (`CallIndex.bucket`), and the call id orders entries
+///   inside a bucket. Ids grow as calls arrive, so a new call's entry goes at the end of its
+///   minute's run. Calls end (and are written) in a different order from the one they started
+///   in: keyed by exact start, a group commit of webhook events put each entry on a leaf page of
+///   its own, and writing those scattered pages was most of a commit's cost. Keyed by minute,
+///   the calls of one commit share the last leaf of a few minutes' runs. Readers pay by sorting
+///   one minute's entries by exact start (`Database.walkCallIndex`), which is why the value
+///   carries it.
 public typealias CallIndexKey = Quad<UInt64Key, UInt64Key, UInt64Key, UInt64Key>
+
+public enum CallIndex {
+    /// One minute: short enough that a busy minute is still a small sort for a reader, long
+    /// enough that the calls ending together (whose starts differ by their durations) share
+    /// a handful of buckets.
+    public static let bucketMicros: UInt64 = 60_000_000
+
+    public static func bucket(_ startMicros: UInt64) -> UInt64 { startMicros / bucketMicros }
+
+    /// The key of `call`'s entry for `facet`.
+    static func key(_ call: Call, _ facet: UInt64) -> (UInt64, UInt64, UInt64, UInt64) {
+        (call.ownerUserID, facet, bucket(call.startMicros), call.id)
+    }
+}
 
 public enum Facet {
     static let dateKind: UInt64 = 1
@@ -60,19 +79,23 @@ public enum Facet {
 
 /// What an index entry knows of its call.
 public struct CallSummary: Sendable, Equatable {
+    /// Exact, where the key has only the minute.
+    public var startMicros: UInt64
     public var status: CallStatus
     public var applicationID: UInt64
     public var fromDigits: String
     public var toDigits: String
 
     init(_ call: Call) {
+        startMicros = call.startMicros
         status = call.status
         applicationID = call.applicationID
         fromDigits = call.fromDigits
         toDigits = call.toDigits
     }
 
-    init(status: CallStatus, applicationID: UInt64, fromDigits: String, toDigits: String) {
+    init(startMicros: UInt64, status: CallStatus, applicationID: UInt64, fromDigits: String, toDigits: String) {
+        self.startMicros = startMicros
         self.status = status
         self.applicationID = applicationID
         self.fromDigits = fromDigits
@@ -80,12 +103,14 @@ public struct CallSummary: Sendable, Equatable {
     }
 }
 
-/// `status u8 | application u64 | len u8 | from digits | len u8 | to digits`: compact, since
-/// every call has a dozen entries.
+/// `start u64 | status u8 | application u64 | len u8 | from digits | len u8 | to digits`:
+/// compact, since every call has several entries.
 public enum CallSummaryCodec: ValueCodec {
     public static func encode(_ value: CallSummary) -> [UInt8] {
-        var bytes: [UInt8] = [value.status.rawValue]
-        bytes.reserveCapacity(11 + value.fromDigits.utf8.count + value.toDigits.utf8.count)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(19 + value.fromDigits.utf8.count + value.toDigits.utf8.count)
+        bytes.appendBigEndian(value.startMicros)
+        bytes.append(value.status.rawValue)
         bytes.appendBigEndian(value.applicationID)
         for digits in [value.fromDigits, value.toDigits] {
             let utf8 = Array(digits.utf8.prefix(255))
@@ -97,6 +122,7 @@ public enum CallSummaryCodec: ValueCodec {
 
     public static func decode(_ raw: UnsafeRawBufferPointer) throws -> CallSummary {
         var reader = ByteReader(raw)
+        let start = try reader.readBigEndian(UInt64.self)
         let statusByte = try reader.readBigEndian(UInt8.self)
         guard let status = CallStatus(rawValue: statusByte) else { throw CodecError.truncated(needed: 1, available: 0) }
         let app = try reader.readBigEndian(UInt64.self)
@@ -104,11 +130,52 @@ public enum CallSummaryCodec: ValueCodec {
         let from = String(decoding: try reader.take(fromLength), as: UTF8.self)
         let toLength = Int(try reader.readBigEndian(UInt8.self))
         let to = String(decoding: try reader.take(toLength), as: UTF8.self)
-        return CallSummary(status: status, applicationID: app, fromDigits: from, toDigits: to)
+        return CallSummary(startMicros: start, status: status, applicationID: app, fromDigits: from, toDigits: to)
     }
 }
 
 extension Database {
+    /// The entries of one scope and facet whose (start, id) lies in `lower ..< upper`, in
+    /// (start, id) order (newest first when `direction` is backward), each with its call id
+    /// and summary; `visit` returns false to stop. It reads whole minutes and sorts each one,
+    /// since the key orders a minute's entries by id (see `CallIndexKey`).
+    public func walkCallIndex(
+        _ txn: some ReadableTransaction, scope: UInt64, facet: UInt64,
+        from lower: (start: UInt64, id: UInt64), below upper: (start: UInt64, id: UInt64),
+        direction: ScanDirection, _ visit: (_ callID: UInt64, CallSummary) throws -> Bool
+    ) throws {
+        guard lower < upper else { return }
+        let range = KeyRange<CallIndexKey>.halfOpen(
+            from: (scope, facet, CallIndex.bucket(lower.start), 0), below: (scope, facet, CallIndex.bucket(upper.start) + 1, 0))
+        var minute: UInt64?
+        var entries: [(id: UInt64, summary: CallSummary)] = []
+        /// Visits the minute read so far; false once `visit` has asked to stop.
+        func visitMinute() throws -> Bool {
+            if direction == .forward {
+                entries.sort { ($0.summary.startMicros, $0.id) < ($1.summary.startMicros, $1.id) }
+            } else {
+                entries.sort { ($0.summary.startMicros, $0.id) > ($1.summary.startMicros, $1.id) }
+            }
+            defer { entries.removeAll(keepingCapacity: true) }
+            for entry in entries where try !visit(entry.id, entry.summary) { return false }
+            return true
+        }
+        var stopped = false
+        try callIndex.scan(txn, range, direction: direction) { key, summary in
+            if key.2 != minute {
+                guard try visitMinute() else {
+                    stopped = true
+                    return false
+                }
+                minute = key.2
+            }
+            let position = (summary.startMicros, key.3)
+            if position >= lower && position < upper { entries.append((key.3, summary)) }
+            return true
+        }
+        if !stopped { _ = try visitMinute() }
+    }
+
     /// Every scope that has calls in the index, ascending: what an admin's view merges. One
     /// seek per owner, from each owner's first key to the next owner's.
     public func callScopes(_ txn: some ReadableTransaction) throws -> [UInt64] {

@@ -20,12 +20,17 @@ public struct CallMaintenance: Sendable {
         let cutoff = Time.micros(clock.now() - timeout)
         let store = CallStore(database: database)
         return try database.environment.write { txn in
-            let stale = try database.callScopes(txn).flatMap { scope in
-                try database.callIndex.keys(
-                    txn, .halfOpen(from: (scope, Facet.status(.inProgress), 0, 0), below: (scope, Facet.status(.inProgress), cutoff, 0)))
+            var stale: [UInt64] = []
+            for scope in try database.callScopes(txn) {
+                try database.walkCallIndex(
+                    txn, scope: scope, facet: Facet.status(.inProgress), from: (0, 0), below: (cutoff, 0), direction: .forward
+                ) { id, _ in
+                    stale.append(id)
+                    return true
+                }
             }
-            for key in stale {
-                try store.update(id: key.3, in: txn) { call in
+            for id in stale {
+                try store.update(id: id, in: txn) { call in
                     call.status = .failed
                     call.finishReason = CallMaintenance.timedOutReason
                 }

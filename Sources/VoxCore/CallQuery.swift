@@ -123,24 +123,24 @@ public struct CallQueries: Sendable {
         _ stream: Stream, scope: UInt64, low: UInt64, high: UInt64, cursor: CallCursor?, direction: PageDirection,
         limit: Int?, txn: ReadTransaction, _ visit: (UInt64, UInt64) -> Void
     ) throws {
-        var lower: (UInt64, UInt64, UInt64, UInt64) = (scope, stream.facet, low, 0)
-        var upper: (UInt64, UInt64, UInt64, UInt64) = (scope, stream.facet, high, 0)
+        var lower = (start: low, id: UInt64(0))
+        var upper = (start: high, id: UInt64(0))
         if let cursor {
             switch direction {
             case .older:
-                if (cursor.startMicros, cursor.callID) < (upper.2, upper.3) { upper = (scope, stream.facet, cursor.startMicros, cursor.callID) }
+                let at = (start: cursor.startMicros, id: cursor.callID)
+                if at < upper { upper = at }
             case .newer:
-                let next = cursor.callID == .max ? (cursor.startMicros + 1, 0) : (cursor.startMicros, cursor.callID + 1)
-                if next > (lower.2, lower.3) { lower = (scope, stream.facet, next.0, next.1) }
+                let next = cursor.callID == .max ? (start: cursor.startMicros + 1, id: UInt64(0)) : (start: cursor.startMicros, id: cursor.callID + 1)
+                if next > lower { lower = next }
             }
         }
-        guard (lower.2, lower.3) < (upper.2, upper.3) else { return }
         var found = 0
-        try database.callIndex.scan(
-            txn, .halfOpen(from: lower, below: upper), direction: direction == .older ? .backward : .forward
-        ) { key, summary in
+        try database.walkCallIndex(
+            txn, scope: scope, facet: stream.facet, from: lower, below: upper, direction: direction == .older ? .backward : .forward
+        ) { id, summary in
             guard stream.matches(summary) else { return true }
-            visit(key.2, key.3)
+            visit(summary.startMicros, id)
             found += 1
             return limit.map { found < $0 } ?? true
         }

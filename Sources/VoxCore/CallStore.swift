@@ -72,7 +72,7 @@ public struct CallStore: Sendable {
             // Delete every old entry, then write every new one: simpler than a diff, and
             // LMDB makes a delete and a put of the same key in one transaction cheap.
             for facet in Facet.all(for: old) {
-                try database.callIndex.delete(txn, (old.ownerUserID, facet, old.startMicros, old.id))
+                try database.callIndex.delete(txn, CallIndex.key(old, facet))
             }
             try addStats(old, sign: -1, in: txn)
             if old.recording != nil { try database.recordingsByStart.delete(txn, (old.startMicros, old.id)) }
@@ -83,7 +83,7 @@ public struct CallStore: Sendable {
         let summary = CallSummaryCodec.encode(CallSummary(new))
         let facets = Facet.all(for: new)
         for facet in facets {
-            try database.callIndex.put(txn, (new.ownerUserID, facet, new.startMicros, new.id), encoded: summary)
+            try database.callIndex.put(txn, CallIndex.key(new, facet), encoded: summary)
         }
         try addStats(new, sign: 1, in: txn)
         if new.recording != nil { try database.recordingsByStart.put(txn, (new.startMicros, new.id), ()) }

@@ -8,7 +8,8 @@ import KVStore
 /// migration step below.
 public final class Database: Sendable {
     /// 2: call-index entries only under their owner (version 1 wrote a second copy under 0).
-    public static let schemaVersion: UInt32 = 2
+    /// 3: call-index keys bucket the start to the minute; the value carries the exact start.
+    public static let schemaVersion: UInt32 = 3
 
     public let environment: Environment
     public let users: Table<UInt64Key, JSONValue<User>>
@@ -78,18 +79,19 @@ public final class Database: Sendable {
         applicationCache = DecodingCache(applications)
         accountCache = DecodingCache(accounts)
         _ = try Schema(environment: environment, version: Database.schemaVersion) { [self] from, txn in
-            if from < 2 { try dropIndexCopiesUnderAll(txn) }
+            if from < 3 { try rebuildCallIndex(txn) }
         }
     }
 
-    /// Migration to version 2: removes the copies version 1 kept under scope 0 of the index
-    /// entries of every call that has an owner (a call without one keeps its entries: 0 is its
-    /// owner scope).
-    private func dropIndexCopiesUnderAll(_ txn: WriteTransaction) throws {
+    /// Migration to version 3, which keys the index by start minute (see `CallIndexKey`):
+    /// every entry is written again from the calls. It also covers version 2's change, the
+    /// end of the copies version 1 kept under scope 0.
+    private func rebuildCallIndex(_ txn: WriteTransaction) throws {
+        try callIndex.removeAll(txn)
         try calls.scan(txn) { _, call in
-            guard call.ownerUserID != 0 else { return true }
+            let summary = CallSummaryCodec.encode(CallSummary(call))
             for facet in Facet.all(for: call) {
-                try callIndex.delete(txn, (0, facet, call.startMicros, call.id))
+                try callIndex.put(txn, CallIndex.key(call, facet), encoded: summary)
             }
             return true
         }

@@ -47,14 +47,17 @@ import Testing
         #expect(report.days.map(\.stats.total) == [1, 2])
     }
 
-    @Test func countsAgreeWithBruteForce() throws {
-        // Random calls over three days, of Alice, of Bob and of nobody; every count and listing
-        // must equal filtering the full list, for Alice and for the admin (who merges owners).
+    /// Over three days most index minutes hold one call; over ten minutes each holds about 90,
+    /// inserted in no particular order of start, with ties to the second and to the quarter.
+    @Test(arguments: [3 * 86_400, 600])
+    func countsAgreeWithBruteForce(span: Int) throws {
+        // Random calls, of Alice, of Bob and of nobody; every count and listing must equal
+        // filtering the full list, for Alice and for the admin (who merges owners).
         let f = try CallFixture()
         var generator = SplitMix(seed: 7)
         var calls: [Call] = []
         for _ in 0..<900 {
-            let start = base + Double(Int.random(in: 0..<(3 * 86_400), using: &generator))
+            let start = base + Double(Int.random(in: 0..<span, using: &generator)) + Double(Int.random(in: 0..<4, using: &generator)) / 4
             let status = CallStatus.allCases.randomElement(using: &generator)!
             let number = "+7 9\(Int.random(in: 10...12, using: &generator)) 000-00-0\(Int.random(in: 0...9, using: &generator))"
             let owner = Int.random(in: 0..<3, using: &generator)
@@ -69,6 +72,9 @@ import Testing
             CallFilter(),
             CallFilter(from: base + 3_601, to: base + 86_400 + 17),
             CallFilter(from: base + 100, to: base + 400),
+            // Whole index minutes (base is 20 s into one), and a quarter second off them.
+            CallFilter(from: base + 40, to: base + 220),
+            CallFilter(from: base + 40.25, to: base + 219.75, statuses: [.answered]),
             CallFilter(from: base + 7_000),
             CallFilter(to: base + 50_000),
             CallFilter(from: base + 3_601, to: base + 186_400, statuses: [.failed, .busy]),

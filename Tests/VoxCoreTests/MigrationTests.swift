@@ -4,9 +4,10 @@ import Testing
 @testable import VoxCore
 
 @Suite struct MigrationTests {
-    /// A version-1 folder kept every call-index entry twice, under the owner and under 0. Opened
-    /// by this build, it keeps one copy of each, and every view reads as before.
-    @Test func version1IndexCopiesUnderAllAreDropped() throws {
+    /// A version-1 folder kept every call-index entry twice, under the owner and under 0, keyed
+    /// by exact start, with a summary that had no start. Opened by this build, its index is
+    /// rebuilt: one entry per facet keyed by minute, and every view reads as before.
+    @Test func version1IndexIsRebuilt() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let start = Date(timeIntervalSince1970: 1_790_000_000)
@@ -26,12 +27,21 @@ import Testing
             let calls = [call(owner: alice.id, session: 1, status: .answered), call(owner: alice.id, session: 2, status: .failed),
                          call(owner: 0, session: 3, status: .answered)]
             try CallStore(database: database).upsert(calls)
-            // Make it what version 1 wrote: a copy of every owned call's entries under 0.
+            // Make it what version 1 wrote: entries keyed by exact start, under the owner and
+            // (for owned calls) a copy under 0, with the summary of that version.
+            let raw = try database.environment.openTable("call_index", key: CallIndexKey.self, value: BytesValue.self)
             try database.environment.write { txn throws in
+                try raw.removeAll(txn)
                 try database.calls.scan(txn) { _, call in
-                    if call.ownerUserID != 0 {
+                    var summary: [UInt8] = [call.status.rawValue]
+                    summary.appendBigEndian(call.applicationID)
+                    for digits in [call.fromDigits, call.toDigits] {
+                        summary.append(UInt8(digits.utf8.count))
+                        summary += Array(digits.utf8)
+                    }
+                    for scope in Set([call.ownerUserID, 0]) {
                         for facet in Facet.all(for: call) {
-                            try database.callIndex.put(txn, (0, facet, call.startMicros, call.id), CallSummary(call))
+                            try raw.put(txn, (scope, facet, call.startMicros, call.id), summary)
                         }
                     }
                     return true
@@ -43,12 +53,15 @@ import Testing
         }
 
         let database = try Database(path: path)
-        #expect(try Schema.storedVersion(in: database.environment) == 2)
+        #expect(try Schema.storedVersion(in: database.environment) == 3)
         let queries = CallQueries(database: database)
         #expect(try database.environment.read { txn throws in try database.callIndex.count(txn) } == 3 * perCall)
         #expect(try database.environment.read { txn throws in try database.callScopes(txn) } == [0, alice.id])
         #expect(try queries.page(viewer: admin, filter: CallFilter()).calls.map(\.voximplantSessionID) == [3, 2, 1])
         #expect(try queries.count(viewer: admin, filter: CallFilter(statuses: [.failed])) == 1)
         #expect(try queries.page(viewer: alice, filter: CallFilter()).calls.map(\.voximplantSessionID) == [2, 1])
+        #expect(try queries.count(viewer: alice, filter: CallFilter(number: "4567")) == 2)
+        let keys = try database.environment.read { txn throws in try database.callIndex.keys(txn) }
+        #expect(keys.allSatisfy { $0.2 == CallIndex.bucket(Time.micros(start)) })
     }
 }

@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,6 +168,9 @@ http {{ access_log off; client_body_temp_path {work}/peer/body;
             peer.wait()
         s.stop()
         fakes.stop()
+        # Each run writes a few hundred MB of calls: keep them only when asked to.
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
 
 
 

@@ -82,18 +82,20 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
     }
 
     /// Inserts or replaces.
+    @inlinable
     public func put(_ txn: WriteTransaction, _ key: K.Value, _ value: V.Value) throws {
         try putRaw(txn, K.encode(key), V.encode(value), flags: 0)
     }
 
     /// Inserts or replaces with a value already encoded by `V`: for writing one value under
     /// many keys (index entries) without encoding it each time.
+    @inlinable
     public func put(_ txn: WriteTransaction, _ key: K.Value, encoded value: [UInt8]) throws {
         try putRaw(txn, K.encode(key), value, flags: 0)
     }
 
     /// Inserts only if the key is absent; returns false (and changes nothing) if it exists.
-    @discardableResult
+    @inlinable @discardableResult
     public func insert(_ txn: WriteTransaction, _ key: K.Value, _ value: V.Value) throws -> Bool {
         do {
             try putRaw(txn, K.encode(key), V.encode(value), flags: UInt32(MDB_NOOVERWRITE))
@@ -104,11 +106,10 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
     }
 
     /// Deletes the key; returns whether it was there.
-    @discardableResult
+    @inlinable @discardableResult
     public func delete(_ txn: WriteTransaction, _ key: K.Value) throws -> Bool {
-        var bytes = K.encode(key)
-        return try bytes.withUnsafeMutableBytes { raw in
-            var mdbKey = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+        try K.encode(key).withUnsafeBytes { raw in
+            var mdbKey = MDB_val(borrowing: raw)
             let rc = mdb_del(txn.handle, dbi, &mdbKey, nil)
             if rc == MDB_NOTFOUND { return false }
             try check(rc)
@@ -196,9 +197,8 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
 
     @usableFromInline
     func getRaw(_ txn: some ReadableTransaction, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
-        var key = key
-        return try key.withUnsafeMutableBytes { raw in
-            var mdbKey = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+        try key.withUnsafeBytes { raw in
+            var mdbKey = MDB_val(borrowing: raw)
             var mdbValue = MDB_val()
             let rc = mdb_get(txn.handle, dbi, &mdbKey, &mdbValue)
             if rc == MDB_NOTFOUND { return nil }
@@ -208,14 +208,13 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
         }
     }
 
-    private func putRaw(_ txn: WriteTransaction, _ key: [UInt8], _ value: [UInt8], flags: UInt32) throws {
+    @usableFromInline
+    func putRaw(_ txn: WriteTransaction, _ key: [UInt8], _ value: [UInt8], flags: UInt32) throws {
         guard !key.isEmpty, key.count <= 511 else { throw KVStoreError.keyTooLong(table: name, length: key.count) }
-        var key = key
-        var value = value
-        try key.withUnsafeMutableBytes { rawKey in
-            try value.withUnsafeMutableBytes { rawValue in
-                var mdbKey = MDB_val(mv_size: rawKey.count, mv_data: rawKey.baseAddress)
-                var mdbValue = MDB_val(mv_size: rawValue.count, mv_data: rawValue.baseAddress)
+        try key.withUnsafeBytes { rawKey in
+            try value.withUnsafeBytes { rawValue in
+                var mdbKey = MDB_val(borrowing: rawKey)
+                var mdbValue = MDB_val(borrowing: rawValue)
                 try check(mdb_put(txn.handle, dbi, &mdbKey, &mdbValue, flags))
             }
         }
@@ -282,9 +281,8 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
     func position(
         _ cursor: OpaquePointer?, at bytes: [UInt8], _ key: inout MDB_val, _ value: inout MDB_val
     ) -> Int32 {
-        var bytes = bytes
-        return bytes.withUnsafeMutableBytes { raw in
-            key = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+        bytes.withUnsafeBytes { raw in
+            key = MDB_val(borrowing: raw)
             return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
         }
     }
@@ -300,5 +298,15 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
             }
             return keyBytes.count - boundBytes.count
         }
+    }
+}
+
+extension MDB_val {
+    /// Bytes handed to LMDB for the length of one call. LMDB's signatures take mutable
+    /// pointers, but it only reads keys and values on get, put and delete. Borrowing them,
+    /// rather than asking a shared array for mutable bytes, spares a copy of each key and value.
+    @usableFromInline
+    init(borrowing bytes: UnsafeRawBufferPointer) {
+        self.init(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
     }
 }

@@ -25,18 +25,24 @@ public struct CallStore: Sendable {
     /// later stages added, such as the recording and the transcript flag).
     @discardableResult
     public func upsert(_ call: Call, in txn: WriteTransaction) throws -> UpsertResult {
+        let existing = try database.callsByVoximplantID.get(txn, call.voximplantSessionID).flatMap { try database.calls.get(txn, $0) }
+        return try upsert(call, existing: existing, in: txn)
+    }
+
+    /// `upsert` for a caller that has just read the stored call with the same session id
+    /// (`existing`, in this transaction): the webhook's event ingest.
+    func upsert(_ call: Call, existing: Call?, in txn: WriteTransaction) throws -> UpsertResult {
         // Stored times have microsecond precision: compare like with like.
         var call = try call.roundTripped()
-        if let existingID = try database.callsByVoximplantID.get(txn, call.voximplantSessionID),
-           let existing = try database.calls.get(txn, existingID) {
-            call.id = existingID
+        if let existing {
+            call.id = existing.id
             call.recording = call.recording ?? existing.recording
             call.recordingURL = call.recordingURL ?? existing.recordingURL
             call.conversationID = call.conversationID ?? existing.conversationID
             call.hasTranscript = call.hasTranscript || existing.hasTranscript
-            if call == existing { return .unchanged(existingID) }
+            if call == existing { return .unchanged(existing.id) }
             try replace(existing, with: call, in: txn)
-            return .updated(existingID)
+            return .updated(existing.id)
         }
         call.id = try database.nextID("calls", in: txn)
         if let conversation = call.conversationID, try database.transcripts.get(txn, conversation) != nil {
@@ -97,11 +103,11 @@ public struct CallStore: Sendable {
     private func addStats(_ call: Call, sign: Int64, in txn: WriteTransaction) throws {
         let quarter = Quarter.of(micros: call.startMicros)
         // Statistics do keep an "everything" scope (0) beside the owner's: a report reads a
-        // handful of buckets, where merging every owner's would cost a read per owner. Sets:
-        // an id of 0 (no owner or no known application) must not count twice.
+        // handful of buckets, where merging every owner's would cost a read per owner. An id
+        // of 0 (no owner or no known application) must not count twice.
         let deltas = txn.accumulator { CallStatsDeltas(table: database.callStats) }
-        for scope in Set([call.ownerUserID, 0]) {
-            for app in Set([call.applicationID, 0]) {
+        for scope in call.ownerUserID == 0 ? [0] : [call.ownerUserID, 0] {
+            for app in call.applicationID == 0 ? [0] : [call.applicationID, 0] {
                 for bucket in [quarter, Quarter.allTime] {
                     deltas.add(call, sign: sign, to: CallStatsDeltas.Key(scope: scope, app: app, quarter: bucket))
                 }

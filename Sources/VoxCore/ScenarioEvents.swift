@@ -130,7 +130,7 @@ public struct ScenarioEventIngest: Sendable {
             if existing == nil { call.startedAt = sentAt - Double(duration) }
         }
         if let existing, existing.status != .inProgress, call.status == .inProgress { call.status = existing.status }
-        let result = try store.upsert(call, in: txn)
+        let result = try store.upsert(call, existing: existing, in: txn)
         let id = result.callID
         // Follow-ups start once the call has ended and know what they need; an event that
         // changed nothing (a repeat) enqueues nothing.

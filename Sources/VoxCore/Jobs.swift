@@ -60,6 +60,12 @@ public struct JobQueue: Sendable {
     public func claim(limit: Int) throws -> [Job] {
         let now = self.now
         let leaseEnd = now + UInt64(lease * 1_000_000)
+        // Most wake-ups find nothing due (another runner took it, or it is due later): a read
+        // says so without queueing a write for the writer thread.
+        let anyDue = try database.environment.read { txn in
+            try !database.jobsDue.keys(txn, .closed((0, 0), (now, .max)), limit: 1).isEmpty
+        }
+        guard anyDue else { return [] }
         return try database.environment.write { txn in
             let due = try database.jobsDue.keys(txn, .closed((0, 0), (now, .max)), limit: limit)
             return try due.compactMap { key -> Job? in

@@ -99,9 +99,18 @@ public struct ScenarioEventIngest: Sendable {
         case unknownApplication
     }
 
-    /// Writes the event's effect and the follow-up jobs in `txn`. Returns the call id.
+    /// What applying an event did.
+    public struct Applied: Sendable, Equatable {
+        public let callID: UInt64
+        /// Whether follow-up jobs were enqueued: then the job runner wants waking once the
+        /// commit is durable. Most events enqueue nothing, and a wake-up per event had the
+        /// runner's threads polling the queue behind every commit.
+        public let enqueuedJobs: Bool
+    }
+
+    /// Writes the event's effect and the follow-up jobs in `txn`.
     @discardableResult
-    public func apply(_ event: ScenarioEvent, in txn: WriteTransaction) throws -> UInt64 {
+    public func apply(_ event: ScenarioEvent, in txn: WriteTransaction) throws -> Applied {
         guard let application = try database.applicationCache.get(txn, event.applicationID),
               let account = try database.accountCache.get(txn, application.accountID) else { throw Failure.unknownApplication }
         let sentAt = Date(timeIntervalSince1970: Double(event.sentAt) / 1000)
@@ -135,14 +144,17 @@ public struct ScenarioEventIngest: Sendable {
         // Follow-ups start once the call has ended and know what they need; an event that
         // changed nothing (a repeat) enqueues nothing.
         let followsUp = event.type == .callEnded || existing?.endedAt != nil
+        var enqueued = false
         if followsUp, result != .unchanged(id) {
             if call.conversationID != nil {
                 try jobs.enqueue(kind: ScenarioEventIngest.transcriptJob, payload: String(id), dedupeKey: "transcript:\(id)", in: txn)
+                enqueued = true
             }
             if call.recording == nil, call.recordingURL != nil || call.conversationID != nil {
                 try RecordingJobs.enqueueArchive(callID: id, jobs: jobs, in: txn)
+                enqueued = true
             }
         }
-        return id
+        return Applied(callID: id, enqueuedJobs: enqueued)
     }
 }

@@ -43,17 +43,19 @@ import Testing
         let f = try CallFixture()
         let jobs = JobQueue(database: f.database)
         let ingest = ScenarioEventIngest(database: f.database, jobs: jobs)
-        func apply(_ json: String) throws {
+        @discardableResult
+        func apply(_ json: String) throws -> ScenarioEventIngest.Applied {
             try f.database.environment.write { txn in try ingest.apply(try event(json), in: txn) }
         }
-        // No recording, no conversation: nothing to fetch.
-        try apply(#"{"type":"call_ended","application_id":1,"session_id":5,"sent_at":1790000060000,"duration":0,"reason":"failed"}"#)
+        // No recording, no conversation: nothing to fetch, and nothing to wake the runner for.
+        let bare = try apply(#"{"type":"call_ended","application_id":1,"session_id":5,"sent_at":1790000060000,"duration":0,"reason":"failed"}"#)
         #expect(try jobs.pending().isEmpty)
+        #expect(!bare.enqueuedJobs)
         // A recording announced after the end event still gets archived, once.
         try apply(#"{"type":"call_ended","application_id":1,"session_id":6,"sent_at":1790000060000,"duration":30}"#)
         let late = #"{"type":"recording_started","application_id":1,"session_id":6,"sent_at":1790000001000,"recording_url":"https://r.example/6.mp3"}"#
-        try apply(late)
-        try apply(late)
+        #expect(try apply(late).enqueuedJobs)
+        #expect(try !apply(late).enqueuedJobs)
         #expect(try jobs.pending().map(\.kind) == [RecordingJobs.archive])
     }
 

@@ -30,9 +30,9 @@ enum WebhookEndpoints {
         let answer = LaterResponse()
         let requestID = context.requestID, logger = context.logger
         services.database.environment.write({ txn in
-            let id = try ingest.apply(event, in: txn)
-            txn.onCommit { waker.wake() }
-            return id
+            let applied = try ingest.apply(event, in: txn)
+            if applied.enqueuedJobs { txn.onCommit { waker.wake() } }
+            return applied.callID
         }, then: { result in
             switch result {
             case let .success(callID):

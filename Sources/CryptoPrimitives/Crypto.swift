@@ -73,13 +73,27 @@ public enum HMACSHA256 {
         authenticate(Array(message.utf8), key: key)
     }
 
-    /// The MAC of the parts concatenated, without concatenating them.
+    /// The MAC of the parts concatenated, without concatenating them. Both hashes go through
+    /// one digest context: a webhook signs every event, and each context is an allocation.
     public static func authenticate(parts: [[UInt8]], key: some Collection<UInt8>) -> [UInt8] {
         let blockSize = 64
-        var block = key.count > blockSize ? SHA256.hash(key) : Array(key)
-        block += [UInt8](repeating: 0, count: blockSize - block.count)
-        let inner = Digest.sha256(parts: [block.map { $0 ^ 0x36 }] + parts)
-        return Digest.sha256(parts: [block.map { $0 ^ 0x5c }, inner])
+        var innerPad = [UInt8](repeating: 0x36, count: blockSize)
+        var outerPad = [UInt8](repeating: 0x5c, count: blockSize)
+        let short = key.count > blockSize ? SHA256.hash(key) : Array(key)
+        for (index, byte) in short.enumerated() {
+            innerPad[index] ^= byte
+            outerPad[index] ^= byte
+        }
+        return Digest.withSHA256 { hash in
+            let inner = hash { update in
+                update(innerPad)
+                parts.forEach(update)
+            }
+            return hash { update in
+                update(outerPad)
+                update(inner)
+            }
+        }
     }
 }
 
@@ -88,15 +102,23 @@ public enum HMACSHA256 {
 enum Digest {
     nonisolated(unsafe) private static let sha256 = EVP_MD_fetch(nil, "SHA256", nil)
 
-    static func sha256(parts: [[UInt8]]) -> [UInt8] {
+    /// Feeds the parts to `update` in order: what one hash is of.
+    typealias Input = (_ update: ([UInt8]) -> Void) -> Void
+
+    /// Runs `body` with a function that hashes an input, each time anew, all through one
+    /// context.
+    static func withSHA256<R>(_ body: (_ hash: (Input) -> [UInt8]) -> R) -> R {
         let context = EVP_MD_CTX_new()
         defer { EVP_MD_CTX_free(context) }
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        EVP_DigestInit_ex(context, sha256, nil)
-        for part in parts { part.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) } }
-        digest.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
-        return digest
+        return body { input in
+            EVP_DigestInit_ex(context, sha256, nil)
+            input { part in part.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) } }
+            return [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+                var length: UInt32 = 0
+                EVP_DigestFinal_ex(context, buffer.baseAddress, &length)
+                count = Int(length)
+            }
+        }
     }
 }
 

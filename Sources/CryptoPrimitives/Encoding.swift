@@ -31,7 +31,11 @@ extension Array where Element == UInt8 {
     }
 
     public init?(hex text: String) {
-        let chars = Array(text.utf8)
+        self.init(hexDigits: text.utf8)
+    }
+
+    /// Hex digits given as bytes (`signature.utf8.dropFirst(3)`), without making a string.
+    public init?(hexDigits chars: some Collection<UInt8>) {
         guard chars.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(chars.count / 2)
@@ -43,11 +47,15 @@ extension Array where Element == UInt8 {
             default: return nil
             }
         }
-        var index = 0
-        while index < chars.count {
-            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
+        var high: UInt8?
+        for char in chars {
+            guard let value = nibble(char) else { return nil }
+            if let first = high {
+                bytes.append(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
         }
         self = bytes
     }

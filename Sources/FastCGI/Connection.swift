@@ -43,7 +43,7 @@ final class Connection: @unchecked Sendable {
     var isOpen: Bool { request.pointee.ipcFd >= 0 }
 
     /// The request's CGI parameters.
-    var params: [String: String] { Self.readParams(request.pointee.envp) }
+    var head: CGIHead { Self.readHead(request.pointee.envp) }
 
     /// Ends the request. The connection stays open if nginx asked for that and the request's
     /// input was read in full: the unread rest of a refused body would be taken for the next
@@ -97,23 +97,23 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// `NAME=value` C strings into a dictionary, splitting at the first `=` by byte (a
-    /// `Character` search would run grapheme breaking over every parameter of every request).
-    private static func readParams(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
-        var params: [String: String] = [:]
-        params.reserveCapacity(32)
+    /// `NAME=value` C strings, split at the first `=` by byte (a `Character` search would run
+    /// grapheme breaking over every parameter of every request).
+    private static func readHead(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CGIHead {
+        var head = CGIHead()
         var cursor = envp
         while let entry = cursor?.pointee {
             let length = strlen(entry)
             entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
                 let all = UnsafeBufferPointer(start: bytes, count: length)
                 if let equals = all.firstIndex(of: UInt8(ascii: "=")) {
-                    params[String(decoding: all[..<equals], as: UTF8.self)] = String(decoding: all[(equals + 1)...], as: UTF8.self)
+                    head.add(name: UnsafeBufferPointer(rebasing: all[..<equals]),
+                             value: UnsafeBufferPointer(rebasing: all[(equals + 1)...]))
                 }
             }
             cursor = cursor! + 1
         }
-        return params
+        return head
     }
 }
 

@@ -31,25 +31,31 @@ public struct Request: Sendable {
 
     /// Builds a request from FastCGI/CGI parameters (`REQUEST_METHOD`, `HTTP_*`, …).
     public init(cgi params: [String: String], body: [UInt8]) {
-        var headers: [String: String] = [:]
-        for (name, value) in params where name.hasPrefix("HTTP_") {
-            headers[Request.headerName(cgi: name.utf8.dropFirst(5))] = value
+        var head = CGIHead()
+        for (name, value) in params {
+            var name = name, value = value
+            name.withUTF8 { name in value.withUTF8 { value in head.add(name: name, value: value) } }
         }
-        if let type = params["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
-        if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers["content-length"] = length }
-        let uri = params["REQUEST_URI"] ?? "/"
-        let path = params["DOCUMENT_URI"]
+        self.init(head: head, body: body)
+    }
+
+    init(head: CGIHead, body: [UInt8]) {
+        var headers = head.headers
+        if let type = head.contentType, !type.isEmpty { headers["content-type"] = type }
+        if let length = head.contentLength, !length.isEmpty { headers["content-length"] = length }
+        let uri = head.requestURI ?? "/"
+        let path = head.documentURI
             ?? String(uri.prefix { $0 != "?" }).removingPercentEncoding
             ?? "/"
         self.init(
-            method: params["REQUEST_METHOD"] ?? "GET", path: path,
-            query: Parameters(urlEncoded: params["QUERY_STRING"] ?? ""), headers: headers, body: body,
-            remoteAddress: params["REMOTE_ADDR"] ?? "", isHTTPS: params["HTTPS"]?.lowercased() == "on")
+            method: head.method ?? "GET", path: path,
+            query: Parameters(urlEncoded: head.queryString ?? ""), headers: headers, body: body,
+            remoteAddress: head.remoteAddress ?? "", isHTTPS: head.https?.lowercased() == "on")
     }
 
     /// `HTTP_X_REQUEST_ID` → `x-request-id`, byte by byte: this runs for every header of
     /// every request, and Foundation's string search showed up in the webhook profile.
-    static func headerName(cgi name: Substring.UTF8View) -> String {
+    static func headerName(cgi name: some Collection<UInt8>) -> String {
         String(decoding: name.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : asciiLowercased($0) }, as: UTF8.self)
     }
 
@@ -171,4 +177,40 @@ public struct Parameters: Sendable, Equatable {
             return "\(name)=\(value)"
         }.joined(separator: "&")
     }
+}
+
+/// The CGI parameters of one request, read in one pass straight from libfcgi's `NAME=value`
+/// bytes: the handful the worker uses by name, and the `HTTP_*` ones as headers. No string
+/// is made for a parameter's name, and none at all for parameters nobody reads.
+struct CGIHead {
+    var method: String?
+    var requestURI: String?
+    var documentURI: String?
+    var queryString: String?
+    var contentType: String?
+    var contentLength: String?
+    var remoteAddress: String?
+    var https: String?
+    var headers: [String: String] = [:]
+
+    mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        let text = { String(decoding: value, as: UTF8.self) }
+        if name.starts(with: CGIHead.httpPrefix) {
+            headers[Request.headerName(cgi: name.dropFirst(5))] = text()
+            return
+        }
+        switch name.count {
+        case 5 where name.elementsEqual("HTTPS".utf8): https = text()
+        case 11 where name.elementsEqual("REMOTE_ADDR".utf8): remoteAddress = text()
+        case 11 where name.elementsEqual("REQUEST_URI".utf8): requestURI = text()
+        case 12 where name.elementsEqual("DOCUMENT_URI".utf8): documentURI = text()
+        case 12 where name.elementsEqual("QUERY_STRING".utf8): queryString = text()
+        case 12 where name.elementsEqual("CONTENT_TYPE".utf8): contentType = text()
+        case 14 where name.elementsEqual("REQUEST_METHOD".utf8): method = text()
+        case 14 where name.elementsEqual("CONTENT_LENGTH".utf8): contentLength = text()
+        default: break
+        }
+    }
+
+    private static let httpPrefix = Array("HTTP_".utf8)
 }

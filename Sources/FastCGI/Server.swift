@@ -163,9 +163,9 @@ public final class FastCGIServer: @unchecked Sendable {
 
     /// Reads the request and asks the handler. A body over the path's limit is refused unread.
     private func serve(_ connection: Connection) -> Response {
-        let params = connection.params
-        let limit = configuration.maxBodySize(params["DOCUMENT_URI"] ?? "/")
-        let declared = params["CONTENT_LENGTH"].flatMap(Int.init)
+        let head = connection.head
+        let limit = configuration.maxBodySize(head.documentURI ?? "/")
+        let declared = head.contentLength.flatMap(Int.init)
         connection.inputConsumed = true
         if let declared, declared > limit {
             connection.inputConsumed = false
@@ -175,7 +175,7 @@ public final class FastCGIServer: @unchecked Sendable {
             connection.inputConsumed = false
             return Self.tooLarge(limit)
         }
-        return handler(Request(cgi: params, body: body))
+        return handler(Request(head: head, body: body))
     }
 
     private static func tooLarge(_ limit: Int) -> Response {

@@ -51,12 +51,12 @@ enum WebhookEndpoints {
         if let signature = request.headers["x-vox-signature"], signature.hasPrefix("v1="),
            let timestamp = request.headers["x-vox-timestamp"], let seconds = Double(timestamp) {
             guard abs(services.clock.now().timeIntervalSince1970 - seconds) <= replayWindow,
-                  let given = [UInt8](hex: String(signature.dropFirst(3))) else { return false }
-            let expected = HMACSHA256.authenticate(parts: [Array((timestamp + ".").utf8), request.body], key: Array(secret.utf8))
+                  let given = [UInt8](hexDigits: signature.utf8.dropFirst(3)) else { return false }
+            let expected = HMACSHA256.authenticate(parts: [Array(timestamp.utf8), [UInt8(ascii: ".")], request.body], key: secret)
             return constantTimeEquals(given, expected)
         }
         if let authorization = request.headers["authorization"], authorization.hasPrefix("Bearer ") {
-            return constantTimeEquals(Array(authorization.dropFirst(7).utf8), Array(secret.utf8))
+            return constantTimeEquals(authorization.utf8.dropFirst(7), secret)
         }
         return false
     }
@@ -162,11 +162,12 @@ enum ElevenLabsWebhook {
 /// entry is keyed by the sealed bytes too, so a changed secret is opened afresh.
 public final class WebhookSecretCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var opened: [UInt64: (sealed: [UInt8], secret: String)] = [:]
+    private var opened: [UInt64: (sealed: [UInt8], secret: [UInt8])] = [:]
 
     public init() {}
 
-    func secret(applicationID: UInt64, services: Services) throws -> String? {
+    /// The secret's UTF-8 bytes: what the signature is keyed with.
+    func secret(applicationID: UInt64, services: Services) throws -> [UInt8]? {
         let database = services.database
         guard let sealed = try database.environment.read({ txn in
             try database.applicationCache.get(txn, applicationID)?.webhookSecretSealed
@@ -177,9 +178,10 @@ public final class WebhookSecretCache: @unchecked Sendable {
             return hit.secret
         }
         lock.unlock()
-        guard let secret = try? services.vault.open(sealed, at: Vault.Place("applications", applicationID, "webhook_secret")) else {
+        guard let text = try? services.vault.open(sealed, at: Vault.Place("applications", applicationID, "webhook_secret")) else {
             return nil
         }
+        let secret = Array(text.utf8)
         lock.lock()
         opened[applicationID] = (sealed, secret)
         lock.unlock()

@@ -13,8 +13,9 @@ public enum CallCodec: ValueCodec {
     static let version: UInt8 = 2
 
     public static func encode(_ call: Call) -> [UInt8] {
-        var b: [UInt8] = [version]
+        var b: [UInt8] = []
         b.reserveCapacity(160)
+        b.append(version)
         b.appendBigEndian(call.id)
         b.appendBigEndian(call.ownerUserID)
         b.appendBigEndian(call.accountID)

@@ -71,10 +71,12 @@ public enum Facet {
     /// Every facet of a call, each once: the entries to write (per scope). A handful, so an
     /// array searched in place, not a set.
     static func all(for call: Call) -> [UInt64] {
-        var facets: [UInt64] = [date, status(call.status)]
+        var facets: [UInt64] = []
         facets.reserveCapacity(8)
-        for facet in numberFacets(call.fromDigits) + numberFacets(call.toDigits) where !facets.contains(facet) {
-            facets.append(facet)
+        facets.append(date)
+        facets.append(status(call.status))
+        for digits in [call.fromDigits, call.toDigits] {
+            for facet in numberFacets(digits) where !facets.contains(facet) { facets.append(facet) }
         }
         return facets
     }
@@ -116,9 +118,9 @@ public enum CallSummaryCodec: ValueCodec {
         bytes.append(value.status.rawValue)
         bytes.appendBigEndian(value.applicationID)
         for digits in [value.fromDigits, value.toDigits] {
-            let utf8 = Array(digits.utf8.prefix(255))
+            let utf8 = digits.utf8.prefix(255)
             bytes.append(UInt8(utf8.count))
-            bytes += utf8
+            bytes.append(contentsOf: utf8)
         }
         return bytes
     }

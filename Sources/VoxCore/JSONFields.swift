@@ -27,6 +27,8 @@ public struct JSONFields: Sendable {
 
     public init(_ bytes: [UInt8]) throws(Malformed) {
         var reader = Reader(bytes: bytes)
+        // An event has about ten fields: one allocation, not one per doubling.
+        values.reserveCapacity(16)
         reader.skipSpace()
         try reader.expect(UInt8(ascii: "{"), "expected an object")
         reader.skipSpace()

@@ -84,19 +84,16 @@ public final class App: Sendable {
         let started = DispatchTime.now()
         let requestID = request.headers["x-request-id"].flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }
             ?? Random.bytes(8).hexString
-        let logger = {
-            var logger = self.logger
-            logger[metadataKey: "request_id"] = .string(requestID)
-            return logger
-        }()
+        let logger = self.logger
         let method = request.method, path = request.path
         // A later response (a webhook's, after its commit) gets its header and its log line
         // when it comes, so the duration covers the wait.
-        return respond(to: request, requestID: requestID, logger: logger).amended { response in
+        return respond(to: request, requestID: requestID).amended { response in
             response.addHeader("X-Request-Id", requestID)
+            guard logger.logLevel <= .info else { return }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000
             // The path only: query strings can carry things that do not belong in a log.
-            logger.info("request", metadata: [
+            logger.forRequest(requestID).info("request", metadata: [
                 "method": .string(method), "path": .string(path),
                 "status": .stringConvertible(response.status.rawValue),
                 "duration_ms": .string(String(format: "%.2f", elapsed)),
@@ -104,9 +101,9 @@ public final class App: Sendable {
         }
     }
 
-    private func respond(to request: Request, requestID: String, logger: Logger) -> Response {
+    private func respond(to request: Request, requestID: String) -> Response {
         let wantsJSON = request.path.hasPrefix("/api/")
-        var context = RequestContext(requestID: requestID, logger: logger, parameters: [:], user: nil, csrfToken: "")
+        var context = RequestContext(requestID: requestID, logger: logger)
         do {
             guard case let .found(access, handler, parameters) = router.match(method: request.method, path: request.path) else {
                 if case let .methodNotAllowed(allowed) = router.match(method: request.method, path: request.path) {
@@ -133,7 +130,7 @@ public final class App: Sendable {
             response.headers += error.headers + context.extraHeaders
             return response
         } catch {
-            let failure = App.unexpected(error, requestID: requestID, logger: logger)
+            let failure = App.unexpected(error, requestID: requestID, logger: context.logger)
             return wantsJSON ? App.json(failure) : Pages.error(failure, context: context, services: services)
         }
     }

@@ -5,7 +5,8 @@ import VoxCore
 /// What a handler knows about the request beyond the request itself, passed explicitly.
 public struct RequestContext: Sendable {
     public let requestID: String
-    public var logger: Logger
+    /// The server's logger, without the request's id (see `logger`).
+    let baseLogger: Logger
     /// Path parameters bound by the router (`:id`).
     public var parameters: [String: String]
     /// The signed-in user, when there is one.
@@ -14,6 +15,20 @@ public struct RequestContext: Sendable {
     public var csrfToken: String
     /// Cookie-setting and other headers the pipeline adds to whatever the handler returns.
     public var extraHeaders: [(name: String, value: String)] = []
+
+    /// The logger for this request: each line carries the request's id. Made when asked for:
+    /// giving a logger metadata makes swift-log's stream handler render all of it again, and
+    /// most requests (every webhook that succeeds) log nothing at the level set.
+    public var logger: Logger { baseLogger.forRequest(requestID) }
+
+    public init(requestID: String, logger: Logger, parameters: [String: String] = [:], user: User? = nil,
+                csrfToken: String = "") {
+        self.requestID = requestID
+        self.baseLogger = logger
+        self.parameters = parameters
+        self.user = user
+        self.csrfToken = csrfToken
+    }
 
     /// The signed-in user; routes with `.signedIn` access always have one.
     public func requireUser() throws -> User {
@@ -24,5 +39,14 @@ public struct RequestContext: Sendable {
     public func parameter(_ name: String) throws -> String {
         guard let value = parameters[name] else { throw HTTPError(.notFound, "missing path parameter \(name)") }
         return value
+    }
+}
+
+extension Logger {
+    /// This logger with `request_id` in its metadata.
+    func forRequest(_ requestID: String) -> Logger {
+        var logger = self
+        logger[metadataKey: "request_id"] = .string(requestID)
+        return logger
     }
 }

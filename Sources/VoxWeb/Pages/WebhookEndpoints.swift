@@ -28,7 +28,7 @@ enum WebhookEndpoints {
         // The answer comes once the event is durably committed; until then no thread waits
         // for it (see FastCGIServer), so concurrent events fill each group commit.
         let answer = LaterResponse()
-        let requestID = context.requestID, logger = context.logger
+        let requestID = context.requestID
         services.database.environment.write({ txn in
             let applied = try ingest.apply(event, in: txn)
             if applied.enqueuedJobs { txn.onCommit { waker.wake() } }
@@ -40,7 +40,7 @@ enum WebhookEndpoints {
                 answer.complete(Response(status: .ok, headers: [("Content-Type", "application/json")],
                                          body: .bytes(Array(#"{"ok":true,"call_id":\#(callID)}"#.utf8))))
             case let .failure(error):
-                answer.complete(App.apiError(error, requestID: requestID, logger: logger))
+                answer.complete(App.apiError(error, requestID: requestID, logger: context.logger))
             }
         })
         return .later(answer)

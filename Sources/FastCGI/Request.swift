@@ -56,7 +56,12 @@ public struct Request: Sendable {
     /// `HTTP_X_REQUEST_ID` → `x-request-id`, byte by byte: this runs for every header of
     /// every request, and Foundation's string search showed up in the webhook profile.
     static func headerName(cgi name: some Collection<UInt8>) -> String {
-        String(decoding: name.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : asciiLowercased($0) }, as: UTF8.self)
+        String(unsafeUninitializedCapacity: name.count) { buffer in
+            for (index, byte) in name.enumerated() {
+                buffer[index] = byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : asciiLowercased(byte)
+            }
+            return name.count
+        }
     }
 
     static func asciiLowercased(_ byte: UInt8) -> UInt8 {

@@ -133,6 +133,14 @@ private struct Reader {
             guard bytes[index] >= 0x20 else { throw failure("a control character in a string") }
             index += 1
         }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            index += 1
+            let text = bytes.withUnsafeBufferPointer { all in
+                String(validating: UnsafeBufferPointer(rebasing: all[start..<(index - 1)]), as: UTF8.self)
+            }
+            guard let text else { throw failure("invalid UTF-8 in a string") }
+            return text
+        }
         var utf8 = Array(bytes[start..<index])
         while true {
             guard index < bytes.count else { throw failure("unterminated string") }

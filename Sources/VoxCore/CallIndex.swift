@@ -152,33 +152,21 @@ extension Database {
         guard lower < upper else { return }
         let range = KeyRange<CallIndexKey>.halfOpen(
             from: (scope, facet, CallIndex.bucket(lower.start), 0), below: (scope, facet, CallIndex.bucket(upper.start) + 1, 0))
-        var minute: UInt64?
-        var entries: [(id: UInt64, summary: CallSummary)] = []
-        /// Visits the minute read so far; false once `visit` has asked to stop.
-        func visitMinute() throws -> Bool {
-            if direction == .forward {
-                entries.sort { ($0.summary.startMicros, $0.id) < ($1.summary.startMicros, $1.id) }
-            } else {
-                entries.sort { ($0.summary.startMicros, $0.id) > ($1.summary.startMicros, $1.id) }
-            }
-            defer { entries.removeAll(keepingCapacity: true) }
-            for entry in entries where try !visit(entry.id, entry.summary) { return false }
-            return true
-        }
+        var minute = IndexMinute(ascending: direction == .forward)
         var stopped = false
         try callIndex.scan(txn, range, direction: direction) { key, summary in
-            if key.2 != minute {
-                guard try visitMinute() else {
+            if key.2 != minute.bucket {
+                guard try minute.visitAll(visit) else {
                     stopped = true
                     return false
                 }
-                minute = key.2
+                minute.bucket = key.2
             }
             let position = (summary.startMicros, key.3)
-            if position >= lower && position < upper { entries.append((key.3, summary)) }
+            if position >= lower && position < upper { minute.entries.append(.init(id: key.3, summary: summary)) }
             return true
         }
-        if !stopped { _ = try visitMinute() }
+        if !stopped { _ = try minute.visitAll(visit) }
     }
 
     /// Every scope that has calls in the index, ascending: what an admin's view merges. One
@@ -191,5 +179,34 @@ extension Database {
             from = key.0 == .max ? nil : key.0 + 1
         }
         return scopes
+    }
+}
+
+/// The entries of one index minute read so far, visited in (start, id) order once the whole
+/// minute is in: the key orders them by id.
+private struct IndexMinute {
+    struct Entry {
+        let id: UInt64
+        let summary: CallSummary
+    }
+
+    let ascending: Bool
+    var bucket: UInt64?
+    var entries: [Entry] = []
+
+    init(ascending: Bool) { self.ascending = ascending }
+
+    /// Visits and drops the entries; false once `visit` has asked to stop.
+    mutating func visitAll(_ visit: (UInt64, CallSummary) throws -> Bool) rethrows -> Bool {
+        defer { entries.removeAll(keepingCapacity: true) }
+        if entries.count > 1 {
+            if ascending {
+                entries.sort { ($0.summary.startMicros, $0.id) < ($1.summary.startMicros, $1.id) }
+            } else {
+                entries.sort { ($0.summary.startMicros, $0.id) > ($1.summary.startMicros, $1.id) }
+            }
+        }
+        for entry in entries where try !visit(entry.id, entry.summary) { return false }
+        return true
     }
 }

@@ -84,8 +84,10 @@ public struct CallQueries: Sendable {
     func plan(_ filter: CallFilter) -> (streams: [Stream], mayOverlap: Bool) {
         let statuses = filter.statuses.count == CallStatus.allCases.count ? [] : filter.statuses
         let app = filter.applicationID
+        // Checked for every entry a stream walks: a bit per status, not a set lookup.
+        let allowed = statuses.reduce(UInt64(0)) { $0 | 1 << UInt64($1.rawValue) }
         let common: (CallSummary) -> Bool = { summary in
-            (statuses.isEmpty || statuses.contains(summary.status)) && (app == nil || summary.applicationID == app)
+            (allowed == 0 || allowed & (1 << UInt64(summary.status.rawValue)) != 0) && (app == nil || summary.applicationID == app)
         }
         let variants = PhoneNumber.searchVariants(filter.number ?? "")
         if !variants.isEmpty {

@@ -95,12 +95,16 @@ public struct CallQueries: Sendable {
             if variants.allSatisfy({ $0.count >= 4 }) {
                 var streams: [Stream] = []
                 for digits in variants {
+                    // When the digits are exactly the facet's piece, being in the facet's range
+                    // is the match: the numbers need no second look.
+                    let exact = digits.count == Facet.Piece.last4.length
                     streams.append(Stream(facet: Facet.number(.last4, digits.suffix(4))) { summary in
-                        common(summary) && either(summary) { $0.hasSuffix(digits) }
+                        common(summary) && (exact || either(summary) { $0.hasSuffix(digits) })
                     })
                     let piece: Facet.Piece = digits.count >= 7 ? .first7 : .first4
+                    let exactPiece = digits.count == piece.length
                     streams.append(Stream(facet: Facet.number(piece, digits.prefix(piece.length))) { summary in
-                        common(summary) && either(summary) { $0.hasPrefix(digits) }
+                        common(summary) && (exactPiece || either(summary) { $0.hasPrefix(digits) })
                     })
                 }
                 return (streams, true)

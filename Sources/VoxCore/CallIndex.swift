@@ -37,6 +37,23 @@ public enum CallIndex {
     }
 }
 
+extension Database {
+    /// Writes `call`'s index entries, one per facet, each with the same summary.
+    func addIndexEntries(of call: Call, in txn: WriteTransaction) throws {
+        let summary = CallSummaryCodec.encode(CallSummary(call))
+        for facet in Facet.all(for: call) {
+            try callIndex.put(txn, CallIndex.key(call, facet), encoded: summary)
+        }
+    }
+
+    /// Removes what `addIndexEntries` wrote for this version of the call.
+    func removeIndexEntries(of call: Call, in txn: WriteTransaction) throws {
+        for facet in Facet.all(for: call) {
+            try callIndex.delete(txn, CallIndex.key(call, facet))
+        }
+    }
+}
+
 public enum Facet {
     static let dateKind: UInt64 = 1
     static let statusKind: UInt64 = 2

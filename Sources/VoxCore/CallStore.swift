@@ -77,20 +77,14 @@ public struct CallStore: Sendable {
         if let old {
             // Delete every old entry, then write every new one: simpler than a diff, and
             // LMDB makes a delete and a put of the same key in one transaction cheap.
-            for facet in Facet.all(for: old) {
-                try database.callIndex.delete(txn, CallIndex.key(old, facet))
-            }
+            try database.removeIndexEntries(of: old, in: txn)
             try addStats(old, sign: -1, in: txn)
             if old.recording != nil { try database.recordingsByStart.delete(txn, (old.startMicros, old.id)) }
             if let conversation = old.conversationID, conversation != new.conversationID {
                 try database.callsByConversation.delete(txn, conversation)
             }
         }
-        let summary = CallSummaryCodec.encode(CallSummary(new))
-        let facets = Facet.all(for: new)
-        for facet in facets {
-            try database.callIndex.put(txn, CallIndex.key(new, facet), encoded: summary)
-        }
+        try database.addIndexEntries(of: new, in: txn)
         try addStats(new, sign: 1, in: txn)
         if new.recording != nil { try database.recordingsByStart.put(txn, (new.startMicros, new.id), ()) }
         try database.calls.put(txn, new.id, new)

@@ -89,10 +89,7 @@ public final class Database: Sendable {
     private func rebuildCallIndex(_ txn: WriteTransaction) throws {
         try callIndex.removeAll(txn)
         try calls.scan(txn) { _, call in
-            let summary = CallSummaryCodec.encode(CallSummary(call))
-            for facet in Facet.all(for: call) {
-                try callIndex.put(txn, CallIndex.key(call, facet), encoded: summary)
-            }
+            try addIndexEntries(of: call, in: txn)
             return true
         }
     }

@@ -105,8 +105,9 @@ public final class App: Sendable {
         let wantsJSON = request.path.hasPrefix("/api/")
         var context = RequestContext(requestID: requestID, logger: logger)
         do {
-            guard case let .found(access, handler, parameters) = router.match(method: request.method, path: request.path) else {
-                if case let .methodNotAllowed(allowed) = router.match(method: request.method, path: request.path) {
+            let match = router.match(method: request.method, path: request.path)
+            guard case let .found(access, handler, parameters) = match else {
+                if case let .methodNotAllowed(allowed) = match {
                     var error = HTTPError(.methodNotAllowed, "method \(request.method) is not allowed here")
                     error.headers = [("Allow", allowed.joined(separator: ", "))]
                     throw error

@@ -36,7 +36,7 @@ struct RecordingArchiver {
         let (storeName, store) = try services.recordings.current()
         let key = try ObjectKey(RecordingArchiver.key(for: call, contentType: contentType))
         try store.put(key, fromFile: temporary, contentType: contentType)
-        _ = try database.environment.write { txn in
+        try database.environment.write { txn in
             try CallStore(database: database).update(id: callID, in: txn) { call in
                 call.recording = RecordingRef(store: storeName, key: key.rawValue, size: size, contentType: contentType,
                                               sha256: checksum)

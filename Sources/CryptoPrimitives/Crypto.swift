@@ -44,7 +44,7 @@ public final class SHA256Stream {
     private let context = EVP_MD_CTX_new()
 
     public init() {
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        EVP_DigestInit_ex(context, Digest.sha256, nil)
     }
 
     deinit { EVP_MD_CTX_free(context) }
@@ -100,7 +100,7 @@ public enum HMACSHA256 {
 /// SHA-256 through an EVP context with the implementation fetched once: passing
 /// `EVP_sha256()` instead makes OpenSSL 3 look it up in the provider on every init.
 enum Digest {
-    nonisolated(unsafe) private static let sha256 = EVP_MD_fetch(nil, "SHA256", nil)
+    nonisolated(unsafe) static let sha256 = EVP_MD_fetch(nil, "SHA256", nil)
 
     /// Feeds the parts to `update` in order: what one hash is of.
     typealias Input = (_ update: ([UInt8]) -> Void) -> Void

@@ -7,6 +7,9 @@ final class FakeServers {
     let server: ReadyProcess
     let voximplantURL: String
     let elevenLabsURL: String
+    /// Where the fake's call history starts (`start_date` of its first session): a week before
+    /// the fake started, so tests read it rather than assume a date.
+    let epoch: String
     static let voxCredentials = VoximplantClient.Credentials(accountID: "1234567", apiKey: "vox-test-api-key-0000-1111")
     static let elevenLabsKey = "el-test-api-key-2222-3333"
 
@@ -14,6 +17,7 @@ final class FakeServers {
         server = try ReadyProcess(script: "Tests/fakes/fakes.py", arguments: ["--sessions", String(sessions)])
         voximplantURL = "http://127.0.0.1:\(server.fields["voximplant"] ?? "0")"
         elevenLabsURL = "http://127.0.0.1:\(server.fields["elevenlabs"] ?? "0")"
+        epoch = (server.fields["epoch"] ?? "").replacingOccurrences(of: "T", with: " ")
     }
 
     deinit { server.kill() }

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,9 @@ class Fakes:
         ports = dict(part.split("=") for part in line.split()[1:])
         self.voximplant = f"http://127.0.0.1:{ports['voximplant']}"
         self.elevenlabs = f"http://127.0.0.1:{ports['elevenlabs']}"
+        # Where the fake call history starts (a week before now, unless the fake is told):
+        # tests derive their date ranges from it, never from a calendar date.
+        self.epoch = datetime.fromisoformat(ports["epoch"]).replace(tzinfo=timezone.utc) if ports.get("epoch", "-") != "-" else None
 
     def log(self):
         with urllib.request.urlopen(self.voximplant + "/_control/log") as response:

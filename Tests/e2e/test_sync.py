@@ -7,6 +7,7 @@ import re
 import signal
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -68,7 +69,11 @@ def test_sync_survives_faults_and_a_kill(tmp_path):
         assert count(session, s) == 10_000, states
         assert states[0].get("error") is None
         # The statistics (aggregated in the same transactions) agree with the calls.
-        stats = session.get(s.base_url + "/statistics?from=2026-10-31&to=2026-11-30").text
+        # The fake's history starts a week ago and spans about 4 days (10,000 × 37 s); a day
+        # either side covers any time zone.
+        first = (fakes.epoch - timedelta(days=1)).strftime("%Y-%m-%d")
+        last = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d")
+        stats = session.get(s.base_url + f"/statistics?from={first}&to={last}").text
         total = int(re.search(r'id="total-calls">([\d\u202f]+)<', stats).group(1).replace("\u202f", ""))
         assert total == 10_000
         answered = count(session, s, "?status=answered")

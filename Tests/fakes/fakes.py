@@ -37,11 +37,18 @@ from urllib.parse import parse_qs, urlparse
 VOX_ACCOUNT_ID = "1234567"
 VOX_API_KEY = "vox-test-api-key-0000-1111"
 EL_API_KEY = "el-test-api-key-2222-3333"
-EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def default_epoch():
+    """Where the fake call history starts unless told (`--epoch`): a week ago, to the minute.
+    Relative to now, because the worker's first sync backfills a window that ends now
+    (VOXFCGI_BACKFILL_DAYS): a fixed date drifts out of it as the calendar moves on."""
+    return (datetime.now(timezone.utc) - timedelta(days=7)).replace(second=0, microsecond=0)
 
 
 class State:
-    def __init__(self, sessions: int, record_every: int = 1):
+    def __init__(self, sessions: int, record_every: int = 1, epoch: datetime = None):
+        epoch = epoch or default_epoch()
         self.lock = threading.Lock()
         self.faults = []
         self.log = []
@@ -57,7 +64,7 @@ class State:
         rng = random.Random(42)
         self.sessions = []
         for i in range(sessions):
-            start = EPOCH + timedelta(seconds=i * 37)
+            start = epoch + timedelta(seconds=i * 37)
             ok = rng.random() < 0.75
             duration = rng.randint(20, 400) if ok else 0
             self.sessions.append({
@@ -403,10 +410,14 @@ def main():
     parser.add_argument("--elevenlabs-port", type=int, default=0)
     parser.add_argument("--sessions", type=int, default=2500)
     parser.add_argument("--record-every", type=int, default=1)
+    parser.add_argument("--epoch", type=lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc),
+                        help="UTC start of the call history, e.g. 2026-11-01T00:00:00 (default: a week ago)")
     args = parser.parse_args()
-    vox = serve(type("V", (VoximplantHandler,), {}), args.voximplant_port, State(args.sessions, args.record_every))
+    state = State(args.sessions, args.record_every, args.epoch)
+    vox = serve(type("V", (VoximplantHandler,), {}), args.voximplant_port, state)
     el = serve(type("E", (ElevenLabsHandler,), {}), args.elevenlabs_port, State(0))
-    print(f"ready voximplant={vox.server_address[1]} elevenlabs={el.server_address[1]}", flush=True)
+    epoch = state.sessions[0]["start_date"].replace(" ", "T") if state.sessions else "-"
+    print(f"ready voximplant={vox.server_address[1]} elevenlabs={el.server_address[1]} epoch={epoch}", flush=True)
     threading.Event().wait()
 
 

@@ -12,7 +12,7 @@ struct VoxFCGICommand: ParsableCommand {
         commandName: "voxfcgi",
         abstract: "Admin server for ElevenLabs voice agents on Voximplant numbers (a FastCGI worker behind nginx).",
         discussion: "Settings come from VOXFCGI_* environment variables; see the README.",
-        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self, VaultCommand.self])
+        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self, VaultCommand.self, RoutesCommand.self])
 }
 
 /// What every subcommand opens: settings, the data folder, the database.

@@ -1,7 +1,7 @@
 import FastCGI
 
 /// Who may call a route.
-public enum Access: Sendable {
+public enum Access: String, Sendable {
     /// Anyone (login page, health check).
     case `public`
     /// A signed-in user; a page redirects to the login form otherwise.
@@ -15,6 +15,11 @@ public enum Access: Sendable {
 public typealias Handler = @Sendable (Request, RequestContext) throws -> Response
 
 /// Maps method and path to a handler. Patterns read like the URL space: `/calls/:id`.
+///
+/// A path matches a pattern only as written: `/login/` and `//login` are not `/login`, so the
+/// rules nginx keys on exact paths (rate limits, body sizes) cannot be stepped around with a
+/// slash. Where a literal segment and a `:parameter` both match (`/calls/export.csv` and
+/// `/calls/:id`), the literal wins, whatever the order of registration.
 public struct Router: Sendable {
     struct Route: Sendable {
         let method: String
@@ -54,26 +59,47 @@ public struct Router: Sendable {
     }
 
     public func match(method: String, path: String) -> Match {
-        let parts = path.split(separator: "/").map(String.init)
+        guard path.hasPrefix("/") else { return .notFound }
+        // Empty segments are kept: "/a//b" and "/a/" match no pattern.
+        let parts = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        var best: (route: Route, parameters: [String: String])?
         var allowed: [String] = []
         for route in routes {
             guard let parameters = Router.bind(route.segments, to: parts) else { continue }
             // HEAD is answered by the GET handler; the server drops nothing, nginx strips the body.
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(access: route.access, handler: route.handler, parameters: parameters)
+            guard route.method == method || (method == "HEAD" && route.method == "GET") else {
+                allowed.append(route.method)
+                continue
             }
-            allowed.append(route.method)
+            if best == nil || Router.isMoreSpecific(route.segments, than: best!.route.segments) {
+                best = (route, parameters)
+            }
         }
+        if let best { return .found(access: best.route.access, handler: best.route.handler, parameters: best.parameters) }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 
-    static func bind(_ segments: [Segment], to parts: [String]) -> [String: String]? {
+    /// The first position where one is literal and the other a parameter decides.
+    static func isMoreSpecific(_ a: [Segment], than b: [Segment]) -> Bool {
+        for (x, y) in zip(a, b) {
+            switch (x, y) {
+            case (.literal, .parameter): return true
+            case (.parameter, .literal): return false
+            default: continue
+            }
+        }
+        return false
+    }
+
+    static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
         guard segments.count == parts.count else { return nil }
         var parameters: [String: String] = [:]
         for (segment, part) in zip(segments, parts) {
             switch segment {
             case let .literal(text): guard text == part else { return nil }
-            case let .parameter(name): parameters[name] = part
+            case let .parameter(name):
+                guard !part.isEmpty else { return nil }
+                parameters[name] = String(part)
             }
         }
         return parameters

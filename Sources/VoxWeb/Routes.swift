@@ -1,63 +1,79 @@
 import FastCGI
 
-/// The URL space, in one place.
-enum Routes {
-    static func register(in router: inout Router, services: Services) {
-        router.get("/login", access: .public) { request, context in
-            try LoginPage.show(request, context, services)
-        }
-        router.post("/login", access: .public) { request, context in
-            try LoginPage.submit(request, context, services)
-        }
-        router.post("/logout") { request, context in
-            try LoginPage.logout(request, context, services)
-        }
-        router.get("/") { request, context in
-            try HomePage.show(request, context, services)
-        }
-        router.get("/calls") { request, context in
-            try CallsPage.show(request, context, services)
-        }
-        router.get("/calls/export.csv") { request, context in
-            try CallsPage.export(request, context, services)
-        }
-        router.get("/calls/:id") { request, context in
-            try CallDetailPage.show(request, context, services)
-        }
-        router.get("/recordings/:id") { try RecordingEndpoint.serve($0, $1, services) }
-        router.get("/statistics") { request, context in
-            try StatisticsPage.show(request, context, services)
-        }
-        router.get("/setup") { try SetupPage.show($0, $1, services) }
-        router.post("/setup/accounts") { try SetupPage.addAccount($0, $1, services) }
-        router.get("/setup/accounts/:id") { try SetupPage.editAccount($0, $1, services) }
-        router.post("/setup/accounts/:id") { try SetupPage.updateAccount($0, $1, services) }
-        router.post("/setup/accounts/:id/test") { try SetupPage.testAccount($0, $1, services) }
-        router.post("/setup/accounts/:id/active") { try SetupPage.setActive($0, $1, services) }
-        router.post("/setup/accounts/:id/delete") { try SetupPage.deleteAccount($0, $1, services) }
-        router.post("/setup/elevenlabs") { try SetupPage.addKey($0, $1, services) }
-        router.post("/setup/elevenlabs/:id/test") { try SetupPage.testKey($0, $1, services) }
-        router.post("/setup/elevenlabs/:id/delete") { try SetupPage.deleteKey($0, $1, services) }
-        router.get("/setup/storage", access: .admin) { try StoragePage.show($0, $1, services) }
-        router.post("/setup/storage", access: .admin) { try StoragePage.save($0, $1, services) }
-        router.post("/setup/storage/test", access: .admin) { try StoragePage.test($0, $1, services) }
-        router.get("/applications") { try ApplicationsPage.list($0, $1, services) }
-        router.get("/applications/new") { try ApplicationsPage.newForm($0, $1, services) }
-        router.post("/applications") { try ApplicationsPage.create($0, $1, services) }
-        router.get("/applications/:id") { try ApplicationsPage.show($0, $1, services) }
-        router.post("/applications/:id/code") { try ApplicationsPage.code($0, $1, services) }
-        router.post("/applications/:id/deploy") { try ApplicationsPage.deploy($0, $1, services) }
-        router.post("/calls/sync") { try SyncEndpoints.syncNow($0, $1, services) }
-        router.get("/api/sync/status") { try SyncEndpoints.status($0, $1, services) }
-        router.get("/api/calls/live") { try LiveCalls.json($0, $1, services) }
-        router.get("/jobs", access: .admin) { try JobsPage.show($0, $1, services) }
-        router.post("/jobs/:id/retry", access: .admin) { try JobsPage.retry($0, $1, services) }
-        router.post("/jobs/:id/discard", access: .admin) { try JobsPage.discard($0, $1, services) }
-        router.post("/api/webhook/voximplant", access: .webhook) { try WebhookEndpoints.voximplant($0, $1, services) }
-        router.post("/api/webhook/elevenlabs", access: .webhook) { try ElevenLabsWebhook.receive($0, $1, services) }
-        router.get("/healthz", access: .public) { _, _ in
+/// The URL space, in one place: a table, so that it can be listed (`voxfcgi routes`, which
+/// the hostile-input tests read) without building the services it is bound to.
+public enum Routes {
+    typealias Page = @Sendable (Request, RequestContext, Services) throws -> Response
+
+    struct Entry: Sendable {
+        let method: String
+        let pattern: String
+        let access: Access
+        let page: Page
+    }
+
+    private static func get(_ pattern: String, _ access: Access = .signedIn, _ page: @escaping Page) -> Entry {
+        Entry(method: "GET", pattern: pattern, access: access, page: page)
+    }
+
+    private static func post(_ pattern: String, _ access: Access = .signedIn, _ page: @escaping Page) -> Entry {
+        Entry(method: "POST", pattern: pattern, access: access, page: page)
+    }
+
+    static let all: [Entry] = [
+        get("/login", .public, LoginPage.show),
+        post("/login", .public, LoginPage.submit),
+        post("/logout", .signedIn, LoginPage.logout),
+        get("/", .signedIn, HomePage.show),
+        get("/calls", .signedIn, CallsPage.show),
+        get("/calls/export.csv", .signedIn, CallsPage.export),
+        post("/calls/sync", .signedIn, SyncEndpoints.syncNow),
+        get("/calls/:id", .signedIn, CallDetailPage.show),
+        get("/recordings/:id", .signedIn, RecordingEndpoint.serve),
+        get("/statistics", .signedIn, StatisticsPage.show),
+        get("/setup", .signedIn, SetupPage.show),
+        post("/setup/accounts", .signedIn, SetupPage.addAccount),
+        get("/setup/accounts/:id", .signedIn, SetupPage.editAccount),
+        post("/setup/accounts/:id", .signedIn, SetupPage.updateAccount),
+        post("/setup/accounts/:id/test", .signedIn, SetupPage.testAccount),
+        post("/setup/accounts/:id/active", .signedIn, SetupPage.setActive),
+        post("/setup/accounts/:id/delete", .signedIn, SetupPage.deleteAccount),
+        post("/setup/elevenlabs", .signedIn, SetupPage.addKey),
+        post("/setup/elevenlabs/:id/test", .signedIn, SetupPage.testKey),
+        post("/setup/elevenlabs/:id/delete", .signedIn, SetupPage.deleteKey),
+        get("/setup/storage", .admin, StoragePage.show),
+        post("/setup/storage", .admin, StoragePage.save),
+        post("/setup/storage/test", .admin, StoragePage.test),
+        get("/applications", .signedIn, ApplicationsPage.list),
+        get("/applications/new", .signedIn, ApplicationsPage.newForm),
+        post("/applications", .signedIn, ApplicationsPage.create),
+        get("/applications/:id", .signedIn, ApplicationsPage.show),
+        post("/applications/:id/code", .signedIn, ApplicationsPage.code),
+        post("/applications/:id/deploy", .signedIn, ApplicationsPage.deploy),
+        get("/api/sync/status", .signedIn, SyncEndpoints.status),
+        get("/api/calls/live", .signedIn, LiveCalls.json),
+        get("/jobs", .admin, JobsPage.show),
+        post("/jobs/:id/retry", .admin, JobsPage.retry),
+        post("/jobs/:id/discard", .admin, JobsPage.discard),
+        post("/api/webhook/voximplant", .webhook, WebhookEndpoints.voximplant),
+        post("/api/webhook/elevenlabs", .webhook, ElevenLabsWebhook.receive),
+        get("/healthz", .public) { _, _, services in
             _ = try services.users.count()
             return .text("ok\n")
+        },
+    ]
+
+    static func register(in router: inout Router, services: Services) {
+        for entry in all {
+            let page = entry.page
+            router.add(entry.method, entry.pattern, access: entry.access) { request, context in
+                try page(request, context, services)
+            }
         }
+    }
+
+    /// (method, pattern, access) of every route, in the table's order.
+    public static var table: [(method: String, pattern: String, access: Access)] {
+        all.map { ($0.method, $0.pattern, $0.access) }
     }
 }

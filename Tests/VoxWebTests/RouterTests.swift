@@ -21,14 +21,29 @@ import Testing
         #expect(access == .signedIn)
     }
 
-    @Test func routesInOrderOfRegistration() {
-        // "/calls/export" also matches "/calls/:id"; the first registered wins, so the literal
-        // route must be registered before the pattern in real code. Here :id was first.
-        guard case let .found(_, _, parameters) = router().match(method: "GET", path: "/calls/export") else {
+    @Test func literalSegmentWinsOverParameterWhateverTheOrder() {
+        // "/calls/export" also matches "/calls/:id", which was registered first.
+        guard case let .found(_, handler, parameters) = router().match(method: "GET", path: "/calls/export") else {
             Issue.record("no match")
             return
         }
-        #expect(parameters["id"] == "export")
+        #expect(parameters.isEmpty)
+        let response = try? handler(Request(method: "GET", path: "/calls/export"), RequestContext(requestID: "t", logger: .init(label: "t")))
+        guard case let .bytes(body)? = response?.body else {
+            Issue.record("expected a body")
+            return
+        }
+        #expect(String(decoding: body, as: UTF8.self) == "export")
+    }
+
+    @Test func aPathMatchesOnlyAsWritten() {
+        // nginx keys rate limits and body sizes on exact paths: "/login/" must not reach "/login".
+        for path in ["/calls/123/", "//calls/123", "/calls//123", "/calls/", "calls/123", ""] {
+            guard case .notFound = router().match(method: "GET", path: path) else {
+                Issue.record("\(path) should not match")
+                continue
+            }
+        }
     }
 
     @Test func methodNotAllowedListsMethods() {

@@ -171,6 +171,15 @@ public struct ElevenLabsConversation: Decodable, Sendable {
         public let timeInCallSecs: FlexibleNumber?
 
         enum CodingKeys: String, CodingKey { case role, message, timeInCallSecs = "time_in_call_secs" }
+
+        /// A time that is not a finite number ("nan", a string) is read as absent: one odd
+        /// value must not cost the whole transcript.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            role = try container.decode(String.self, forKey: .role)
+            message = try container.decodeIfPresent(String.self, forKey: .message)
+            timeInCallSecs = try? container.decodeIfPresent(FlexibleNumber.self, forKey: .timeInCallSecs)
+        }
     }
 
     public struct Metadata: Decodable, Sendable {
@@ -178,6 +187,13 @@ public struct ElevenLabsConversation: Decodable, Sendable {
         public let callDurationSecs: FlexibleNumber?
 
         enum CodingKeys: String, CodingKey { case startTimeUnixSecs = "start_time_unix_secs", callDurationSecs = "call_duration_secs" }
+
+        /// Tolerant like `Turn`: an unreadable number is absent.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            startTimeUnixSecs = try? container.decodeIfPresent(FlexibleNumber.self, forKey: .startTimeUnixSecs)
+            callDurationSecs = try? container.decodeIfPresent(FlexibleNumber.self, forKey: .callDurationSecs)
+        }
     }
 
     public struct Analysis: Decodable, Sendable {
@@ -218,7 +234,9 @@ public struct DynamicValue: Decodable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) { text = string }
-        else if let number = try? container.decode(Double.self) { text = number == number.rounded() ? String(Int64(number)) : String(number) }
+        // A whole number reads as its digits; anything else (fractions, 1e300) as Swift prints
+        // the Double, which no id parses from: never a conversion that can trap.
+        else if let number = try? container.decode(Double.self) { text = Int64(exactly: number).map(String.init) ?? String(number) }
         else if let flag = try? container.decode(Bool.self) { text = String(flag) }
         else { text = "" }
     }

@@ -196,14 +196,17 @@ struct CreatedEnvelope: Decodable {
     }
 
     func id(for key: String) throws -> UInt64 {
-        guard let value = values[key]?.value else { throw VoximplantError.malformed(method: key) }
-        return UInt64(value)
+        guard let id = values[key]?.integer(in: 1...UInt64.max) else { throw VoximplantError.malformed(method: key) }
+        return id
     }
 }
 
-/// A number that may arrive as a JSON number or a numeric string.
+/// A number that may arrive as a JSON number or a numeric string. Always finite: "nan",
+/// "inf" and numbers beyond Double's range do not decode.
 public struct FlexibleNumber: Decodable, Sendable, Equatable {
     public let value: Double
+
+    public init(_ value: Double) { self.value = value }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -216,6 +219,14 @@ public struct FlexibleNumber: Decodable, Sendable, Equatable {
         } else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a number")
         }
+        guard value.isFinite else { throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a finite number") }
+    }
+
+    /// The whole part as `T` if it lies in `range`, else nil: how a number from outside becomes
+    /// an integer here, never with a conversion that can trap.
+    public func integer<T: FixedWidthInteger>(in range: ClosedRange<T>) -> T? {
+        guard let whole = T(exactly: value.rounded(.towardZero)), range.contains(whole) else { return nil }
+        return whole
     }
 }
 

@@ -92,6 +92,11 @@ public enum CallCodec: ValueCodec {
     }
 
     /// Whole microseconds, so that a decoded call equals the one encoded (upserts compare).
-    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+    /// Saturating, like `Time.micros` (inputs are range-checked where they come in).
+    static func micros(_ date: Date) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard !value.isNaN else { return 0 }
+        return value >= 9_223_372_036_854_775_807 ? .max : value <= -9_223_372_036_854_775_808 ? .min : Int64(value)
+    }
     static func date(_ micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
 }

@@ -275,7 +275,14 @@ public struct CallQueries: Sendable {
         }
     }
 
-    public func transcript(conversationID: String) throws -> Transcript? {
-        try database.environment.read { txn in try database.transcripts.get(txn, conversationID) }
+    /// The call's transcript, if it has one it may show (see `ConversationLink`).
+    public func transcript(of call: Call) throws -> Transcript? {
+        guard let conversation = call.conversationID else { return nil }
+        return try database.environment.read { txn in
+            guard let transcript = try database.transcripts.get(txn, (call.ownerUserID, conversation)),
+                  try ConversationLink.allows(call, transcriptKey: transcript.elevenLabsKeyID, database: database, in: txn)
+            else { return nil }
+            return transcript
+        }
     }
 }

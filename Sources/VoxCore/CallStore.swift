@@ -20,13 +20,18 @@ public struct CallStore: Sendable {
         }
     }
 
-    /// Inserts the call, or updates the one with the same Voximplant session id. `merge`
-    /// decides what an update keeps of the stored call (by default: the stored id and what
-    /// later stages added, such as the recording and the transcript flag).
+    /// Inserts the call, or updates the one of the same account with the same Voximplant
+    /// session id. An update keeps the stored id, owner and account, and what later stages
+    /// added (the recording, the conversation, the transcript flag).
     @discardableResult
     public func upsert(_ call: Call, in txn: WriteTransaction) throws -> UpsertResult {
-        let existing = try database.callsByVoximplantID.get(txn, call.voximplantSessionID).flatMap { try database.calls.get(txn, $0) }
-        return try upsert(call, existing: existing, in: txn)
+        try upsert(call, existing: existing(account: call.accountID, session: call.voximplantSessionID, in: txn), in: txn)
+    }
+
+    /// The call of `account` with Voximplant session id `session`: the only way to find a call
+    /// from what an outsider reports, so the account always comes with it.
+    public func existing(account: UInt64, session: UInt64, in txn: some ReadableTransaction) throws -> Call? {
+        try database.callsBySession.get(txn, (account, session)).flatMap { try database.calls.get(txn, $0) }
     }
 
     /// `upsert` for a caller that has just read the stored call with the same session id
@@ -36,16 +41,21 @@ public struct CallStore: Sendable {
         var call = try call.roundTripped()
         if let existing {
             call.id = existing.id
+            // A call never changes hands: whoever reports it again cannot move it.
+            call.ownerUserID = existing.ownerUserID
+            call.accountID = existing.accountID
             call.recording = call.recording ?? existing.recording
             call.recordingURL = call.recordingURL ?? existing.recordingURL
-            call.conversationID = call.conversationID ?? existing.conversationID
+            // The first conversation id a call gets is its own; a later report cannot swap it
+            // for another (whose transcript would then show on this call).
+            call.conversationID = existing.conversationID ?? call.conversationID
             call.hasTranscript = call.hasTranscript || existing.hasTranscript
             if call == existing { return .unchanged(existing.id) }
             try replace(existing, with: call, in: txn)
             return .updated(existing.id)
         }
         call.id = try database.nextID("calls", in: txn)
-        if let conversation = call.conversationID, try database.transcripts.get(txn, conversation) != nil {
+        if let conversation = call.conversationID, try linkableTranscript(for: call, conversation: conversation, in: txn) {
             call.hasTranscript = true
         }
         try replace(nil, with: call, in: txn)
@@ -67,6 +77,8 @@ public struct CallStore: Sendable {
         call = try call.roundTripped()
         call.id = id
         call.voximplantSessionID = existing.voximplantSessionID
+        call.ownerUserID = existing.ownerUserID
+        call.accountID = existing.accountID
         if call != existing { try replace(existing, with: call, in: txn) }
         return call
     }
@@ -81,16 +93,19 @@ public struct CallStore: Sendable {
             try addStats(old, sign: -1, in: txn)
             if old.recording != nil { try database.recordingsByStart.delete(txn, (old.startMicros, old.id)) }
             if let conversation = old.conversationID, conversation != new.conversationID {
-                try database.callsByConversation.delete(txn, conversation)
+                try database.callsByConversation.delete(txn, (old.ownerUserID, conversation))
             }
         }
         try database.addIndexEntries(of: new, in: txn)
         try addStats(new, sign: 1, in: txn)
         if new.recording != nil { try database.recordingsByStart.put(txn, (new.startMicros, new.id), ()) }
         try database.calls.put(txn, new.id, new)
-        try database.callsByVoximplantID.put(txn, new.voximplantSessionID, new.id)
+        try database.callsBySession.put(txn, (new.accountID, new.voximplantSessionID), new.id)
         if let conversation = new.conversationID {
-            try database.callsByConversation.put(txn, conversation, new.id)
+            try database.callsByConversation.put(txn, (new.ownerUserID, conversation), new.id)
+            if old?.conversationID != conversation, new.hasTranscript {
+                try unorphan(owner: new.ownerUserID, conversation: conversation, in: txn)
+            }
         }
     }
 
@@ -109,13 +124,47 @@ public struct CallStore: Sendable {
         }
     }
 
-    /// Stores a transcript and flags its call, if the call is known yet. A transcript that
-    /// arrives first waits in its table and is linked when the call is upserted.
-    public func saveTranscript(_ transcript: Transcript, in txn: WriteTransaction) throws {
-        try database.transcripts.put(txn, transcript.conversationID, transcript)
-        if let callID = try database.callsByConversation.get(txn, transcript.conversationID) {
+    /// Stores a transcript under `owner` and flags its call, if the call is known yet and may
+    /// have it (`ConversationLink`). A transcript that arrives first waits in its table, as an
+    /// orphan, and is linked when the call is upserted.
+    ///
+    /// A transcript already stored through one ElevenLabs key is not replaced through another.
+    public func saveTranscript(_ transcript: Transcript, owner: UInt64, in txn: WriteTransaction) throws {
+        let key = (owner, transcript.conversationID)
+        let stored = try database.transcripts.get(txn, key)
+        if let storedKey = stored?.elevenLabsKeyID, storedKey != transcript.elevenLabsKeyID { return }
+        var transcript = transcript
+        // The arrival time keys the orphan index: the first one stays.
+        transcript.receivedAt = stored?.receivedAt ?? transcript.receivedAt ?? Date()
+        try database.transcripts.put(txn, key, transcript)
+        if let callID = try database.callsByConversation.get(txn, key), let call = try database.calls.get(txn, callID),
+           try ConversationLink.allows(call, transcriptKey: transcript.elevenLabsKeyID, database: database, in: txn) {
             try update(id: callID, in: txn) { $0.hasTranscript = true }
+            try unorphan(owner: owner, conversation: transcript.conversationID, in: txn)
+        } else if stored == nil {
+            try database.orphanTranscripts.put(txn, (Time.micros(transcript.receivedAt!), owner, transcript.conversationID), ())
         }
+    }
+
+    /// Whether a stored transcript of the call's owner with this conversation id may be linked.
+    private func linkableTranscript(for call: Call, conversation: String, in txn: WriteTransaction) throws -> Bool {
+        guard let transcript = try database.transcripts.get(txn, (call.ownerUserID, conversation)) else { return false }
+        return try ConversationLink.allows(call, transcriptKey: transcript.elevenLabsKeyID, database: database, in: txn)
+    }
+
+    private func unorphan(owner: UInt64, conversation: String, in txn: WriteTransaction) throws {
+        guard let transcript = try database.transcripts.get(txn, (owner, conversation)) else { return }
+        try database.orphanTranscripts.delete(txn, (Time.micros(transcript.receivedAt ?? Date()), owner, conversation))
+    }
+}
+
+/// The one rule for which transcripts a call may show: one of its own owner (the tables are
+/// keyed so), that came through the ElevenLabs key its application uses. A transcript with no
+/// key on record (stored before keys were recorded) passes on the owner alone.
+public enum ConversationLink {
+    public static func allows(_ call: Call, transcriptKey: UInt64?, database: Database, in txn: some ReadableTransaction) throws -> Bool {
+        guard let transcriptKey else { return true }
+        return try database.applicationCache.get(txn, call.applicationID)?.elevenLabsKeyID == transcriptKey
     }
 }
 

@@ -9,7 +9,9 @@ import KVStore
 public final class Database: Sendable {
     /// 2: call-index entries only under their owner (version 1 wrote a second copy under 0).
     /// 3: call-index keys bucket the start to the minute; the value carries the exact start.
-    public static let schemaVersion: UInt32 = 3
+    /// 4: tenants apart: calls found by (account, session id), conversations and transcripts
+    ///    kept per owner, Voximplant accounts unique, ElevenLabs webhook tokens.
+    public static let schemaVersion: UInt32 = 4
 
     public let environment: Environment
     public let users: Table<UInt64Key, JSONValue<User>>
@@ -23,16 +25,29 @@ public final class Database: Sendable {
     public let accounts: Table<UInt64Key, JSONValue<Account>>
     public let applications: Table<UInt64Key, JSONValue<Application>>
     public let calls: Table<UInt64Key, CallCodec>
-    /// Voximplant session id → call id: the unique index that makes upserts idempotent.
-    public let callsByVoximplantID: Table<UInt64Key, KeyAsValue<UInt64Key>>
-    /// ElevenLabs conversation id → call id.
-    public let callsByConversation: Table<StringKey, KeyAsValue<UInt64Key>>
+    /// (account id, Voximplant session id) → call id: the unique index that makes upserts
+    /// idempotent. The account is part of the key because a session id is only as trustworthy
+    /// as whoever reports it: an event signed by one tenant's application, or a sync of one
+    /// tenant's account, must never find another tenant's call.
+    public let callsBySession: Table<Pair<UInt64Key, UInt64Key>, KeyAsValue<UInt64Key>>
+    /// (owner, ElevenLabs conversation id) → call id. Per owner for the same reason: a
+    /// conversation id comes from webhooks that one tenant signs.
+    public let callsByConversation: Table<Pair<UInt64Key, StringKey>, KeyAsValue<UInt64Key>>
     /// Date, status and number indexes in one table; see `CallIndexKey`.
     public let callIndex: Table<CallIndexKey, CallSummaryCodec>
     public let callStats: Table<CallStatsKey, CallStatsCodec>
-    /// Keyed by conversation id, so a transcript that arrives before its call waits here.
-    public let transcripts: Table<StringKey, JSONValue<Transcript>>
+    /// Keyed by (owner, conversation id), so a transcript that arrives before its call waits
+    /// here, and one tenant's webhook can never overwrite another tenant's transcript.
+    public let transcripts: Table<Pair<UInt64Key, StringKey>, JSONValue<Transcript>>
+    /// When each transcript without a call arrived, (arrival µs, owner, conversation): what the
+    /// purge of orphans walks, oldest first. A transcript leaves it once linked.
+    public let orphanTranscripts: Table<Triple<UInt64Key, UInt64Key, StringKey>, EmptyValue>
     public let elevenLabsKeys: Table<UInt64Key, JSONValue<ElevenLabsKey>>
+    /// SHA-256 of an ElevenLabs key's webhook URL token → the key: which key (and so which
+    /// secret, one HMAC) a post-call webhook is checked against. Only the hash is stored.
+    public let elevenLabsWebhookTokens: Table<BytesKey, KeyAsValue<UInt64Key>>
+    /// Voximplant account id → our account record: one tenant per Voximplant account.
+    public let accountsByVoximplantID: Table<StringKey, KeyAsValue<UInt64Key>>
     /// The job queue: records, their due times (due | id), dedupe keys, and parked failures.
     public let jobs: Table<UInt64Key, JSONValue<Job>>
     public let jobsDue: Table<Pair<UInt64Key, UInt64Key>, EmptyValue>
@@ -63,12 +78,15 @@ public final class Database: Sendable {
         accounts = try environment.openTable("accounts")
         applications = try environment.openTable("applications")
         calls = try environment.openTable("calls")
-        callsByVoximplantID = try environment.openTable("calls_by_voximplant_id")
-        callsByConversation = try environment.openTable("calls_by_conversation")
+        callsBySession = try environment.openTable("calls_by_session")
+        callsByConversation = try environment.openTable("calls_by_owner_conversation")
         callIndex = try environment.openTable("call_index")
         callStats = try environment.openTable("call_stats")
-        transcripts = try environment.openTable("transcripts")
+        transcripts = try environment.openTable("transcripts_by_owner")
+        orphanTranscripts = try environment.openTable("transcripts_orphaned")
         elevenLabsKeys = try environment.openTable("elevenlabs_keys")
+        elevenLabsWebhookTokens = try environment.openTable("elevenlabs_webhook_tokens")
+        accountsByVoximplantID = try environment.openTable("accounts_by_voximplant_id")
         jobs = try environment.openTable("jobs")
         jobsDue = try environment.openTable("jobs_due")
         jobsByDedupe = try environment.openTable("jobs_by_dedupe")
@@ -78,9 +96,44 @@ public final class Database: Sendable {
         storageSettings = try environment.openTable("storage_settings")
         applicationCache = DecodingCache(applications)
         accountCache = DecodingCache(accounts)
+        // Version 3's tables, opened only to be migrated from (opening creates a table).
+        let legacy = try Schema.storedVersion(in: environment).map { $0 < 4 } == true ? try LegacyTables(environment) : nil
         _ = try Schema(environment: environment, version: Database.schemaVersion) { [self] from, txn in
             if from < 3 { try rebuildCallIndex(txn) }
+            if from < 4, let legacy { try separateTenants(legacy, txn) }
         }
+    }
+
+    /// Migration to version 4: the unique indexes of calls by session and by conversation are
+    /// written again under their account and owner, transcripts move under the owner of their
+    /// call (one with no call yet is kept as an orphan of nobody, which the purge ends), and
+    /// accounts get their uniqueness index. The old tables are emptied.
+    private func separateTenants(_ legacy: LegacyTables, _ txn: WriteTransaction) throws {
+        let (oldBySession, oldByConversation, oldTranscripts) = (legacy.bySession, legacy.byConversation, legacy.transcripts)
+        try calls.scan(txn) { id, call in
+            try callsBySession.put(txn, (call.accountID, call.voximplantSessionID), id)
+            if let conversation = call.conversationID { try callsByConversation.put(txn, (call.ownerUserID, conversation), id) }
+            return true
+        }
+        let arrived = Time.micros(Date())
+        try oldTranscripts.scan(txn) { conversation, transcript in
+            if let callID = try oldByConversation.get(txn, conversation), let call = try calls.get(txn, callID) {
+                try transcripts.put(txn, (call.ownerUserID, conversation), transcript)
+            } else {
+                try transcripts.put(txn, (0, conversation), transcript)
+                try orphanTranscripts.put(txn, (arrived, 0, conversation), ())
+            }
+            return true
+        }
+        try accounts.scan(txn) { id, account in
+            if try accountsByVoximplantID.get(txn, account.voximplantAccountID) == nil {
+                try accountsByVoximplantID.put(txn, account.voximplantAccountID, id)
+            }
+            return true
+        }
+        try oldBySession.removeAll(txn)
+        try oldByConversation.removeAll(txn)
+        try oldTranscripts.removeAll(txn)
     }
 
     /// Migration to version 3, which keys the index by start minute (see `CallIndexKey`):
@@ -108,5 +161,18 @@ public final class Database: Sendable {
         let next = (try sequences.get(txn, sequence) ?? 0) + 1
         try sequences.put(txn, sequence, next)
         return next
+    }
+}
+
+/// The tables schema 4 replaced, keyed without their tenant.
+private struct LegacyTables {
+    let bySession: Table<UInt64Key, KeyAsValue<UInt64Key>>
+    let byConversation: Table<StringKey, KeyAsValue<UInt64Key>>
+    let transcripts: Table<StringKey, JSONValue<Transcript>>
+
+    init(_ environment: Environment) throws {
+        bySession = try environment.openTable("calls_by_voximplant_id")
+        byConversation = try environment.openTable("calls_by_conversation")
+        transcripts = try environment.openTable("transcripts")
     }
 }

@@ -41,7 +41,7 @@ public struct DemoData {
                 if let transcript { transcripts.append(transcript) }
             }
             try database.environment.write { txn in
-                for transcript in transcripts { try database.transcripts.put(txn, transcript.conversationID, transcript) }
+                for transcript in transcripts { try database.transcripts.put(txn, (owner.id, transcript.conversationID), transcript) }
                 for call in calls { try store.upsert(call, in: txn) }
             }
             written += size

@@ -109,8 +109,12 @@ public struct Money: Codable, Sendable, Equatable, Hashable {
         self.currency = currency
     }
 
-    public init(decimal: Double, currency: String) {
-        self.init(micros: Int64((decimal * 1_000_000).rounded()), currency: currency)
+    /// Nil for an amount that is not finite or not within ±10^12 units: no real call costs
+    /// that, and the sums of a million calls must not overflow.
+    public init?(decimal: Double, currency: String) {
+        let micros = (decimal * 1_000_000).rounded()
+        guard micros.isFinite, abs(micros) <= 1e18 else { return nil }
+        self.init(micros: Int64(micros), currency: currency)
     }
 
     public var decimal: Double { Double(micros) / 1_000_000 }
@@ -215,6 +219,11 @@ public struct Transcript: Codable, Sendable, Equatable {
     public var summary: String?
     /// ElevenLabs' analysis verdict: success, failure or unknown.
     public var successVerdict: String?
+    /// The ElevenLabs key (its webhook or its API) it came through; nil for transcripts stored
+    /// before schema 4. Only calls whose application uses that key may show it.
+    public var elevenLabsKeyID: UInt64?
+    /// When it first arrived here: orphans (no call yet) are purged by age.
+    public var receivedAt: Date?
 
     public init(conversationID: String, turns: [Turn], summary: String? = nil, successVerdict: String? = nil) {
         self.conversationID = conversationID
@@ -225,8 +234,17 @@ public struct Transcript: Codable, Sendable, Equatable {
 }
 
 public enum Time {
+    /// The instants accepted from outside (event timestamps, upstream records): 2000-01-01 to
+    /// 2200-01-01. Anything else is refused where it comes in, with a message, so that no
+    /// arithmetic on times further on can overflow.
+    public static let accepted: ClosedRange<Date> = Date(timeIntervalSince1970: 946_684_800)...Date(timeIntervalSince1970: 7_258_118_400)
+
+    /// Saturating: a time before 1970 is 0, one beyond UInt64's range its maximum, NaN is 0.
+    /// Inputs are range-checked where they come in; this only guarantees no trap.
     public static func micros(_ date: Date) -> UInt64 {
-        UInt64(max(0, (date.timeIntervalSince1970 * 1_000_000).rounded()))
+        let value = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard value > 0 else { return 0 }
+        return value < 18_446_744_073_709_551_615 ? UInt64(value) : .max
     }
 
     public static func date(micros: UInt64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
@@ -243,6 +261,9 @@ public struct ElevenLabsKey: Codable, Sendable, Equatable {
     public var createdAt: Date
     /// The HMAC secret of the workspace's post-call webhook, sealed; nil when not set up.
     public var webhookSecretSealed: [UInt8]?
+    /// The token of this key's own webhook URL (`/api/webhook/elevenlabs/<token>`), sealed so
+    /// that the Setup page can show the URL again; LMDB indexes only its SHA-256.
+    public var webhookTokenSealed: [UInt8]?
 
     public init(id: UInt64, ownerUserID: UInt64, name: String, apiKeySealed: [UInt8], baseURL: String, createdAt: Date = Date()) {
         self.id = id

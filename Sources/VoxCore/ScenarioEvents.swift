@@ -40,14 +40,18 @@ public struct ScenarioEvent: Sendable, Equatable {
         applicationID = try Self.id(fields, "application_id")
         sessionID = try Self.id(fields, "session_id")
         let sent = try Self.id(fields, "sent_at")
-        guard sent <= UInt64(Int64.max) else { throw Invalid(description: "at sent_at: out of range") }
-        sentAt = Int64(sent)
-        from = try Self.text(fields, "from")
-        to = try Self.text(fields, "to")
-        direction = try Self.text(fields, "direction")
-        reason = try Self.text(fields, "reason")
-        conversationID = try Self.text(fields, "conversation_id")
-        recordingURL = try Self.text(fields, "recording_url")
+        guard let sentAt = Int64(exactly: sent), Time.accepted.contains(Date(timeIntervalSince1970: Double(sentAt) / 1000)) else {
+            throw Invalid(description: "at sent_at: expected milliseconds since 1970 between the years 2000 and 2200")
+        }
+        self.sentAt = sentAt
+        // Lengths far above anything real, so that a signed but hostile event cannot store
+        // megabytes per call.
+        from = try Self.text(fields, "from", max: 64)
+        to = try Self.text(fields, "to", max: 64)
+        direction = try Self.text(fields, "direction", max: 16)
+        reason = try Self.text(fields, "reason", max: 256)
+        conversationID = try Self.text(fields, "conversation_id", max: 128)
+        recordingURL = try Self.text(fields, "recording_url", max: 2048)
         switch fields["duration"] {
         case nil, .null?: duration = nil
         case let .number(text)?:
@@ -70,10 +74,12 @@ public struct ScenarioEvent: Sendable, Equatable {
         }
     }
 
-    private static func text(_ fields: JSONFields, _ key: String) throws(Invalid) -> String? {
+    private static func text(_ fields: JSONFields, _ key: String, max: Int) throws(Invalid) -> String? {
         switch fields[key] {
         case nil, .null?: return nil
-        case let .string(text)?: return text
+        case let .string(text)?:
+            guard text.utf8.count <= max else { throw Invalid(description: "at \(key): longer than \(max) bytes") }
+            return text
         default: throw Invalid(description: "at \(key): expected a string")
         }
     }
@@ -114,7 +120,9 @@ public struct ScenarioEventIngest: Sendable {
         guard let application = try database.applicationCache.get(txn, event.applicationID),
               let account = try database.accountCache.get(txn, application.accountID) else { throw Failure.unknownApplication }
         let sentAt = Date(timeIntervalSince1970: Double(event.sentAt) / 1000)
-        let existing = try database.callsByVoximplantID.get(txn, event.sessionID).flatMap { try database.calls.get(txn, $0) }
+        // Only this application's account is searched: an event signed by one tenant's
+        // application can never reach another tenant's call with the same session id.
+        let existing = try store.existing(account: account.id, session: event.sessionID, in: txn)
         var call = existing ?? Call(
             ownerUserID: account.ownerUserID, accountID: account.id, applicationID: application.id,
             voximplantSessionID: event.sessionID, direction: .inbound, fromNumber: "", toNumber: application.phoneNumber,
@@ -126,7 +134,7 @@ public struct ScenarioEventIngest: Sendable {
             if let to = event.to, !to.isEmpty { call.toNumber = to }
             if event.direction == "outbound" { call.direction = .outbound }
         case .conversationStarted:
-            call.conversationID = event.conversationID ?? call.conversationID
+            call.conversationID = call.conversationID ?? event.conversationID
         case .recordingStarted:
             call.recordingURL = event.recordingURL ?? call.recordingURL
         case .callEnded:
@@ -134,7 +142,7 @@ public struct ScenarioEventIngest: Sendable {
             call.endedAt = sentAt
             call.durationSeconds = duration
             call.finishReason = event.reason
-            call.conversationID = event.conversationID ?? call.conversationID
+            call.conversationID = call.conversationID ?? event.conversationID
             call.status = event.reason == "failed" ? .failed : duration > 0 ? .answered : .noAnswer
             if existing == nil { call.startedAt = sentAt - Double(duration) }
         }

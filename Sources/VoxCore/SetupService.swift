@@ -67,11 +67,22 @@ public struct SetupService: Sendable {
         try SetupService.validateAccount(name: name, accountID: voximplantAccountID)
         guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the account's API key.") }
         return try database.environment.write { txn in
+            try claim(voximplantAccountID, for: nil, in: txn)
             let id = try database.nextID("accounts", in: txn)
             let account = Account(id: id, ownerUserID: owner.id, voximplantAccountID: voximplantAccountID, name: name,
                                   apiKeySealed: try vault.seal(apiKey, at: Vault.Place("accounts", id, "api_key")))
             try database.accounts.put(txn, id, account)
+            try database.accountsByVoximplantID.put(txn, voximplantAccountID, id)
             return account
+        }
+    }
+
+    /// One Voximplant account belongs to one tenant here: its call history and its events
+    /// would otherwise be two tenants' calls at once. Refused, with a message, when another
+    /// record (`except` is the one being edited) already holds it.
+    private func claim(_ voximplantAccountID: String, for except: UInt64?, in txn: WriteTransaction) throws {
+        if let holder = try database.accountsByVoximplantID.get(txn, voximplantAccountID), holder != except {
+            throw SetupError.invalid("Voximplant account \(voximplantAccountID) is already connected here (by you or another user); each account can be connected once.")
         }
     }
 
@@ -82,6 +93,11 @@ public struct SetupService: Sendable {
         _ = try account(id: id, viewer: viewer)
         try database.environment.write { txn in
             guard var account = try database.accounts.get(txn, id) else { throw SetupError.notFound }
+            if account.voximplantAccountID != voximplantAccountID {
+                try claim(voximplantAccountID, for: id, in: txn)
+                try database.accountsByVoximplantID.delete(txn, account.voximplantAccountID)
+                try database.accountsByVoximplantID.put(txn, voximplantAccountID, id)
+            }
             account.name = name
             account.voximplantAccountID = voximplantAccountID
             if let currency { account.currency = currency }
@@ -108,6 +124,10 @@ public struct SetupService: Sendable {
             let users = try database.applications.entries(txn).filter { $0.value.accountID == id }
             guard users.isEmpty else {
                 throw SetupError.inUse("Applications use this account (\(users.map(\.value.name).joined(separator: ", "))). Disable it instead.")
+            }
+            if let account = try database.accounts.get(txn, id),
+               try database.accountsByVoximplantID.get(txn, account.voximplantAccountID) == id {
+                try database.accountsByVoximplantID.delete(txn, account.voximplantAccountID)
             }
             try database.accounts.delete(txn, id)
         }
@@ -140,19 +160,59 @@ public struct SetupService: Sendable {
                                     apiKeySealed: try vault.seal(apiKey, at: Vault.Place("elevenlabs_keys", id, "api_key")),
                                     baseURL: baseURL)
             if let webhookSecret, !webhookSecret.isEmpty {
+                try SetupService.validateWebhookSecret(webhookSecret)
                 key.webhookSecretSealed = try vault.seal(webhookSecret, at: Vault.Place("elevenlabs_keys", id, "webhook_secret"))
             }
+            try ElevenLabsWebhookToken.issue(for: &key, vault: vault, database: database, in: txn)
             try database.elevenLabsKeys.put(txn, id, key)
             return key
         }
     }
 
+    /// Webhook secrets are long random strings (ElevenLabs' own are); a short one could be
+    /// guessed offline from one signed request.
+    public static let minimumWebhookSecretLength = 32
+
+    static func validateWebhookSecret(_ secret: String) throws {
+        guard secret.count >= minimumWebhookSecretLength else {
+            throw SetupError.invalid("A webhook secret has at least \(minimumWebhookSecretLength) characters: paste the one ElevenLabs shows when the webhook is created.")
+        }
+    }
+
+    /// Saves (or replaces) the key's post-call webhook secret.
+    public func setElevenLabsWebhookSecret(keyID: UInt64, viewer: User, secret: String) throws {
+        try SetupService.validateWebhookSecret(secret)
+        _ = try elevenLabsKey(id: keyID, viewer: viewer)
+        try database.environment.write { txn in
+            guard var key = try database.elevenLabsKeys.get(txn, keyID) else { throw SetupError.notFound }
+            key.webhookSecretSealed = try vault.seal(secret, at: Vault.Place("elevenlabs_keys", keyID, "webhook_secret"))
+            try database.elevenLabsKeys.put(txn, keyID, key)
+        }
+    }
+
+    /// The key's own post-call webhook URL. A key saved before these URLs existed gets its
+    /// token here, once.
+    public func elevenLabsWebhookURL(for key: ElevenLabsKey, publicURL: String) throws -> String {
+        let base = publicURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/webhook/elevenlabs/"
+        if let token = try ElevenLabsWebhookToken.token(of: key, vault: vault) { return base + token }
+        let token = try database.environment.write { txn -> String in
+            guard var stored = try database.elevenLabsKeys.get(txn, key.id) else { throw SetupError.notFound }
+            if let token = try ElevenLabsWebhookToken.token(of: stored, vault: vault) { return token }
+            let token = try ElevenLabsWebhookToken.issue(for: &stored, vault: vault, database: database, in: txn)
+            try database.elevenLabsKeys.put(txn, key.id, stored)
+            return token
+        }
+        return base + token
+    }
+
     public func deleteElevenLabsKey(id: UInt64, viewer: User) throws {
-        _ = try elevenLabsKey(id: id, viewer: viewer)
+        let key = try elevenLabsKey(id: id, viewer: viewer)
+        let token = try ElevenLabsWebhookToken.token(of: key, vault: vault)
         try database.environment.write { txn in
             guard try database.applications.entries(txn).allSatisfy({ $0.value.elevenLabsKeyID != id }) else {
                 throw SetupError.inUse("Applications use this key.")
             }
+            if let token { try database.elevenLabsWebhookTokens.delete(txn, ElevenLabsWebhookToken.hash(Substring(token))) }
             try database.elevenLabsKeys.delete(txn, id)
         }
     }
@@ -181,12 +241,17 @@ public struct SetupService: Sendable {
     @discardableResult
     public func createApplication(viewer: User, accountID: UInt64, name: String, phoneNumber: String, agentID: String,
                                   elevenLabsKeyID: UInt64, record: Bool) throws -> Application {
-        _ = try account(id: accountID, viewer: viewer)
-        _ = try elevenLabsKey(id: elevenLabsKeyID, viewer: viewer)
+        let account = try self.account(id: accountID, viewer: viewer)
+        let key = try self.elevenLabsKey(id: elevenLabsKeyID, viewer: viewer)
+        // Transcripts reach a call only through its own tenant's key (see ConversationLink);
+        // an admin linking one tenant's account to another's key would break that silently.
+        guard account.ownerUserID == key.ownerUserID else {
+            throw SetupError.invalid("The Voximplant account and the ElevenLabs key belong to different users; use a key of the account's owner.")
+        }
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the application a name.") }
         guard !PhoneNumber.digits(phoneNumber).isEmpty else { throw SetupError.invalid("Choose a phone number.") }
         guard !agentID.isEmpty else { throw SetupError.invalid("Enter the ElevenLabs agent id.") }
-        let secret = Random.bytes(32).base64URLString
+        let secret = SetupService.newWebhookSecret()
         return try database.environment.write { txn in
             let id = try database.nextID("applications", in: txn)
             var application = Application(id: id, accountID: accountID, name: name, elevenLabsAgentID: agentID,
@@ -196,6 +261,21 @@ public struct SetupService: Sendable {
             application.record = record
             try database.applications.put(txn, id, application)
             return application
+        }
+    }
+
+    /// 32 random bytes as 43 base64url characters.
+    static func newWebhookSecret() -> String { Random.bytes(32).base64URLString }
+
+    /// Gives the application a new webhook secret. Events signed with the old one are refused
+    /// from now on, so the scenario must be deployed again (the page says so).
+    public func rotateWebhookSecret(applicationID: UInt64, viewer: User) throws {
+        _ = try application(id: applicationID, viewer: viewer)
+        let secret = SetupService.newWebhookSecret()
+        try database.environment.write { txn in
+            guard var application = try database.applications.get(txn, applicationID) else { throw SetupError.notFound }
+            application.webhookSecretSealed = try vault.seal(secret, at: Vault.Place("applications", applicationID, "webhook_secret"))
+            try database.applications.put(txn, applicationID, application)
         }
     }
 
@@ -225,18 +305,6 @@ public struct SetupService: Sendable {
             application.voximplantApplicationID = voximplantApplicationID ?? application.voximplantApplicationID
             application.voximplantRuleID = ruleID ?? application.voximplantRuleID
             try database.applications.put(txn, applicationID, application)
-        }
-    }
-}
-
-extension SetupService {
-    /// Every saved ElevenLabs webhook secret (for checking a post-call webhook's signature,
-    /// which does not say which workspace sent it).
-    public func elevenLabsWebhookSecrets() throws -> [String] {
-        try database.environment.read { txn in try database.elevenLabsKeys.entries(txn) }.compactMap { entry in
-            entry.value.webhookSecretSealed.flatMap {
-                try? vault.open($0, at: Vault.Place("elevenlabs_keys", entry.key, "webhook_secret"))
-            }
         }
     }
 }

@@ -51,6 +51,8 @@ public struct VaultRotation {
         try keys(Field(table: database.elevenLabsKeys, name: "api_key", get: { $0.apiKeySealed }, set: { $0.apiKeySealed = $1 }))
         try keys(Field(table: database.elevenLabsKeys, name: "webhook_secret", get: \.webhookSecretSealed,
                        set: { $0.webhookSecretSealed = $1 }))
+        try keys(Field(table: database.elevenLabsKeys, name: ElevenLabsWebhookToken.field, get: \.webhookTokenSealed,
+                       set: { $0.webhookTokenSealed = $1 }))
         try storage(Field(table: database.storageSettings, name: StorageSettings.secretPlace.field, get: \.s3SecretSealed,
                           set: { $0.s3SecretSealed = $1 }))
         try storage(Field(table: database.storageSettings, name: StorageSettings.sessionTokenPlace.field,

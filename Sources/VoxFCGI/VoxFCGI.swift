@@ -100,14 +100,8 @@ struct Serve: ParsableCommand {
         configuration.socketMode = settings.socketMode
         configuration.tcpAddress = settings.tcpAddress
         configuration.threads = settings.threads
-        let maxBody = settings.maxBodyBytes
-        // Webhooks are small JSON; everything else is a form.
-        configuration.maxBodySize = { path in
-            if path == "/api/webhook/voximplant" { return 64 * 1024 }
-            // post_call_audio carries the whole call as base64 MP3.
-            if path == "/api/webhook/elevenlabs" { return 64 << 20 }
-            return maxBody
-        }
+        let formLimit = settings.maxBodyBytes
+        configuration.maxBodySize = { path in app.maxBodySize(forPath: path, formLimit: formLimit) }
         let server = FastCGIServer(configuration: configuration) { app.handle($0) }
         try server.start()
         logger.info("listening", metadata: [

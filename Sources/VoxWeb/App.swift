@@ -80,6 +80,17 @@ public final class App: Sendable {
         self.router = router
     }
 
+    /// The largest body the worker reads for `path`, decided from the path alone before any
+    /// of the body is read (the FastCGI server answers 413 above it). One rule, here:
+    /// webhooks are small JSON; an ElevenLabs key's own URL takes `post_call_audio`; every
+    /// other path is a form of at most `formLimit`.
+    public func maxBodySize(forPath path: String, formLimit: Int) -> Int {
+        if path == "/api/webhook/voximplant" { return WebhookEndpoints.maxBody }
+        if let limit = ElevenLabsWebhook.bodyLimit(path: path, database: services.database) { return limit }
+        if path.hasPrefix("/api/webhook/") { return ElevenLabsWebhook.smallBody }
+        return formLimit
+    }
+
     public func handle(_ request: Request) -> Response {
         let started = DispatchTime.now()
         let requestID = request.headers["x-request-id"].flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }

@@ -103,8 +103,10 @@ public struct CallSync: Sendable {
 
     /// One Voximplant call session as our call. Status mapping (our choice, from the
     /// reference): successful → answered; SIP 486 → busy; 480, 408, 487 → no answer; else failed.
+    ///
+    /// A record whose numbers or time are out of range is refused (nil), not stored.
     static func call(from session: VoximplantCallSession, account: Account, applications: [UInt64: UInt64]) -> Call? {
-        guard let started = session.startedAt else { return nil }
+        guard let started = session.startedAt, Time.accepted.contains(started) else { return nil }
         let legs = session.calls ?? []
         let leg = legs.first
         let incoming = leg?.incoming ?? true
@@ -114,21 +116,22 @@ public struct CallSync: Sendable {
         if legs.contains(where: { $0.successful == true }) {
             status = .answered
         } else {
-            switch Int(leg?.endReason?.code?.value ?? 0) {
+            switch leg?.endReason?.code?.integer(in: 0...999) ?? 0 {
             case 486: status = .busy
             case 480, 408, 487: status = .noAnswer
             default: status = .failed
             }
         }
-        let cost = legs.compactMap { $0.cost?.value }.reduce(0, +)
-        let duration = Int(session.duration?.value ?? leg?.duration?.value ?? 0)
+        let cost = Money(decimal: legs.compactMap { $0.cost?.value }.reduce(0, +), currency: account.currency)
+        guard let duration = (session.duration ?? leg?.duration ?? FlexibleNumber(0)).integer(in: 0...(7 * 86_400)),
+              let cost else { return nil }
         return Call(
             ownerUserID: account.ownerUserID, accountID: account.id,
             applicationID: session.applicationID.flatMap { applications[$0] } ?? 0,
             voximplantSessionID: session.callSessionHistoryID, direction: incoming ? .inbound : .outbound,
             fromNumber: incoming ? remote : local, toNumber: incoming ? local : remote, startedAt: started,
             endedAt: started + Double(duration), durationSeconds: duration,
-            cost: Money(decimal: cost, currency: account.currency), status: status, finishReason: session.finishReason,
+            cost: cost, status: status, finishReason: session.finishReason,
             recordingURL: session.records?.first?.recordURL ?? leg?.recordURL)
     }
 }

@@ -27,8 +27,12 @@ public enum JobHandlers {
         guard let key = try database.elevenLabsKey(for: call) else { throw JobError.noElevenLabsKey }
         let conversation = try services.upstreams.elevenLabs(key, vault: services.vault).conversation(id: conversationID)
         guard conversation.isFinal else { return .later(30) }
-        let transcript = conversation.storedTranscript
-        try database.environment.write { txn in try CallStore(database: database).saveTranscript(transcript, in: txn) }
+        var transcript = conversation.storedTranscript
+        transcript.elevenLabsKeyID = key.id
+        transcript.receivedAt = services.clock.now()
+        try database.environment.write { txn in
+            try CallStore(database: database).saveTranscript(transcript, owner: call.ownerUserID, in: txn)
+        }
         return .done
     }
 
@@ -45,7 +49,9 @@ extension ElevenLabsConversation {
         Transcript(
             conversationID: conversationID,
             turns: (transcript ?? []).compactMap { turn in
-                turn.message.map { Transcript.Turn(role: turn.role, text: $0, secondsIntoCall: Int(turn.timeInCallSecs?.value ?? 0)) }
+                // A time that is not a whole number of seconds within a day is shown as 0.
+                turn.message.map { Transcript.Turn(role: turn.role, text: $0,
+                                                   secondsIntoCall: turn.timeInCallSecs?.integer(in: 0...86_400) ?? 0) }
             },
             summary: analysis?.transcriptSummary, successVerdict: analysis?.callSuccessful)
     }

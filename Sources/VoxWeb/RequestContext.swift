@@ -40,6 +40,17 @@ public struct RequestContext: Sendable {
         guard let value = parameters[name] else { throw HTTPError(.notFound, "missing path parameter \(name)") }
         return value
     }
+
+    /// A record id from the path: 1 to 20 digits that fit a UInt64. Anything else names no
+    /// record, so it is the same 404 as a missing one. (Reading a malformed id as 0 looked up
+    /// record 0.)
+    public func id(_ name: String = "id") throws -> UInt64 {
+        let text = try parameter(name)
+        guard text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = UInt64(text), id > 0 else {
+            throw HTTPError(.notFound, "there is no such record: ids are whole numbers from 1 to 18446744073709551615")
+        }
+        return id
+    }
 }
 
 extension Logger {

@@ -40,6 +40,7 @@ public enum Routes {
         post("/setup/accounts/:id/delete", .signedIn, SetupPage.deleteAccount),
         post("/setup/elevenlabs", .signedIn, SetupPage.addKey),
         post("/setup/elevenlabs/:id/test", .signedIn, SetupPage.testKey),
+        post("/setup/elevenlabs/:id/webhook", .signedIn, SetupPage.setWebhookSecret),
         post("/setup/elevenlabs/:id/delete", .signedIn, SetupPage.deleteKey),
         get("/setup/storage", .admin, StoragePage.show),
         post("/setup/storage", .admin, StoragePage.save),
@@ -50,13 +51,15 @@ public enum Routes {
         get("/applications/:id", .signedIn, ApplicationsPage.show),
         post("/applications/:id/code", .signedIn, ApplicationsPage.code),
         post("/applications/:id/deploy", .signedIn, ApplicationsPage.deploy),
+        post("/applications/:id/rotate-secret", .signedIn, ApplicationsPage.rotateSecret),
         get("/api/sync/status", .signedIn, SyncEndpoints.status),
         get("/api/calls/live", .signedIn, LiveCalls.json),
         get("/jobs", .admin, JobsPage.show),
         post("/jobs/:id/retry", .admin, JobsPage.retry),
         post("/jobs/:id/discard", .admin, JobsPage.discard),
         post("/api/webhook/voximplant", .webhook, WebhookEndpoints.voximplant),
-        post("/api/webhook/elevenlabs", .webhook, ElevenLabsWebhook.receive),
+        post("/api/webhook/elevenlabs", .webhook, ElevenLabsWebhook.retired),
+        post("/api/webhook/elevenlabs/:token", .webhook, ElevenLabsWebhook.receive),
         get("/healthz", .public) { _, _, services in
             _ = try services.users.count()
             return .text("ok\n")

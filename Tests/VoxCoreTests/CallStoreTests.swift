@@ -56,7 +56,7 @@ import Testing
     @Test func transcriptBeforeCallIsLinkedWhenCallArrives() throws {
         let f = try CallFixture()
         try f.database.environment.write { txn throws in
-            try f.store.saveTranscript(Transcript(conversationID: "conv_1", turns: [.init(role: "agent", text: "Hi", secondsIntoCall: 0)]), in: txn)
+            try f.store.saveTranscript(Transcript(conversationID: "conv_1", turns: [.init(role: "agent", text: "Hi", secondsIntoCall: 0)]), owner: f.alice.id, in: txn)
         }
         var call = f.call(at: base)
         call.conversationID = "conv_1"

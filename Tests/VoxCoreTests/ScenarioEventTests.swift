@@ -70,7 +70,7 @@ import Testing
     @Test func unknownApplicationStoresNothing() throws {
         let f = try CallFixture()
         let ingest = ScenarioEventIngest(database: f.database, jobs: JobQueue(database: f.database))
-        let foreign = try event(#"{"type":"call_started","application_id":999,"session_id":1,"sent_at":1}"#)
+        let foreign = try event(#"{"type":"call_started","application_id":999,"session_id":1,"sent_at":1790000000000}"#)
         #expect(throws: ScenarioEventIngest.Failure.unknownApplication) {
             try f.database.environment.write { txn in try ingest.apply(foreign, in: txn) }
         }
@@ -94,5 +94,62 @@ import Testing
         let failed = try f.queries.page(viewer: f.alice, filter: CallFilter(statuses: [.failed])).calls
         #expect(failed.map(\.finishReason) == [CallMaintenance.timedOutReason])
         #expect(try f.stats(f.alice.id).count(.inProgress) == 1)
+    }
+}
+
+/// Issue 12, section 4: an event is as trustworthy as the application that signed it.
+@Suite struct ScenarioEventTenancyTests {
+    func event(_ json: String) throws -> ScenarioEvent { try ScenarioEvent(json: Array(json.utf8)) }
+
+    @Test func anEventOfOneTenantNeverChangesAnotherTenantsCall() throws {
+        let f = try CallFixture()
+        // Bob's call, session 500, on Bob's account.
+        let bobs = try f.insert([f.call(owner: f.bob, at: base, from: "+12025550111", session: 500)])[0].callID
+        let before = try #require(try f.queries.call(id: bobs, viewer: f.bob))
+        // Alice's application (account 1) reports the same session id with other facts.
+        let ingest = ScenarioEventIngest(database: f.database, jobs: JobQueue(database: f.database))
+        for json in [
+            #"{"type":"call_started","application_id":1,"session_id":500,"sent_at":1790000000000,"from":"+70000000000"}"#,
+            #"{"type":"conversation_started","application_id":1,"session_id":500,"sent_at":1790000001000,"conversation_id":"conv_evil"}"#,
+            #"{"type":"recording_started","application_id":1,"session_id":500,"sent_at":1790000001000,"recording_url":"https://evil.example/x.mp3"}"#,
+            #"{"type":"call_ended","application_id":1,"session_id":500,"sent_at":1790000009000,"duration":0,"reason":"failed"}"#,
+        ] {
+            try f.database.environment.write { txn in try ingest.apply(try event(json), in: txn) }
+        }
+        #expect(try f.queries.call(id: bobs, viewer: f.bob) == before)
+        // Alice got a call of her own instead.
+        let alices = try f.queries.page(viewer: f.alice, filter: CallFilter()).calls
+        #expect(alices.count == 1 && alices[0].id != bobs && alices[0].ownerUserID == f.alice.id)
+    }
+
+    @Test func aCallKeepsItsFirstConversation() throws {
+        let f = try CallFixture()
+        let ingest = ScenarioEventIngest(database: f.database, jobs: JobQueue(database: f.database))
+        for conversation in ["conv_1", "conv_2"] {
+            let json = #"{"type":"conversation_started","application_id":1,"session_id":9,"sent_at":1790000000000,"conversation_id":""# + conversation + #""}"#
+            try f.database.environment.write { txn in try ingest.apply(try event(json), in: txn) }
+        }
+        #expect(try f.queries.page(viewer: f.alice, filter: CallFilter()).calls.map(\.conversationID) == ["conv_1"])
+    }
+
+    @Test func outOfRangeNumbersAreRefusedWithAMessage() {
+        for (json, words) in [
+            (#"{"type":"call_started","application_id":1,"session_id":1,"sent_at":9223372036854775807}"#, "sent_at"),
+            (#"{"type":"call_started","application_id":1,"session_id":1,"sent_at":18446744073709551615}"#, "sent_at"),
+            (#"{"type":"call_started","application_id":1,"session_id":1,"sent_at":18446744073709551616}"#, "sent_at"),
+            (#"{"type":"call_started","application_id":1,"session_id":1,"sent_at":-1}"#, "sent_at"),
+            (#"{"type":"call_started","application_id":1,"session_id":1,"sent_at":1e300}"#, "sent_at"),
+            (#"{"type":"call_started","application_id":1,"session_id":1,"sent_at":"nan"}"#, "sent_at"),
+            (#"{"type":"call_started","application_id":1,"session_id":1,"sent_at":0}"#, "sent_at"),
+            (#"{"type":"call_ended","application_id":1,"session_id":1,"sent_at":1790000000000,"duration":1e300}"#, "duration"),
+            (#"{"type":"call_ended","application_id":1,"session_id":18446744073709551616,"sent_at":1790000000000}"#, "session_id"),
+        ] {
+            do {
+                _ = try event(json)
+                Issue.record("accepted \(json)")
+            } catch {
+                #expect(String(describing: error).contains(words), "\(json): \(error)")
+            }
+        }
     }
 }

@@ -67,7 +67,7 @@ import VoxCore
         try harness.database.environment.write { txn in
             let store = CallStore(database: harness.database)
             try store.saveTranscript(Transcript(conversationID: "c1", turns: [.init(role: "user", text: evil, secondsIntoCall: 3)],
-                                                summary: evil, successVerdict: "success"), in: txn)
+                                                summary: evil, successVerdict: "success"), owner: alice.id, in: txn)
             try store.upsert(call(alice, app, session: 5, at: harness.clock.now(), from: evil + "+7999", conversation: "c1"), in: txn)
         }
         for path in ["/calls", "/calls/1"] {

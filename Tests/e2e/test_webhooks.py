@@ -23,13 +23,15 @@ def world(tmp_path_factory):
     fakes = Fakes(sessions=0)  # no call history: syncs import nothing here
     s = Stack(tmp_path_factory.mktemp("webhooks"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
               VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_JOB_LEASE_SECONDS=3)
-    s.add_user(*ADMIN)
-    s.start()
-    session = s.login(*ADMIN)
-    app_id, secret = create_application(s, session)
-    yield s, session, app_id, secret
-    s.stop()
-    fakes.stop()
+    try:
+        s.add_user(*ADMIN)
+        s.start()
+        session = s.login(*ADMIN)
+        app_id, secret = create_application(s, session)
+        yield s, session, app_id, secret
+    finally:
+        s.stop()
+        fakes.stop()
 
 
 def post(stack, body, secret, timestamp=None, raw=None):
@@ -139,12 +141,35 @@ def test_browser_watches_a_call_go_live_and_end(world, browser):
     assert all(r.get_attribute("data-call-id") != call_id for r in browser.find_elements(By.CSS_SELECTOR, "#live-rows tr"))
 
 
-def el_post(stack, payload, secret, timestamp=None, raw=None):
+def el_post(stack, payload, secret, timestamp=None, raw=None, url=None):
     body = raw if raw is not None else json.dumps(payload).encode()
     ts = str(int(timestamp if timestamp is not None else time.time()))
     mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return requests.post(stack.base_url + "/api/webhook/elevenlabs", data=body,
+    return requests.post(url or stack.el_webhook_url, data=body,
                          headers={"Content-Type": "application/json", "ElevenLabs-Signature": f"t={ts},v0={mac}"})
+
+
+def key_webhook(stack, session, name):
+    """The Setup page's row of the ElevenLabs key `name`: (key id, its own webhook URL)."""
+    page = session.get(stack.base_url + "/setup").text
+    row = next(r for r in page.split("<tr>") if f"<td>{name}</td>" in r)
+    url = re.search(r'data-webhook-url="([^"]+)"', row).group(1).replace("http://127.0.0.1:8080", stack.base_url)
+    return re.search(r'data-key-id="(\d+)"', row).group(1), url
+
+
+def save_webhook_secret(stack, session, key_id, secret):
+    page = session.get(stack.base_url + "/setup")
+    return session.post(f"{stack.base_url}/setup/elevenlabs/{key_id}/webhook",
+                        data={"_csrf": csrf_from(page.text), "webhook_secret": secret})
+
+
+def add_el_key_with_webhook(stack, session, name, secret):
+    """Adds an ElevenLabs key with a webhook secret through Setup; returns the key's own
+    webhook URL as the page shows it."""
+    page = session.get(stack.base_url + "/setup")
+    session.post(stack.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": name,
+                                                            "api_key": EL_API_KEY, "webhook_secret": secret})
+    return key_webhook(stack, session, name)[1]
 
 
 def transcription(conversation, session_id, text):
@@ -160,17 +185,29 @@ def transcription(conversation, session_id, text):
 
 def test_elevenlabs_post_call_webhook(world):
     stack, session, app_id, secret = world
+    el_secret = "wsec_e2e_0123456789abcdef0123456789abcdef"
+    # A short secret is refused: one signed request would let it be guessed offline.
     page = session.get(stack.base_url + "/setup")
-    session.post(stack.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": "Hooks",
-                                                            "api_key": EL_API_KEY, "webhook_secret": "whsec_e2e_123"})
-    el_secret = "whsec_e2e_123"
+    short = session.post(stack.base_url + "/setup/elevenlabs", data={"_csrf": csrf_from(page.text), "name": "Short",
+                                                                    "api_key": EL_API_KEY, "webhook_secret": "whsec_e2e_123"})
+    assert short.status_code == 422 and "at least 32 characters" in short.text
+    # The webhook belongs to the key the application uses ("Main", from create_application).
+    key_id, stack.el_webhook_url = key_webhook(stack, session, "Main")
+    assert save_webhook_secret(stack, session, key_id, "too short").status_code == 422
+    assert save_webhook_secret(stack, session, key_id, el_secret).status_code == 200
+    assert re.fullmatch(re.escape(stack.base_url) + r"/api/webhook/elevenlabs/[A-Za-z0-9_-]{43}", stack.el_webhook_url)
 
-    # Refused: wrong secret, stale, from the future, no header. Nothing stored.
+    # Refused: wrong secret, stale, from the future, no header, unknown token. Nothing stored.
     assert el_post(stack, transcription("conv_x", 1, "x"), "wrong").status_code == 401
     assert el_post(stack, transcription("conv_x", 1, "x"), el_secret, timestamp=time.time() - 31 * 60).status_code == 401
     assert el_post(stack, transcription("conv_x", 1, "x"), el_secret, timestamp=time.time() + 3600).status_code == 401
-    assert requests.post(stack.base_url + "/api/webhook/elevenlabs", json=transcription("conv_x", 1, "x")).status_code == 401
+    assert requests.post(stack.el_webhook_url, json=transcription("conv_x", 1, "x")).status_code == 401
+    unknown = stack.base_url + "/api/webhook/elevenlabs/" + "A" * 43
+    assert el_post(stack, transcription("conv_x", 1, "x"), el_secret, url=unknown).status_code == 401
     assert el_post(stack, None, el_secret, raw=b"{not json").status_code == 400
+    # The old shared URL says where webhooks go now.
+    retired = el_post(stack, transcription("conv_x", 1, "x"), el_secret, url=stack.base_url + "/api/webhook/elevenlabs")
+    assert retired.status_code == 410 and "own URL" in retired.text
 
     # A transcript that arrives before its call is kept and linked when the call appears.
     assert el_post(stack, transcription("conv_early", 7_300_000, "Early bird"), el_secret).status_code == 200
@@ -197,6 +234,44 @@ def test_elevenlabs_post_call_webhook(world):
     assert el_post(stack, audio, el_secret).status_code == 200
     big_event = post(stack, None, secret, raw=b'{"pad": "' + b"x" * (2 << 20) + b'"}')
     assert big_event.status_code == 413
+    # Large bodies only on a key's own URL: elsewhere they are refused before being read.
+    assert el_post(stack, audio, el_secret, url=unknown).status_code == 413
+    assert el_post(stack, audio, el_secret, url=stack.base_url + "/api/webhook/elevenlabs").status_code == 413
+
+
+def test_elevenlabs_webhook_of_one_tenant_cannot_touch_another(world):
+    """Issue 12, section 4: an operator with a key (and webhook secret) of their own posts
+    transcripts naming the admin's call, by session id and by conversation id: nothing of
+    the admin's call changes."""
+    stack, session, app_id, secret = world
+    for event in events(app_id, 7_500_000, 500):
+        assert post(stack, event, secret).status_code == 200
+    # Its own transcript is fetched by the job runner first; wait for it, so that nothing
+    # changes on its own between the two looks below.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        before = {r["voximplant_session_id"]: r for r in export(session, stack)}["7500000"]
+        if before["has_transcript"] == "yes":
+            break
+        time.sleep(0.3)
+    assert before["conversation_id"] == "conv_500" and before["has_transcript"] == "yes"
+    own_detail = session.get(stack.base_url + "/calls/" + before["call_id"]).text
+
+    stack.add_user("mallory@example.com", "mallory password 1", role="operator")
+    mallory = stack.login("mallory@example.com", "mallory password 1")
+    mallory_secret = "wsec_mallory_0123456789abcdef0123456789abcdef"
+    url = add_el_key_with_webhook(stack, mallory, "Mallory", mallory_secret)
+    for payload in (transcription("conv_500", 7_500_000, "Injected by conversation id"),
+                    transcription("conv_mallory", 7_500_000, "Injected by session id")):
+        assert el_post(stack, payload, mallory_secret, url=url).status_code == 200
+    audio = {"type": "post_call_audio", "data": {"conversation_id": "conv_500", "full_audio": ""}}
+    assert el_post(stack, audio, mallory_secret, url=url).status_code == 200
+
+    after = {r["voximplant_session_id"]: r for r in export(session, stack)}["7500000"]
+    assert after == before
+    detail = session.get(stack.base_url + "/calls/" + after["call_id"]).text
+    assert "Injected" not in detail
+    assert detail.count("Where is my order?") == own_detail.count("Where is my order?") > 0
 
 
 def test_sigkill_while_posting_loses_no_acknowledged_event(world):

@@ -82,7 +82,7 @@ enum ApplicationsPage {
     static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         let setup = service(services)
-        let application = try SetupPage.lookup { try setup.application(id: UInt64(try context.parameter("id")) ?? 0, viewer: user) }
+        let application = try SetupPage.lookup { try setup.application(id: try context.id(), viewer: user) }
         var agentName = "—"
         if let keyID = application.elevenLabsKeyID, let key = try? setup.elevenLabsKey(id: keyID, viewer: user),
            let agent = try? services.upstreams.elevenLabs(key, vault: services.vault).agent(id: application.elevenLabsAgentID) {
@@ -95,6 +95,7 @@ enum ApplicationsPage {
             "record": application.record ?? false, "code": code, "steps": application.lastDeployment ?? [],
             "hasSteps": !(application.lastDeployment ?? []).isEmpty,
             "voxApplicationID": application.voximplantApplicationID.map(String.init) ?? "—",
+            "rotated": request.query["rotated"] == "1",
         ], context: context, services: services, activePath: "/applications")
     }
 
@@ -103,16 +104,25 @@ enum ApplicationsPage {
     static func code(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         let setup = service(services)
-        let application = try SetupPage.lookup { try setup.application(id: UInt64(try context.parameter("id")) ?? 0, viewer: user) }
+        let application = try SetupPage.lookup { try setup.application(id: try context.id(), viewer: user) }
         var response = Response.text(try setup.scenario(for: application, viewer: user, publicURL: services.publicURL, revealSecrets: true))
         response.addHeader("Cache-Control", "no-store")
         return response
     }
 
+    /// A new webhook secret: the deployed scenario still signs with the old one, so the page
+    /// asks for a deploy (or a fresh copy of the code).
+    static func rotateSecret(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        let user = try context.requireUser()
+        let id = try context.id()
+        try SetupPage.lookup { try service(services).rotateWebhookSecret(applicationID: id, viewer: user) }
+        return .redirect(to: "/applications/\(id)?rotated=1")
+    }
+
     static func deploy(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         let setup = service(services)
-        let application = try SetupPage.lookup { try setup.application(id: UInt64(try context.parameter("id")) ?? 0, viewer: user) }
+        let application = try SetupPage.lookup { try setup.application(id: try context.id(), viewer: user) }
         let account = try setup.account(id: application.accountID, viewer: user)
         let code = try setup.scenario(for: application, viewer: user, publicURL: services.publicURL, revealSecrets: true)
         var steps: [String] = []

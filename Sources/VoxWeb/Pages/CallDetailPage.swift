@@ -6,7 +6,8 @@ enum CallDetailPage {
     static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         // Someone else's call is "not found", not "forbidden": its existence is not revealed.
-        guard let id = UInt64(try context.parameter("id")), let call = try services.calls.call(id: id, viewer: user) else {
+        let id = try context.id()
+        guard let call = try services.calls.call(id: id, viewer: user) else {
             throw HTTPError(.notFound, "there is no such call")
         }
         let formatting = Formatting(user: user)
@@ -28,7 +29,7 @@ enum CallDetailPage {
         } else if call.recordingURL != nil {
             values["pendingRecording"] = true
         }
-        if let conversation = call.conversationID, let transcript = try services.calls.transcript(conversationID: conversation) {
+        if let transcript = try services.calls.transcript(of: call) {
             values["transcript"] = [
                 "turns": transcript.turns.map { turn -> [String: Any] in
                     ["role": turn.role == "agent" ? "agent" : "user", "who": turn.role == "agent" ? "Agent" : "Caller",

@@ -21,14 +21,14 @@ enum JobsPage {
     }
 
     static func retry(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        guard let id = UInt64(try context.parameter("id")) else { throw HTTPError(.notFound, "no such job") }
+        let id = try context.id()
         try services.jobs.retry(id: id)
         services.jobWaker.wake()
         return .redirect(to: "/jobs")
     }
 
     static func discard(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        guard let id = UInt64(try context.parameter("id")) else { throw HTTPError(.notFound, "no such job") }
+        let id = try context.id()
         try services.jobs.discard(id: id)
         return .redirect(to: "/jobs")
     }

@@ -12,7 +12,8 @@ enum RecordingEndpoint {
     static func serve(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         // Another tenant's call answers exactly like a call without a recording.
-        guard let id = UInt64(try context.parameter("id")), let call = try services.calls.call(id: id, viewer: user),
+        let id = try context.id()
+        guard let call = try services.calls.call(id: id, viewer: user),
               let recording = call.recording, let store = try services.recordings.store(named: recording.store) else {
             throw HTTPError(.notFound, "there is no recording for this call")
         }

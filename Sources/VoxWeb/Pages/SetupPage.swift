@@ -20,8 +20,10 @@ enum SetupPage {
                  "key": setup.apiKeyMask(account), "active": account.active, "currency": account.currency]
             },
             "keys": try setup.elevenLabsKeys(viewer: user).map { key -> [String: Any] in
-                ["id": key.id, "name": key.name, "key": setup.keyMask(key), "webhook": key.webhookSecretSealed != nil]
+                ["id": key.id, "name": key.name, "key": setup.keyMask(key), "webhook": key.webhookSecretSealed != nil,
+                 "webhookURL": try setup.elevenLabsWebhookURL(for: key, publicURL: services.publicURL)]
             },
+            "minimumSecret": SetupService.minimumWebhookSecretLength,
             "accountForm": accountForm, "keyForm": keyForm,
         ]
         if user.isAdmin {
@@ -56,7 +58,7 @@ enum SetupPage {
     static func testAccount(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         let setup = service(services)
-        let account = try lookup { try setup.account(id: UInt64(try context.parameter("id")) ?? 0, viewer: user) }
+        let account = try lookup { try setup.account(id: try context.id(), viewer: user) }
         do {
             let info = try services.upstreams.voximplant(account, vault: services.vault).accountInfo()
             let currency = info.currency ?? account.currency
@@ -74,7 +76,7 @@ enum SetupPage {
     static func editAccount(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         let setup = service(services)
-        let account = try lookup { try setup.account(id: UInt64(try context.parameter("id")) ?? 0, viewer: user) }
+        let account = try lookup { try setup.account(id: try context.id(), viewer: user) }
         return Pages.render("account-edit", title: "Edit account", [
             "id": account.id, "name": account.name, "accountID": account.voximplantAccountID, "key": setup.apiKeyMask(account),
         ], context: context, services: services, activePath: "/setup")
@@ -83,7 +85,7 @@ enum SetupPage {
     static func updateAccount(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
         let form = try request.form()
-        let id = UInt64(try context.parameter("id")) ?? 0
+        let id = try context.id()
         do {
             try service(services).updateAccount(id: id, viewer: user, name: form.text("name") ?? "",
                                                 voximplantAccountID: form.text("account_id") ?? "", apiKey: form.text("api_key"))
@@ -96,13 +98,13 @@ enum SetupPage {
     }
 
     static func setActive(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        let id = UInt64(try context.parameter("id")) ?? 0
+        let id = try context.id()
         try lookup { try service(services).setActive(accountID: id, viewer: try context.requireUser(), active: try request.form()["active"] == "1") }
         return .redirect(to: "/setup")
     }
 
     static func deleteAccount(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        let id = UInt64(try context.parameter("id")) ?? 0
+        let id = try context.id()
         do {
             try service(services).deleteAccount(id: id, viewer: try context.requireUser())
         } catch SetupError.notFound {
@@ -125,9 +127,22 @@ enum SetupPage {
         return .redirect(to: "/setup")
     }
 
+    static func setWebhookSecret(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        let id = try context.id()
+        do {
+            try service(services).setElevenLabsWebhookSecret(keyID: id, viewer: try context.requireUser(),
+                                                             secret: try request.form().text("webhook_secret") ?? "")
+        } catch SetupError.notFound {
+            throw HTTPError(.notFound, "there is no such key")
+        } catch let error as SetupError {
+            return try render(context, services, status: .unprocessableContent, notice: ("error", error.description))
+        }
+        return try render(context, services, notice: ("ok", "Webhook secret saved."))
+    }
+
     static func testKey(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         let user = try context.requireUser()
-        let key = try lookup { try service(services).elevenLabsKey(id: UInt64(try context.parameter("id")) ?? 0, viewer: user) }
+        let key = try lookup { try service(services).elevenLabsKey(id: try context.id(), viewer: user) }
         do {
             _ = try services.upstreams.elevenLabs(key, vault: services.vault).conversations(pageSize: 1)
             return try render(context, services, notice: ("ok", "“\(key.name)”: ElevenLabs accepted the key."))
@@ -137,7 +152,7 @@ enum SetupPage {
     }
 
     static func deleteKey(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        let id = UInt64(try context.parameter("id")) ?? 0
+        let id = try context.id()
         do {
             try service(services).deleteElevenLabsKey(id: id, viewer: try context.requireUser())
         } catch SetupError.notFound {

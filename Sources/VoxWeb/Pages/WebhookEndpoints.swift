@@ -13,6 +13,7 @@ import VoxCore
 enum WebhookEndpoints {
     static let replayWindow: TimeInterval = 5 * 60
     static let maxBody = 64 * 1024
+    private static let okBody = Array(#"{"ok":true}"#.utf8)
 
     static func voximplant(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
         guard request.contentType == "application/json" else {
@@ -32,13 +33,11 @@ enum WebhookEndpoints {
         services.database.environment.write({ txn in
             let applied = try ingest.apply(event, in: txn)
             if applied.enqueuedJobs { txn.onCommit { waker.wake() } }
-            return applied.callID
         }, then: { result in
             switch result {
-            case let .success(callID):
-                // Written out rather than through JSONEncoder: this is the hot path of ingest.
-                answer.complete(Response(status: .ok, headers: [("Content-Type", "application/json")],
-                                         body: .bytes(Array(#"{"ok":true,"call_id":\#(callID)}"#.utf8))))
+            case .success:
+                // No internal id goes back: an event's sender learns nothing about our records.
+                answer.complete(Response(status: .ok, headers: [("Content-Type", "application/json")], body: .bytes(okBody)))
             case let .failure(error):
                 answer.complete(App.apiError(error, requestID: requestID, logger: context.logger))
             }
@@ -62,29 +61,43 @@ enum WebhookEndpoints {
     }
 }
 
-/// `POST /api/webhook/elevenlabs`: ElevenLabs' post-call webhooks, signed as ElevenLabs signs
-/// them (see `ElevenLabsSignature`), checked against every saved webhook secret.
+/// `POST /api/webhook/elevenlabs/<token>`: ElevenLabs' post-call webhooks, each ElevenLabs
+/// key with its own URL (see `ElevenLabsWebhookToken`), signed as ElevenLabs signs them (see
+/// `ElevenLabsSignature`) with that key's webhook secret. A webhook can touch only calls whose
+/// application uses that key.
 enum ElevenLabsWebhook {
+    /// The largest body on a key's own URL (`post_call_audio` carries the whole call as
+    /// base64 MP3). Any other path of this endpoint gets `smallBody`.
     static let maxBody = 64 * 1024 * 1024
+    static let smallBody = 64 * 1024
+
+    /// The body limit for `path`, decided before the body is read: a large body only on the URL
+    /// of a key that exists, so an outsider cannot make the worker read 64 MiB for nothing.
+    static func bodyLimit(path: String, database: Database) -> Int? {
+        let prefix = "/api/webhook/elevenlabs/"
+        guard path.hasPrefix(prefix) else { return nil }
+        let token = path.dropFirst(prefix.count)
+        return (try? ElevenLabsWebhookToken.key(for: token, database: database)) != nil ? maxBody : smallBody
+    }
 
     struct Envelope: Decodable {
         let type: String
-        let data: Payload?
     }
 
-    /// The fields used here; the rest of ElevenLabs' payload is ignored, as it grows.
-    struct Payload: Decodable {
-        let conversationID: String?
-        enum CodingKeys: String, CodingKey { case conversationID = "conversation_id" }
+    /// The old shared URL: answered with where to go now, so a forgotten dashboard setting
+    /// shows up in ElevenLabs' delivery log instead of failing silently.
+    static func retired(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+        throw HTTPError(HTTPStatus(rawValue: 410), "ElevenLabs webhooks go to each key's own URL now: see Setup → ElevenLabs API keys")
     }
 
     static func receive(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        let secrets = try SetupService(database: services.database, vault: services.vault).elevenLabsWebhookSecrets()
-        let header = request.headers["elevenlabs-signature"]
-        let now = services.clock.now()
-        guard secrets.contains(where: { secret in
-            (try? ElevenLabsSignature.verify(header: header, body: request.body, secret: secret, now: now)) != nil
-        }) else { throw HTTPError(.unauthorized, "unauthorized") }
+        // One lookup, one secret, one HMAC: an unknown token is refused before any of them.
+        guard let key = try ElevenLabsWebhookToken.key(for: Substring(try context.parameter("token")), database: services.database),
+              let sealed = key.webhookSecretSealed,
+              let secret = try? services.vault.open(sealed, at: Vault.Place("elevenlabs_keys", key.id, "webhook_secret")),
+              (try? ElevenLabsSignature.verify(header: request.headers["elevenlabs-signature"], body: request.body,
+                                               secret: secret, now: services.clock.now())) != nil
+        else { throw HTTPError(.unauthorized, "unauthorized") }
 
         let envelope: Envelope
         do {
@@ -92,6 +105,7 @@ enum ElevenLabsWebhook {
         } catch {
             throw HTTPError(.badRequest, "malformed JSON: expected {\"type\": …, \"data\": {…}}")
         }
+        let link = TranscriptLinking(database: services.database, key: key)
         switch envelope.type {
         case "post_call_transcription":
             let conversation: ElevenLabsConversation
@@ -100,7 +114,9 @@ enum ElevenLabsWebhook {
             } catch {
                 throw HTTPError(.badRequest, "malformed post_call_transcription: \(error)")
             }
-            try store(conversation, services)
+            var transcript = conversation.storedTranscript
+            transcript.receivedAt = services.clock.now()
+            try link.store(transcript, sessionHint: conversation.voximplantSessionID)
             return .json(["ok": true])
         case "post_call_audio":
             // The audio is ready at ElevenLabs: archive it now if its call has no recording from
@@ -109,18 +125,14 @@ enum ElevenLabsWebhook {
             guard let audio = try? JSONDecoder().decode(AudioEnvelope.self, from: Data(request.body)) else {
                 throw HTTPError(.badRequest, "malformed post_call_audio: data.conversation_id is required")
             }
-            let database = services.database
-            try database.environment.write { txn in
-                guard let callID = try database.callsByConversation.get(txn, audio.data.conversationID),
-                      let call = try database.calls.get(txn, callID), call.recording == nil, call.recordingURL == nil else { return }
-                try RecordingJobs.enqueueArchive(callID: callID, jobs: services.jobs, in: txn)
-                txn.onCommit { [waker = services.jobWaker] in waker.wake() }
+            if try link.audioIsReady(conversationID: audio.data.conversationID, jobs: services.jobs) {
+                services.jobWaker.wake()
             }
             return .json(["ok": true])
         case "call_initiation_failure":
             // The call stays as Voximplant reports it; accepted so that ElevenLabs does not count
             // a failure and disable the webhook.
-            context.logger.info("elevenlabs webhook accepted", metadata: ["type": .string(envelope.type)])
+            context.logger.info("elevenlabs webhook accepted", metadata: ["type": .string(LogText.escape(envelope.type))])
             return .json(["ok": true])
         default:
             return .json(["ok": true, "ignored": true])
@@ -139,21 +151,13 @@ enum ElevenLabsWebhook {
         }
         let data: Data
     }
+}
 
-    /// Stores the transcript and links it to its call: by conversation id, or through the
-    /// Voximplant session id that the scenario passed as a dynamic variable.
-    static func store(_ conversation: ElevenLabsConversation, _ services: Services) throws {
-        let transcript = conversation.storedTranscript
-        let sessionID = conversation.initiationData?.dynamicVariables?["vox_session_id"].flatMap { UInt64($0.text) }
-        let database = services.database
-        try database.environment.write { txn in
-            let store = CallStore(database: database)
-            if let sessionID, try database.callsByConversation.get(txn, conversation.conversationID) == nil,
-               let callID = try database.callsByVoximplantID.get(txn, sessionID) {
-                try store.update(id: callID, in: txn) { $0.conversationID = conversation.conversationID }
-            }
-            try store.saveTranscript(transcript, in: txn)
-        }
+extension ElevenLabsConversation {
+    /// The Voximplant session id the generated scenario passes as a dynamic variable, when it
+    /// is a whole number.
+    var voximplantSessionID: UInt64? {
+        initiationData?.dynamicVariables?["vox_session_id"].flatMap { UInt64($0.text) }
     }
 }
 

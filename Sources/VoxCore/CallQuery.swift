@@ -33,9 +33,14 @@ public struct CallCursor: Sendable, Equatable, CustomStringConvertible {
         self.callID = callID
     }
 
+    /// Reads a cursor from a paging link. It comes back from the browser, so it is checked like
+    /// any input: a start within the times a call can have, an id that is not the largest (the
+    /// page after it is computed from id + 1). Anything else is nil, and the page says so.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-")
-        guard parts.count == 2, let start = UInt64(parts[0], radix: 36), let id = UInt64(parts[1], radix: 36) else { return nil }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ (1...13).contains($0.utf8.count) }),
+              let start = UInt64(parts[0], radix: 36), let id = UInt64(parts[1], radix: 36),
+              start <= Time.micros(Time.accepted.upperBound), id < .max else { return nil }
         self.init(startMicros: start, callID: id)
     }
 

@@ -19,6 +19,8 @@ public struct Services: Sendable {
     /// Wakes the job runner after a commit that enqueued work (no-op until one is attached).
     public let jobWaker = JobWaker()
     public let webhookSecrets = WebhookSecretCache()
+    /// One CSV export per user at a time.
+    public let exports = ExclusiveSlots()
     /// Where this server is reached from outside (for webhook URLs in scenarios).
     public let publicURL: String
     public let csrf: CSRF

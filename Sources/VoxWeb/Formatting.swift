@@ -47,11 +47,14 @@ struct Formatting {
     }
 
     /// The instant a `yyyy-MM-dd` day starts in the viewer's zone.
+    /// The start of the day `YYYY-MM-DD` in the viewer's zone, for days within the times a
+    /// call can have (`Time.accepted`); anything else is nil, which pages show as "not a date".
     func startOfDay(_ text: String) -> Date? {
-        guard text.count == 10, let date = dayFormatter.date(from: text) else { return nil }
+        guard text.utf8.count == 10, let date = dayFormatter.date(from: text) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        return calendar.startOfDay(for: date)
+        let day = calendar.startOfDay(for: date)
+        return Time.accepted.contains(day) ? day : nil
     }
 
     func addingDays(_ days: Int, to date: Date) -> Date {

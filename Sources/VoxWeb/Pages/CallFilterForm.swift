@@ -14,6 +14,7 @@ struct CallFilterForm {
     var errors: [String] = []
 
     static let sizes = [25, 50, 100, 200]
+    static let minimumDigits = 3
 
     init(query: Parameters, formatting: Formatting) {
         fromText = query.text("from") ?? ""
@@ -32,7 +33,13 @@ struct CallFilterForm {
         }
         if !fromText.isEmpty && formatting.startOfDay(fromText) == nil { errors.append("“From” must be a date (YYYY-MM-DD).") }
         if !toText.isEmpty && formatting.startOfDay(toText) == nil { errors.append("“To” must be a date (YYYY-MM-DD).") }
-        if !number.isEmpty && PhoneNumber.digits(number).isEmpty { errors.append("Search numbers by their digits.") }
+        // One or two digits match nearly every call and make the search walk the whole index.
+        let digits = PhoneNumber.digits(number)
+        if !number.isEmpty && digits.count < CallFilterForm.minimumDigits {
+            errors.append("Type at least \(CallFilterForm.minimumDigits) digits of the number.")
+        } else if number.count > 64 || digits.count > 20 {
+            errors.append("That is longer than any phone number.")
+        }
         if let from = formatting.startOfDay(fromText), let to = formatting.startOfDay(toText), to < from {
             errors.append("“To” is before “From”.")
         }

@@ -23,8 +23,18 @@ enum CallsPage {
             return Pages.render("calls", title: "Call History", values, context: context, services: services,
                                 status: .badRequest, activePath: "/calls")
         }
-        let cursor = request.query["after"].flatMap(CallCursor.init) ?? request.query["before"].flatMap(CallCursor.init)
+        let cursor: CallCursor?
         let direction: PageDirection = request.query["before"] != nil ? .newer : .older
+        if let text = request.query["before"] ?? request.query["after"] {
+            guard let parsed = CallCursor(text) else {
+                values["errors"] = ["This paging link is not valid (it may have been cut or edited): start again from the first page."]
+                return Pages.render("calls", title: "Call History", values, context: context, services: services,
+                                    status: .badRequest, activePath: "/calls")
+            }
+            cursor = parsed
+        } else {
+            cursor = nil
+        }
         let page = try services.calls.page(viewer: user, filter: form.filter, cursor: cursor, direction: direction, limit: form.size)
         let total = try services.calls.count(viewer: user, filter: form.filter)
 
@@ -71,10 +81,16 @@ enum CallsPage {
         let names = Dictionary(try services.statistics.applications(viewer: user).map { ($0.id, $0.name) },
                                uniquingKeysWith: { a, _ in a })
         let filename = "calls-\(formatting.day(services.clock.now())).csv"
+        guard let slot = services.exports.take(user.id) else {
+            var error = HTTPError(.tooManyRequests, "An export of yours is still running: wait for it to finish, then try again.")
+            error.headers = [("Retry-After", "5")]
+            throw error
+        }
         return Response(status: .ok, headers: [
             ("Content-Type", "text/csv; charset=utf-8"),
             ("Content-Disposition", "attachment; filename=\"\(filename)\""),
         ], body: .stream { writer in
+            defer { slot.release() }
             try writer.write("call_id,started_at,direction,from,to,duration_seconds,status,cost,currency,application,voximplant_session_id,conversation_id,has_transcript\r\n")
             var buffer = ""
             let iso = ISO8601DateFormatter()
@@ -96,15 +112,41 @@ enum CallsPage {
         })
     }
 
-    /// RFC 4180 quoting, and a leading quote for values a spreadsheet would run as a formula.
+    /// RFC 4180 quoting, and a leading apostrophe for values a spreadsheet would run as a
+    /// formula (OWASP "CSV injection"): a field starting with `=`, `+`, `-`, `@`, TAB or CR.
+    /// A bare E.164 number (`+` and 1 to 15 digits) is left as it is: it is a plain number to
+    /// a spreadsheet, and the export should carry it raw. A field holding `,`, `;` (the
+    /// separator of spreadsheets in locales with a decimal comma, ru-RU among them), `"`, CR or
+    /// LF is quoted.
+    ///
+    /// A spreadsheet that splits on the other separator (`;` in ru-RU, reading our `,` file)
+    /// starts a cell right after each `;` inside a value, where quotes do not help: a formula
+    /// character there gets its apostrophe too.
     static func csvField(_ value: String) -> String {
         var text = value
-        if let first = text.first, "=+-@".contains(first), !(first == "+" && text.dropFirst().allSatisfy { $0.isNumber || $0 == " " }) {
+        if let first = text.unicodeScalars.first, formulaStarts.contains(first), !isE164(text) {
             text = "'" + text
         }
-        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        if text.unicodeScalars.contains(where: { $0 == ";" || $0 == "," }) {
+            var guarded = String.UnicodeScalarView()
+            var afterSeparator = false
+            for scalar in text.unicodeScalars {
+                if afterSeparator && formulaStarts.contains(scalar) { guarded.append("'") }
+                guarded.append(scalar)
+                afterSeparator = scalar == ";" || scalar == ","
+            }
+            text = String(guarded)
+        }
+        if text.contains(where: { $0 == "," || $0 == ";" || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
             return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
         return text
+    }
+
+    private static let formulaStarts = "=+-@\t\r".unicodeScalars
+
+    private static func isE164(_ text: String) -> Bool {
+        let digits = text.utf8.dropFirst()
+        return text.hasPrefix("+") && (1...15).contains(digits.count) && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 }

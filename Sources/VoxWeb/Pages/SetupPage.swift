@@ -64,7 +64,8 @@ enum SetupPage {
             let currency = info.currency ?? account.currency
             try setup.updateAccount(id: account.id, viewer: user, name: account.name,
                                     voximplantAccountID: account.voximplantAccountID, apiKey: nil, currency: currency)
-            let balance = info.balance.map { Formatting.amount(micros: Int64($0.value * 1_000_000), currency: currency) } ?? "unknown"
+            let balance = info.balance.flatMap { Money(decimal: $0.value, currency: currency) }
+                .map { Formatting.amount(micros: $0.micros, currency: currency) } ?? "unknown"
             return try render(context, services, notice: ("ok", "“\(account.name)”: connected to \(info.accountName ?? "the account"), balance \(balance)."))
         } catch let error as VoximplantError {
             return try render(context, services, status: .badGateway, notice: ("error", "“\(account.name)”: \(error.description)."))

@@ -24,6 +24,9 @@ final class CurlHandle {
         var upload: FileRegion?
         var connectTimeout: TimeInterval
         var totalTimeout: TimeInterval
+        var policy = OutboundPolicy()
+        /// Called as bytes arrive (with the count so far), from libcurl's progress callback.
+        var progress: (@Sendable (Int64) -> Void)?
     }
 
     struct Outcome {
@@ -35,12 +38,17 @@ final class CurlHandle {
         case timeout
         case connection(String)
         case other(String)
+        /// The policy refused the address the name resolved to; no connection was made.
+        case refusedAddress(String)
+        case tooLarge(limit: Int64)
 
         var description: String {
             switch self {
             case .timeout: "timed out"
             case let .connection(reason): "connection failed: \(reason)"
             case let .other(reason): reason
+            case let .refusedAddress(address): "refused to connect to \(address), which is not a public address"
+            case let .tooLarge(limit): "the response is larger than the \(limit / 1_048_576) MiB limit"
             }
         }
     }
@@ -48,7 +56,11 @@ final class CurlHandle {
     /// Runs one transfer; `sink` receives the body in chunks as it arrives.
     func perform(_ options: Options, sink: @escaping ([UInt8]) throws -> Void) throws -> Outcome {
         curl_easy_reset(handle)
-        let context = TransferContext(sink: sink)
+        let context = TransferContext(sink: sink, maxBytes: options.policy.maxBodyBytes, progress: options.progress)
+        if options.policy.refusePrivateAddresses {
+            context.guardAddresses = true
+            context.allowedAddresses = options.policy.allowed?.literalAddresses ?? []
+        }
         if let upload = options.upload {
             context.upload = try UploadSource(upload)
         }
@@ -61,10 +73,34 @@ final class CurlHandle {
         vox_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
         vox_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
         vox_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000))
-        // A redirect would have to replay a streamed upload: only bodiless requests follow.
-        vox_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, options.upload == nil ? 1 : 0)
-        vox_curl_set_long(handle, CURLOPT_MAXREDIRS, 5)
-        vox_curl_set_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        // Only HTTP(S), whatever a URL says (no file://, gopher://, dict://…). libcurl never
+        // follows a redirect itself: HTTPClient checks each hop against the policy first.
+        vox_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        vox_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "https")
+        vox_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        // No CURLOPT_ACCEPT_ENCODING: nothing is decompressed, so a small compressed body
+        // cannot become a huge one (the size limit counts what arrives).
+        if let limit = options.policy.maxBodyBytes { vox_curl_set_offt(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit)) }
+        if let lowSpeed = options.policy.lowSpeed {
+            vox_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, lowSpeed.bytesPerSecond)
+            vox_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, lowSpeed.seconds)
+        }
+        if context.guardAddresses {
+            vox_curl_set_opensocket(handle) { user, _, address in
+                let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
+                return context.openSocket(address!)
+            }
+            vox_curl_set_pointer(handle, CURLOPT_OPENSOCKETDATA, unmanaged.toOpaque())
+        }
+        if context.progress != nil {
+            vox_curl_set_long(handle, CURLOPT_NOPROGRESS, 0)
+            vox_curl_set_progress(handle) { user, _, received, _, _ in
+                let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
+                context.progress?(Int64(received))
+                return 0
+            }
+            vox_curl_set_pointer(handle, CURLOPT_XFERINFODATA, unmanaged.toOpaque())
+        }
         vox_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, options.method)
         if options.method == "HEAD" { vox_curl_set_long(handle, CURLOPT_NOBODY, 1) }
 
@@ -96,7 +132,7 @@ final class CurlHandle {
                 let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
                 let length = size * count
                 do {
-                    try context.sink(Array(UnsafeRawBufferPointer(start: data, count: length)))
+                    try context.deliver(Array(UnsafeRawBufferPointer(start: data, count: length)))
                     return length
                 } catch {
                     context.sinkError = error
@@ -119,11 +155,13 @@ final class CurlHandle {
             vox_curl_set_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque())
 
             let code = curl_easy_perform(handle)
+            if let refused = context.refusedAddress { throw TransferError.refusedAddress(refused) }
             if let error = context.sinkError { throw error }
             if let error = context.upload?.error { throw TransferError.other("reading the upload failed: \(error)") }
             switch code {
             case CURLE_OK: break
             case CURLE_OPERATION_TIMEDOUT: throw TransferError.timeout
+            case CURLE_FILESIZE_EXCEEDED: throw TransferError.tooLarge(limit: options.policy.maxBodyBytes ?? 0)
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING,
                  CURLE_PARTIAL_FILE:
                 throw TransferError.connection(String(cString: curl_easy_strerror(code)))
@@ -142,7 +180,51 @@ private final class TransferContext {
     var sinkError: Error?
     var upload: UploadSource?
     var headers: [String: String] = [:]
-    init(sink: @escaping ([UInt8]) throws -> Void) { self.sink = sink }
+    let maxBytes: Int64?
+    var received: Int64 = 0
+    let progress: (@Sendable (Int64) -> Void)?
+    /// Connections only to public addresses, or to one of `allowedAddresses`.
+    var guardAddresses = false
+    var allowedAddresses: [[UInt8]] = []
+    var refusedAddress: String?
+
+    init(sink: @escaping ([UInt8]) throws -> Void, maxBytes: Int64?, progress: (@Sendable (Int64) -> Void)?) {
+        self.sink = sink
+        self.maxBytes = maxBytes
+        self.progress = progress
+    }
+
+    /// Counts what arrives against the limit (Content-Length may be absent or lie), then sinks it.
+    func deliver(_ bytes: [UInt8]) throws {
+        received += Int64(bytes.count)
+        if let maxBytes, received > maxBytes { throw CurlHandle.TransferError.tooLarge(limit: maxBytes) }
+        try sink(bytes)
+    }
+
+    /// libcurl's CURLOPT_OPENSOCKETFUNCTION: called with each address the name resolved to,
+    /// before any socket exists. A refused one gets no socket, so no connection is attempted.
+    func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
+        let family = address.pointee.family
+        let bytes: [UInt8]
+        switch family {
+        case AF_INET:
+            bytes = withUnsafePointer(to: &address.pointee.addr) { pointer in
+                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) } }
+            }
+        case AF_INET6:
+            bytes = withUnsafePointer(to: &address.pointee.addr) { pointer in
+                pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) } }
+            }
+        default:
+            refusedAddress = "an address of family \(family)"
+            return CURL_SOCKET_BAD
+        }
+        guard AddressClass.isPublic(bytes) || allowedAddresses.contains(bytes) else {
+            refusedAddress = AddressClass.text(bytes)
+            return CURL_SOCKET_BAD
+        }
+        return socket(family, address.pointee.socktype, address.pointee.protocol)
+    }
 }
 
 /// A byte range of a file, read with pread as curl asks for more: the file is never in memory.

@@ -24,15 +24,22 @@ public struct HTTPRequest: Sendable {
     /// Error statuses that are an answer here, not a failure (a HEAD's 404 says "no such
     /// object"): returned like any other, and not logged as a failed request.
     public var expectedStatuses: Set<Int>
+    /// Where it may go and what it may bring back (see `OutboundPolicy`).
+    public var policy: OutboundPolicy
+    /// Called as body bytes arrive, with the count so far (a long download renews its job's lease).
+    public var progress: (@Sendable (Int64) -> Void)?
 
     public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                upload: FileRegion? = nil, expectedStatuses: Set<Int> = []) {
+                upload: FileRegion? = nil, expectedStatuses: Set<Int> = [], policy: OutboundPolicy = OutboundPolicy(),
+                progress: (@Sendable (Int64) -> Void)? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.upload = upload
         self.expectedStatuses = expectedStatuses
+        self.policy = policy
+        self.progress = progress
     }
 
     /// The path without the query: what logs may show (queries can carry keys).
@@ -57,12 +64,27 @@ public enum UpstreamError: Error, CustomStringConvertible, Equatable {
     case unreachable(service: String, reason: String)
     /// The last answer was still a 429 or 5xx after every attempt.
     case gaveUp(service: String, status: Int, attempts: Int)
+    /// The policy forbade it: an origin or address not allowed, a redirect to one. Nothing
+    /// was sent there; trying again will not change that.
+    case refused(service: String, reason: String)
+    /// The body was larger than the policy allows.
+    case tooLarge(service: String, limitBytes: Int64)
 
     public var description: String {
         switch self {
         case let .timeout(service): "\(service) did not answer in time"
         case let .unreachable(service, reason): "\(service) is unreachable (\(reason))"
         case let .gaveUp(service, status, attempts): "\(service) answered \(status) \(attempts) times; giving up for now"
+        case let .refused(service, reason): "not fetched from \(service): \(reason)"
+        case let .tooLarge(service, limit): "\(service) sent more than the \(limit / 1_048_576) MiB limit"
+        }
+    }
+
+    /// Whether trying again later can help.
+    public var isPermanent: Bool {
+        switch self {
+        case .refused, .tooLarge: true
+        default: false
         }
     }
 }
@@ -131,33 +153,61 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPRequest, limiterKey: String = "") throws -> HTTPResponse {
         try withRetries(request, limiterKey: limiterKey) { handle in
             var body: [UInt8] = []
-            let outcome = try handle.perform(options(request)) { body += $0 }
+            let outcome = try handle.perform(try options(request)) { body += $0 }
             return (HTTPResponse(status: outcome.status, headers: outcome.headers, body: body), outcome.headers["retry-after"])
         }
     }
 
-    /// Streams a successful (2xx) response body into `path` (constant memory) and returns
-    /// the response with an empty body. Other statuses return their (small) body.
+    /// Streams a successful (2xx) response body into `path` (constant memory, created 0600)
+    /// and returns the response with an empty body. Other statuses return their (small) body.
+    /// With `request.policy.followRedirects`, each redirect hop is checked like the first URL,
+    /// and request headers go only to the first URL's host.
     public func download(_ request: HTTPRequest, to path: String, limiterKey: String = "") throws -> HTTPResponse {
         try withRetries(request, limiterKey: limiterKey) { handle in
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
-            let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            defer { try? file.close() }
-            // The first 64 KiB are also kept in memory: if the status turns out not to be 2xx,
-            // that is the error body the caller reads.
-            var errorBody: [UInt8] = []
-            let outcome = try handle.perform(options(request)) { chunk in
-                if errorBody.count < 64 * 1024 { errorBody += chunk }
-                try file.write(contentsOf: chunk)
+            var hop = request
+            for _ in 0...HTTPClient.maxRedirects {
+                let (response, retryAfter) = try downloadOnce(hop, to: path, handle: handle)
+                guard request.policy.followRedirects, [301, 302, 303, 307, 308].contains(response.status),
+                      let location = response.headers["location"] else { return (response, retryAfter) }
+                guard let next = URL(string: location, relativeTo: URL(string: hop.url))?.absoluteURL else {
+                    throw CurlHandle.TransferError.other("a redirect to “\(location.prefix(100))”, which is not a URL")
+                }
+                if URL(string: hop.url)?.host != next.host { hop.headers = [] }
+                hop.url = next.absoluteString
             }
-            if (200..<300).contains(outcome.status) { errorBody = [] } else { try? FileManager.default.removeItem(atPath: path) }
-            return (HTTPResponse(status: outcome.status, headers: outcome.headers, body: errorBody), outcome.headers["retry-after"])
+            throw CurlHandle.TransferError.other("more than \(HTTPClient.maxRedirects) redirects")
         }
     }
 
-    private func options(_ request: HTTPRequest) -> CurlHandle.Options {
-        CurlHandle.Options(method: request.method, url: request.url, headers: request.headers, body: request.body,
-                           upload: request.upload, connectTimeout: configuration.connectTimeout, totalTimeout: configuration.totalTimeout)
+    static let maxRedirects = 5
+
+    private func downloadOnce(_ request: HTTPRequest, to path: String, handle: CurlHandle) throws -> (HTTPResponse, String?) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CurlHandle.TransferError.other("cannot create \(path): \(String(cString: strerror(errno)))") }
+        let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        defer { try? file.close() }
+        // The first 64 KiB are also kept in memory: if the status turns out not to be 2xx,
+        // that is the error body the caller reads.
+        var errorBody: [UInt8] = []
+        let outcome = try handle.perform(try options(request)) { chunk in
+            if errorBody.count < 64 * 1024 { errorBody += chunk }
+            try file.write(contentsOf: chunk)
+        }
+        if (200..<300).contains(outcome.status) { errorBody = [] } else { try? FileManager.default.removeItem(atPath: path) }
+        return (HTTPResponse(status: outcome.status, headers: outcome.headers, body: errorBody), outcome.headers["retry-after"])
+    }
+
+    /// The transfer's options, after the policy has passed its URL.
+    private func options(_ request: HTTPRequest) throws -> CurlHandle.Options {
+        var url = request.url
+        if request.policy.allowed != nil {
+            do { url = try request.policy.resolve(request.url).absoluteString } catch {
+                throw UpstreamError.refused(service: configuration.service, reason: error.description)
+            }
+        }
+        return CurlHandle.Options(method: request.method, url: url, headers: request.headers, body: request.body,
+                                  upload: request.upload, connectTimeout: configuration.connectTimeout,
+                                  totalTimeout: configuration.totalTimeout, policy: request.policy, progress: request.progress)
     }
 
     private func withRetries(
@@ -186,8 +236,14 @@ public final class HTTPClient: Sendable {
                 switch error {
                 case .timeout: failure = .timeout(service: service)
                 case let .connection(reason), let .other(reason): failure = .unreachable(service: service, reason: reason)
+                case .refusedAddress: failure = .refused(service: service, reason: error.description)
+                case let .tooLarge(limit): failure = .tooLarge(service: service, limitBytes: limit)
                 }
                 log(request, status: nil, attempt: number, started: started, error: error.description)
+                if failure.isPermanent { throw failure }
+            } catch let error as UpstreamError where error.isPermanent {
+                log(request, status: nil, attempt: number, started: started, error: error.description)
+                throw error
             }
             guard number < configuration.retry.maxAttempts else { throw failure }
             sleep(configuration.retry.delay(attempt: number, retryAfter: retryAfter))

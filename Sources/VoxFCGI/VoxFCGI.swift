@@ -51,7 +51,7 @@ struct Serve: ParsableCommand {
             storageDirectory: settings.dataDirectory, sessionLifetime: settings.sessionHours * 3600,
             s3Timeout: settings.s3TimeoutSeconds,
             upstreams: Upstreams(voximplantURL: settings.voximplantURL, elevenLabsURL: settings.elevenLabsURL, logger: logger,
-                                 timeout: settings.upstreamTimeoutSeconds),
+                                 timeout: settings.upstreamTimeoutSeconds, recordingPolicy: try settings.recordingPolicy()),
             publicURL: settings.publicURL, jobLease: settings.jobLeaseSeconds, backfillDays: settings.backfillDays)
         let app = App(services: services, logger: logger)
         let leftovers = services.recordings.local.removeLeftovers()

@@ -26,9 +26,14 @@ struct RecordingArchiver {
 
         let temporary = services.temporaryDirectory + "/recording-\(callID)-\(UUID().uuidString)"
         defer { unlink(temporary) }
-        guard let contentType = try download(call, to: temporary) else { return .done }
-        // A long download may have used up much of the lease: renew it for the upload, so no
-        // other runner takes the job meanwhile.
+        let lease = LeaseKeeper(job: job, jobs: services.jobs, clock: services.clock)
+        guard try download(call, to: temporary, progress: lease.renewIfDue) else { return .done }
+        // The type comes from the bytes, from a fixed list, never from the source's header:
+        // what we serve from the panel's origin is what we say it is.
+        guard let contentType = try RecordingArchiver.sniffAudioType(path: temporary) else {
+            throw JobRunner.PermanentFailure("not an audio file: the source sent something that is not MP3, WAV, OGG, MP4, WebM or FLAC")
+        }
+        // Renew the lease for the upload too, so no other runner takes the job meanwhile.
         try services.jobs.extendLease(job)
         let size = try FileDigest.size(temporary)
         let checksum = try FileDigest.sha256(file: temporary)
@@ -57,60 +62,105 @@ struct RecordingArchiver {
 
     static func fileExtension(_ contentType: String) -> String {
         switch contentType {
-        case "audio/wav", "audio/x-wav", "audio/wave": "wav"
+        case "audio/wav": "wav"
         case "audio/ogg": "ogg"
-        case "audio/mp4", "audio/aac", "audio/x-m4a": "m4a"
+        case "audio/mp4": "m4a"
         case "audio/webm": "webm"
+        case "audio/flac": "flac"
         default: "mp3"
         }
     }
 
-    /// Downloads the recording into `path`; returns its content type, or nil when the call has
-    /// no recording anywhere. Throws `PermanentFailure` when the source says it is gone.
-    private func download(_ call: Call, to path: String) throws -> String? {
+    /// Downloads the recording into `path`; false when the call has no recording anywhere.
+    /// Throws `PermanentFailure` when the source says it is gone, or may not be fetched.
+    private func download(_ call: Call, to path: String, progress: @escaping @Sendable (Int64) -> Void) throws -> Bool {
         if let url = call.recordingURL, !url.isEmpty {
-            return try downloadFromVoximplant(url, call: call, to: path)
+            try downloadFromVoximplant(url, call: call, to: path, progress: progress)
+            return true
         }
-        guard let conversation = call.conversationID, let key = try services.database.elevenLabsKey(for: call) else { return nil }
+        guard let conversation = call.conversationID, let key = try services.database.elevenLabsKey(for: call) else { return false }
         do {
             let client = try services.upstreams.elevenLabs(key, vault: services.vault)
-            return RecordingArchiver.mediaType(try client.downloadAudio(conversationID: conversation, to: path), path: path)
+            _ = try client.downloadAudio(conversationID: conversation, to: path, limits: services.upstreams.recordingPolicy,
+                                         progress: progress)
+            return true
         } catch ElevenLabsError.notFound {
-            return nil  // ElevenLabs has no audio for this conversation
+            return false  // ElevenLabs has no audio for this conversation
+        } catch let ElevenLabsError.upstream(error) where error.isPermanent {
+            throw JobRunner.PermanentFailure("the ElevenLabs audio was not archived: \(error)")
         }
     }
 
-    private func downloadFromVoximplant(_ recordingURL: String, call: Call, to path: String) throws -> String? {
-        // Voximplant gives absolute URLs; a relative one is resolved against the API host.
+    private func downloadFromVoximplant(_ recordingURL: String, call: Call, to path: String,
+                                        progress: @escaping @Sendable (Int64) -> Void) throws {
         // Recordings in Voximplant's secure storage may need the account's credentials (the
-        // reference is unsure how); plain GET is what public record URLs take.
-        guard let url = URL(string: recordingURL, relativeTo: URL(string: services.upstreams.voximplantURL)),
-              let scheme = url.scheme, ["http", "https"].contains(scheme) else {
-            throw JobRunner.PermanentFailure("the call's recording URL is not an http(s) URL")
+        // reference is unsure how); plain GET is what public record URLs take. The URL came in
+        // a signed event or from call history: the policy decides whether it may be fetched at
+        // all (allowed origins, every redirect hop, no private addresses, size and speed).
+        let request = HTTPRequest(url: recordingURL, policy: services.upstreams.recordingPolicy, progress: progress)
+        let response: HTTPResponse
+        do {
+            response = try services.upstreams.recordingsHTTP.download(request, to: path, limiterKey: "account:\(call.accountID)")
+        } catch let error as UpstreamError where error.isPermanent {
+            throw JobRunner.PermanentFailure("the recording was not fetched: \(error)")
         }
-        let response = try services.upstreams.recordingsHTTP.download(HTTPRequest(url: url.absoluteString), to: path,
-                                                                     limiterKey: "account:\(call.accountID)")
+        let where_ = URL(string: recordingURL)?.path ?? "?"
         switch response.status {
         case 200..<300:
-            return RecordingArchiver.mediaType(response.headers["content-type"], path: path)
+            return
         case 404, 410:
             throw JobRunner.PermanentFailure(
-                "the recording is gone at Voximplant (HTTP \(response.status) for \(url.path)); nothing to archive")
+                "the recording is gone at Voximplant (HTTP \(response.status) for \(where_)); nothing to archive")
         default:
-            throw JobRunner.PermanentFailure("Voximplant refused the recording download (HTTP \(response.status) for \(url.path))")
+            throw JobRunner.PermanentFailure("Voximplant refused the recording download (HTTP \(response.status) for \(where_))")
         }
     }
 
-    /// The media type without parameters; sniffed from the first bytes when the source sent
-    /// none or a generic one (browsers need the right type to play).
-    static func mediaType(_ header: String?, path: String) -> String {
-        let declared = header?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        if declared.hasPrefix("audio/") { return declared }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "audio/mpeg" }
+    /// The audio type of a file from its first bytes, from a fixed list; nil when it is none
+    /// of them (an HTML error page, a script, anything else).
+    static func sniffAudioType(path: String) throws -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let head = [UInt8](handle.readData(ofLength: 12))
-        if head.starts(with: Array("RIFF".utf8)) { return "audio/wav" }
-        if head.starts(with: Array("OggS".utf8)) { return "audio/ogg" }
-        return "audio/mpeg"
+        func starts(_ text: String, at offset: Int = 0) -> Bool {
+            let bytes = Array(text.utf8)
+            return head.count >= offset + bytes.count && Array(head[offset..<offset + bytes.count]) == bytes
+        }
+        if starts("RIFF") && starts("WAVE", at: 8) { return "audio/wav" }
+        if starts("OggS") { return "audio/ogg" }
+        if starts("fLaC") { return "audio/flac" }
+        if starts("ftyp", at: 4) { return "audio/mp4" }
+        if head.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "audio/webm" }
+        // MP3: an ID3v2 tag, or an MPEG audio frame sync (11 set bits, layer bits not 00).
+        if starts("ID3") { return "audio/mpeg" }
+        if head.count >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 && head[1] & 0x06 != 0 { return "audio/mpeg" }
+        return nil
+    }
+}
+
+/// Renews a job's lease while a download's bytes flow, at most every third of the lease: a
+/// slow but live source keeps its job, a stalled one is cut by the low-speed limit, and no
+/// other runner takes a job that is still making progress.
+final class LeaseKeeper: @unchecked Sendable {
+    private let job: Job
+    private let jobs: JobQueue
+    private let clock: any Clock
+    private let lock = NSLock()
+    private var renewed: Date
+
+    init(job: Job, jobs: JobQueue, clock: any Clock) {
+        self.job = job
+        self.jobs = jobs
+        self.clock = clock
+        renewed = clock.now()
+    }
+
+    func renewIfDue(_ received: Int64) {
+        lock.lock()
+        let now = clock.now()
+        let due = now.timeIntervalSince(renewed) >= jobs.lease / 3
+        if due { renewed = now }
+        lock.unlock()
+        if due { try? jobs.extendLease(job) }
     }
 }

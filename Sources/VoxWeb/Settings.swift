@@ -1,4 +1,10 @@
 import Foundation
+import Integrations
+
+public struct SettingsError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
 
 /// Every setting of the worker, read from the environment once at start. The README lists
 /// them; keep the two in step.
@@ -34,6 +40,13 @@ public struct Settings: Sendable {
     public var s3TimeoutSeconds: Double
     /// How often retention looks for recordings to delete.
     public var retentionSweepMinutes: Double
+    /// Origins recording URLs may point at (`OriginAllowList`), comma-separated.
+    public var recordingSources: String
+    /// The largest recording downloaded, in MiB.
+    public var downloadMaxMB: Int
+    /// A download slower than this many bytes a second for `downloadLowSpeedSeconds` is abandoned.
+    public var downloadLowSpeedBytes: Int
+    public var downloadLowSpeedSeconds: Int
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
@@ -59,6 +72,21 @@ public struct Settings: Sendable {
         jobLeaseSeconds = environment["VOXFCGI_JOB_LEASE_SECONDS"].flatMap(Double.init) ?? 300
         s3TimeoutSeconds = environment["VOXFCGI_S3_TIMEOUT_SECONDS"].flatMap(Double.init) ?? 120
         retentionSweepMinutes = environment["VOXFCGI_RETENTION_SWEEP_MINUTES"].flatMap(Double.init) ?? 60
+        recordingSources = environment["VOXFCGI_RECORDING_SOURCES"] ?? Upstreams.defaultRecordingSources
+        downloadMaxMB = environment["VOXFCGI_DOWNLOAD_MAX_MB"].flatMap(Int.init).map { min(max($0, 1), 1 << 20) } ?? 512
+        downloadLowSpeedBytes = environment["VOXFCGI_DOWNLOAD_LOW_SPEED_BYTES"].flatMap(Int.init).map { max($0, 1) } ?? 1024
+        downloadLowSpeedSeconds = environment["VOXFCGI_DOWNLOAD_LOW_SPEED_SECONDS"].flatMap(Int.init).map { max($0, 1) } ?? 60
+    }
+
+    /// The policy of recording downloads these settings describe; a malformed allow-list is an
+    /// error at start that names the variable.
+    public func recordingPolicy() throws -> OutboundPolicy {
+        let sources: OriginAllowList
+        do { sources = try OriginAllowList(recordingSources) } catch {
+            throw SettingsError("VOXFCGI_RECORDING_SOURCES: \(error.description)")
+        }
+        return .untrusted(sources, maxBodyBytes: Int64(downloadMaxMB) << 20,
+                          lowSpeed: (downloadLowSpeedBytes, downloadLowSpeedSeconds))
     }
 
     public var lmdbDirectory: String { "\(dataDirectory)/lmdb" }

@@ -12,11 +12,23 @@ public struct Upstreams: Sendable {
     let elevenLabsHTTP: HTTPClient
     /// Recording downloads: long transfers, so their own timeout.
     let recordingsHTTP: HTTPClient
+    /// What a recording URL from outside may reach (see `OutboundPolicy`), and the size and
+    /// speed limits of every recording download.
+    public let recordingPolicy: OutboundPolicy
+
+    /// Where Voximplant serves recordings from. Voximplant's docs do not list the hosts; the
+    /// record URLs seen in public code are on subdomains of voximplant.com (e.g.
+    /// `www-ru-03-4.voximplant.com/records/…`), once over plain http, which is fetched over
+    /// https here. [unconfirmed: widen VOXFCGI_RECORDING_SOURCES if a real account's URLs differ]
+    public static let defaultRecordingSources = "https://*.voximplant.com"
 
     public init(voximplantURL: String, elevenLabsURL: String, logger: Logger = Logger(label: "voxfcgi.http"),
-                retry: RetryPolicy = RetryPolicy(), timeout: TimeInterval = 30) {
+                retry: RetryPolicy = RetryPolicy(), timeout: TimeInterval = 30,
+                recordingPolicy: OutboundPolicy = .untrusted(try! OriginAllowList(Upstreams.defaultRecordingSources),
+                                                             maxBodyBytes: 512 << 20, lowSpeed: (1024, 60))) {
         self.voximplantURL = voximplantURL
         self.elevenLabsURL = elevenLabsURL
+        self.recordingPolicy = recordingPolicy
         var vox = HTTPClient.Configuration(service: "voximplant")
         vox.retry = retry
         vox.totalTimeout = timeout

@@ -122,3 +122,30 @@ import VoxCore
         return rows
     }
 }
+
+/// Issue 12, section 3: an archived recording's type comes from its bytes, from a fixed list.
+@Suite struct AudioSniffingTests {
+    func sniff(_ bytes: [UInt8]) throws -> String? {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sniff-\(UUID())").path
+        defer { unlink(path) }
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        return try RecordingArchiver.sniffAudioType(path: path)
+    }
+
+    @Test func knownFormatsAreRecognised() throws {
+        #expect(try sniff(Array("RIFF\u{0}\u{0}\u{0}\u{0}WAVEfmt ".utf8)) == "audio/wav")
+        #expect(try sniff(Array("ID3\u{3}\u{0}".utf8)) == "audio/mpeg")
+        #expect(try sniff([0xFF, 0xFB, 0x90, 0x64, 0, 0]) == "audio/mpeg")
+        #expect(try sniff(Array("OggS\u{0}\u{2}".utf8)) == "audio/ogg")
+        #expect(try sniff(Array("fLaC\u{0}\u{0}\u{0}\"".utf8)) == "audio/flac")
+        #expect(try sniff([0, 0, 0, 0x20] + Array("ftypM4A ".utf8)) == "audio/mp4")
+        #expect(try sniff([0x1A, 0x45, 0xDF, 0xA3, 0x9F]) == "audio/webm")
+    }
+
+    @Test func anythingElseIsNotAudio() throws {
+        for text in ["<html><script>alert(1)</script>", "RIFF\u{0}\u{0}\u{0}\u{0}AVI ", "%PDF-1.7", "{\"error\":1}", ""] {
+            #expect(try sniff(Array(text.utf8)) == nil, "\(text)")
+        }
+        #expect(try sniff([0xFF, 0xE1, 0x00]) == nil)  // sync bits with layer 00 (reserved) is not MP3
+    }
+}

@@ -35,10 +35,11 @@ def test_sync_survives_faults_and_a_kill(tmp_path):
     # Every 100th answered call has a recording: the sync archives those too (about 75).
     fakes = Fakes(sessions=10_000, record_every=100)
     s = Stack(tmp_path, VOXFCGI_VOXIMPLANT_URL=fakes.voximplant, VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs,
+              VOXFCGI_RECORDING_SOURCES=fakes.voximplant,  # the fake's record URLs, allowed explicitly
               VOXFCGI_UPSTREAM_TIMEOUT_SECONDS=2, VOXFCGI_JOB_LEASE_SECONDS=3, VOXFCGI_SYNC_MINUTES=600)
-    s.add_user(*ADMIN)
-    s.start()
     try:
+        s.add_user(*ADMIN)
+        s.start()
         session = s.login(*ADMIN)
         page = session.get(s.base_url + "/setup")
         page = session.post(s.base_url + "/setup/accounts", data={"_csrf": csrf_from(page.text), "name": "Acme",

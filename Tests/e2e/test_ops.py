@@ -20,7 +20,8 @@ import urllib3
 from conftest import ADMIN
 from fakes import Fakes, create_application
 from stack import BIN, ROOT, Stack, free_port, wait_for
-from test_recordings import archived, call_events, deliver, wait_until
+from test_recordings import archived, call_events, wait_until
+from test_webhooks import post
 
 NGINX = ROOT / "nginx"
 AS_ROOT = os.geteuid() == 0
@@ -350,7 +351,7 @@ def test_login_with_a_trailing_slash_is_rate_limited_too(tmp_path):
 def recorded(reachable_module):
     fakes = Fakes(sessions=0)
     s = Stack(reachable_module, VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
-              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs)
+              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_RECORDING_SOURCES=fakes.voximplant)
     try:
         s.add_user(*ADMIN)
         s.start()
@@ -365,9 +366,14 @@ def recorded(reachable_module):
 def test_recording_on_disk_is_served_by_unprivileged_nginx_with_sandbox_headers(recorded):
     stack, fakes, session, app_id, secret = recorded
     source = fakes.voximplant + "/records/1.wav"
-    call_id = deliver(stack, secret, call_events(app_id, 62_000_001, recording_url=source))
-    wait_until(lambda: archived(session, stack, call_id), 30, "the recording to be archived")
-    [stored] = list((stack.data / "recordings" / "objects").rglob(f"{call_id}.wav"))
+    for event in call_events(app_id, 62_000_001, recording_url=source):
+        response = post(stack, event, secret)
+        assert response.status_code == 200, response.text
+    # The only call of this data folder: its recording is objects/…/<call id>.wav.
+    objects = stack.data / "recordings" / "objects"
+    [stored] = wait_until(lambda: list(objects.rglob("*.wav")), 30, "the recording on disk")
+    call_id = int(stored.stem)
+    wait_until(lambda: archived(session, stack, call_id), 30, "the call to have its recording")
     original = requests.get(source).content
 
     whole = session.get(f"{stack.base_url}/recordings/{call_id}")

@@ -36,7 +36,7 @@ public struct Sessions: Sendable {
             return (session, try database.users.get(txn, session.userID))
         }
         guard let (session, user) = found else { return nil }
-        guard let user, session.expiresAt > clock.now() else {
+        guard let user, !user.isDisabled, session.expiresAt > clock.now() else {
             try end(token: token)
             return nil
         }
@@ -64,4 +64,15 @@ public struct Sessions: Sendable {
     }
 
     public static func key(_ token: String) -> [UInt8] { SHA256.hash(token) }
+
+    /// Ends every session of `userID` but `keeping` (a session key), in `txn`. A scan: sessions
+    /// are few, and this runs on password changes and disabling, not per request.
+    static func endAll(of userID: UInt64, keeping: [UInt8]?, database: Database, in txn: WriteTransaction) throws {
+        var ended: [[UInt8]] = []
+        try database.sessions.scan(txn) { key, session in
+            if session.userID == userID && key != keeping { ended.append(key) }
+            return true
+        }
+        for key in ended { try database.sessions.delete(txn, key) }
+    }
 }

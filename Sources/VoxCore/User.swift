@@ -16,8 +16,11 @@ public struct User: Codable, Sendable, Equatable {
     /// IANA zone used to show times and interpret date filters.
     public var timeZone: String
     public var createdAt: Date
+    /// A disabled user cannot sign in, and their sessions end at once (see `Sessions.resolve`).
+    public var disabled: Bool?
 
     public var isAdmin: Bool { role == .admin }
+    public var isDisabled: Bool { disabled == true }
 }
 
 public struct Session: Codable, Sendable, Equatable {

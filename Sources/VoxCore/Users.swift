@@ -70,7 +70,9 @@ public struct Users: Sendable {
         }
     }
 
-    public func setPassword(email rawEmail: String, password: String) throws {
+    /// Sets a new password and ends every session of the user but `keeping` (the session of
+    /// whoever changed it, if they are that user): whoever knew the old password is signed out.
+    public func setPassword(email rawEmail: String, password: String, keeping: [UInt8]? = nil) throws {
         guard password.count >= 10 else { throw UserError.weakPassword("use at least 10 characters") }
         let hash = try hasher.hash(password)
         let email = Users.normalize(email: rawEmail)
@@ -80,6 +82,20 @@ public struct Users: Sendable {
             }
             user.passwordHash = hash
             try database.users.put(txn, id, user)
+            try Sessions.endAll(of: id, keeping: keeping, database: database, in: txn)
+        }
+    }
+
+    /// Disables or enables a user. Disabling ends their sessions in the same transaction.
+    public func setDisabled(email rawEmail: String, _ disabled: Bool) throws {
+        let email = Users.normalize(email: rawEmail)
+        try database.environment.write { txn in
+            guard let id = try database.usersByEmail.get(txn, email), var user = try database.users.get(txn, id) else {
+                throw UserError.notFound
+            }
+            user.disabled = disabled ? true : nil
+            try database.users.put(txn, id, user)
+            if disabled { try Sessions.endAll(of: id, keeping: nil, database: database, in: txn) }
         }
     }
 
@@ -107,6 +123,7 @@ public struct Users: Sendable {
             hasher.verifyNothing(password)
             return nil
         }
-        return hasher.verify(password, against: user.passwordHash) ? user : nil
+        // A disabled user's password is still checked, so that the time says nothing.
+        return hasher.verify(password, against: user.passwordHash) && !user.isDisabled ? user : nil
     }
 }

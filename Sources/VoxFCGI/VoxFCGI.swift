@@ -129,7 +129,31 @@ struct Serve: ParsableCommand {
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, SetPassword.self, List.self])
+        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, SetPassword.self, Disable.self, Enable.self, List.self])
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user: they cannot sign in, and their sessions end now.")
+        @Option(help: "The login email.") var email: String
+
+        func run() throws {
+            do { try Users(database: try Runtime().database).setDisabled(email: email, true) } catch let error as UserError {
+                throw ValidationError(error.description)
+            }
+            print("disabled \(Users.normalize(email: email)); their sessions have ended")
+        }
+    }
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user again.")
+        @Option(help: "The login email.") var email: String
+
+        func run() throws {
+            do { try Users(database: try Runtime().database).setDisabled(email: email, false) } catch let error as UserError {
+                throw ValidationError(error.description)
+            }
+            print("enabled \(Users.normalize(email: email))")
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; prints a generated password unless --password-stdin.")
@@ -177,7 +201,7 @@ struct UserCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users.")
         func run() throws {
             for user in try Users(database: try Runtime().database).all() {
-                print("\(user.id)\t\(user.role.rawValue)\t\(user.email)\t\(user.timeZone)")
+                print("\(user.id)\t\(user.role.rawValue)\t\(user.email)\t\(user.timeZone)\(user.isDisabled ? "\tdisabled" : "")")
             }
         }
     }

@@ -95,8 +95,10 @@ public final class App: Sendable {
 
     public func handle(_ request: Request) -> Response {
         let started = DispatchTime.now()
-        let requestID = request.headers["x-request-id"].flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }
-            ?? Random.bytes(8).hexString
+        // nginx's $request_id (hex); anything else a client may have sent is replaced.
+        let requestID = request.headers["x-request-id"].flatMap { id in
+            (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { $0 < 0x80 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber || $0 == UInt8(ascii: "-")) } ? id : nil
+        } ?? Random.bytes(8).hexString
         let logger = self.logger
         let method = request.method, path = request.path
         // A later response (a webhook's, after its commit) gets its header and its log line
@@ -107,7 +109,7 @@ public final class App: Sendable {
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000
             // The path only: query strings can carry things that do not belong in a log.
             logger.forRequest(requestID).info("request", metadata: [
-                "method": .string(method), "path": .string(path),
+                "method": .string(LogText.escape(method, limit: 16)), "path": .string(LogText.escape(path)),
                 "status": .stringConvertible(response.status.rawValue),
                 "duration_ms": .string(String(format: "%.2f", elapsed)),
             ])
@@ -165,7 +167,7 @@ public final class App: Sendable {
     /// An error nobody expected: logged, and answered 500 naming the request, so that the log
     /// line can be found without the client seeing what went wrong.
     private static func unexpected(_ error: Error, requestID: String, logger: Logger) -> HTTPError {
-        logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
+        logger.error("unhandled error", metadata: ["error": .string(LogText.escape(String(describing: error), limit: 1024))])
         return HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
     }
 

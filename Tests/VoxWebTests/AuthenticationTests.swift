@@ -122,6 +122,79 @@ import VoxCore
         #expect(LoginPage.safeNext("//evil.example/x") == "/")
         #expect(LoginPage.safeNext("https://evil.example") == "/")
         #expect(LoginPage.safeNext("/calls?x=1") == "/calls?x=1")
+        // Decoded from next=%0D%0A… and friends: each of these made a Location a browser reads
+        // as another site, or split the header.
+        for hostile in ["/\r\n/evil.example", "/\t/evil.example", "/\\evil.example", "/\\/evil.example", "\\\\evil.example",
+                        "/ /evil.example", "/\n//evil.example", "/\u{0}/evil.example", "/\u{2028}/evil.example", "/\u{200B}/evil",
+                        "/calls\r\nSet-Cookie: x=1", "evil.example", ""] {
+            #expect(LoginPage.safeNext(hostile) == "/", "\(hostile.debugDescription)")
+        }
+        // Through the pipeline: the Location is a plain local path.
+        let harness = try TestHarness()
+        let response = harness.post("/login", form: [("email", "admin@example.com"), ("password", TestHarness.password),
+                                                     ("next", "/\r\n/evil.example")], csrf: harness.csrfToken())
+        #expect(response.header("Location") == "/")
+    }
+
+    /// Issue 12, section 5: an attacker's failures lock the attacker, not the real user.
+    @Test func anAttackerCannotLockTheRealUserOut() throws {
+        let harness = try TestHarness()
+        harness.address = "198.51.100.66"
+        for _ in 0..<12 {
+            harness.clock.advance(by: 61)
+            _ = harness.login(password: "attacker guess")
+        }
+        harness.clock.advance(by: 1)
+        let attacker = harness.login()
+        #expect(attacker.status == .tooManyRequests && harness.body(attacker).contains("locked"))
+        // The real user, elsewhere, waits at most the per-email delay, then signs in.
+        harness.address = "192.0.2.10"
+        harness.cookies = [:]
+        var response = harness.login()
+        if response.status == .tooManyRequests {
+            #expect(!harness.body(response).contains("locked"))
+            harness.clock.advance(by: 31)
+            response = harness.login()
+        }
+        #expect(response.status == .seeOther)
+    }
+
+    /// Parallel guesses each count: the attempt is reserved before the password is checked.
+    @Test func parallelGuessesAreAllCounted() throws {
+        let harness = try TestHarness()
+        let throttle = harness.app.services.throttle
+        let allowed = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: 20) { _ in
+            if (try? throttle.reserve(email: "admin@example.com", address: "203.0.113.7")) == .allowed { allowed.add(1) }
+        }
+        #expect(allowed.value == 4)  // 3 free, the 4th allowed then counted; the rest wait
+    }
+
+    @Test func changingThePasswordEndsOtherSessionsAndDisablingEndsAll() throws {
+        let first = try TestHarness()
+        #expect(first.login().status == .seeOther)
+        let keep = first.cookies
+        first.cookies = [:]
+        #expect(first.login().status == .seeOther)
+        let other = first.cookies
+        let users = first.app.services.users
+        let kept = Sessions.key(keep[App.sessionCookie]!)
+        try users.setPassword(email: "admin@example.com", password: "a brand new password", keeping: kept)
+        first.cookies = other
+        #expect(first.get("/calls").status == .seeOther)  // signed out: back to the login form
+        first.cookies = keep
+        #expect(first.get("/calls").status == .ok)
+        try users.setDisabled(email: "admin@example.com", true)
+        #expect(first.get("/calls").status == .seeOther)
+        #expect(first.login(password: "a brand new password").status == .unauthorized)
+        try users.setDisabled(email: "admin@example.com", false)
+        #expect(first.login(password: "a brand new password").status == .seeOther)
+    }
+
+    @Test func clientChosenTextIsEscapedInLogLines() {
+        #expect(LogText.escape("evil@example.com\n2026-12-02 info forged line") == "evil@example.com\\u{a}2026-12-02 info forged line")
+        #expect(LogText.escape("\u{1B}[31mred") == "\\u{1b}[31mred")
+        #expect(LogText.escape(String(repeating: "a", count: 300)).count == 257)
     }
 
     @Test func unknownPathAndMethod() throws {
@@ -141,4 +214,12 @@ import VoxCore
         #expect(!html.contains("<script>x"))
         #expect(html.contains("&lt;script&gt;"))
     }
+}
+
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
+    func add(_ n: Int) where T == Int { lock.lock(); stored += n; lock.unlock() }
 }

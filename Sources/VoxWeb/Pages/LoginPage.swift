@@ -17,7 +17,7 @@ enum LoginPage {
             return self.form(context, services, email: email, next: next,
                              error: "Enter your email and password.", status: .unprocessableContent)
         }
-        switch try services.throttle.check(email: email, address: request.remoteAddress) {
+        switch try services.throttle.reserve(email: email, address: request.remoteAddress) {
         case .allowed:
             break
         case let .slowDown(seconds):
@@ -29,12 +29,12 @@ enum LoginPage {
                              error: "Too many failed attempts. Sign-in is locked for \(minutes) min.", status: .tooManyRequests)
         }
         guard let user = try services.users.verify(email: email, password: password) else {
-            try services.throttle.recordFailure(email: email, address: request.remoteAddress)
-            context.logger.notice("login failed", metadata: ["email": .string(Users.normalize(email: email))])
+            // The failure was counted when the attempt was reserved.
+            context.logger.notice("login failed", metadata: ["email": .string(LogText.escape(Users.normalize(email: email)))])
             return self.form(context, services, email: email, next: next,
                              error: "Wrong email or password.", status: .unauthorized)
         }
-        try services.throttle.recordSuccess(email: email)
+        try services.throttle.succeeded(email: email, address: request.remoteAddress)
         // A session fixed before login is never reused: a new token every time.
         if let old = request.cookies[App.sessionCookie] { try services.sessions.end(token: old) }
         let (token, _) = try services.sessions.start(for: user)
@@ -52,9 +52,16 @@ enum LoginPage {
         return response
     }
 
-    /// Only a local path: `//evil.example` and absolute URLs would make the login an open redirect.
+    /// Only a path of this site: one `/`, then no second `/` or `\` (browsers read `/\` as
+    /// `//`), and no control characters or whitespace anywhere (`/%0D%0A/evil.example` became
+    /// `Location: //evil.example`; a tab is dropped by URL parsers). Anything else goes to `/`.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        guard let next, next.hasPrefix("/"), next.utf8.count <= 2048 else { return "/" }
+        let bytes = Array(next.utf8)
+        if bytes.count > 1 && (bytes[1] == UInt8(ascii: "/") || bytes[1] == UInt8(ascii: "\\")) { return "/" }
+        guard bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\\") }),
+              next.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.properties.generalCategory != .control
+                  && $0.properties.generalCategory != .format }) else { return "/" }
         return next
     }
 

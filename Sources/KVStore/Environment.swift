@@ -20,6 +20,10 @@ public final class Environment: @unchecked Sendable {
     public struct Options: Sendable {
         /// The initial map size. The map grows by doubling when a write hits MDB_MAP_FULL.
         public var mapSize: Int = 1 << 30
+        /// The map never grows past this: the write that needs more fails with
+        /// `KVStoreError.mapCeiling` (the process and every other write carry on), instead of
+        /// the file growing until the disk is full.
+        public var maxMapSize: Int = 1 << 40
         public var maxTables: UInt32 = 64
         public var maxReaders: UInt32 = 510
         /// Commits are fsync'd before `write` returns. `false` trades the last transactions on
@@ -38,6 +42,7 @@ public final class Environment: @unchecked Sendable {
     private let readers = ReaderPool()
     /// Readers found dead (their process gone) and cleared when the environment was opened.
     public let staleReadersCleared: Int
+    let maxMapSize: Int
 
     public init(path: String, options: Options = Options()) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -60,6 +65,7 @@ public final class Environment: @unchecked Sendable {
         self.path = path
         self.env = env
         self.staleReadersCleared = Int(dead)
+        self.maxMapSize = max(options.maxMapSize, options.mapSize)
         self.writer = Writer(maxBatch: options.maxBatch)
         writer.start(environment: self)
     }
@@ -142,8 +148,10 @@ public final class Environment: @unchecked Sendable {
     /// Called by the writer thread with no write transaction open.
     func grow() throws {
         let current = mapSize
+        guard current < maxMapSize else { throw KVStoreError.mapCeiling(bytes: maxMapSize) }
+        let next = current > maxMapSize / 2 ? maxMapSize : current * 2
         try resizeLock.withExclusive {
-            try check(mdb_env_set_mapsize(env, current * 2))
+            try check(mdb_env_set_mapsize(env, next))
         }
     }
 }

@@ -76,6 +76,8 @@ public enum KVStoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case corruptRecord(table: String, reason: String)
     /// A key was longer than LMDB's compile-time maximum (511 bytes on Debian).
     case keyTooLong(table: String, length: Int)
+    /// The write needed the map to grow past `Environment.Options.maxMapSize`.
+    case mapCeiling(bytes: Int)
 
     public var description: String {
         switch self {
@@ -86,6 +88,9 @@ public enum KVStoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "a record in table '\(table)' could not be decoded: \(reason)"
         case let .keyTooLong(table, length):
             return "a key of \(length) bytes is too long for table '\(table)'"
+        case let .mapCeiling(bytes):
+            return "the database is full: it reached its size ceiling of \(bytes >> 20) MiB (raise VOXFCGI_MAP_MAX_MB, "
+                + "or free disk space and data); nothing of this write was stored"
         }
     }
 }

@@ -152,6 +152,30 @@ public struct CallStore: Sendable {
         return try ConversationLink.allows(call, transcriptKey: transcript.elevenLabsKeyID, database: database, in: txn)
     }
 
+    /// Deletes transcripts that arrived before `cutoff` and still have no call: a webhook for a
+    /// conversation no call of ours ever named (another scenario's, or forged by a tenant for
+    /// itself) is not kept forever. Oldest first, in batches. Returns how many.
+    @discardableResult
+    public func purgeOrphanTranscripts(before cutoff: Date, batch: Int = 1_000) throws -> Int {
+        let below = Time.micros(cutoff)
+        var total = 0
+        while true {
+            let purged = try database.environment.write { txn -> Int in
+                let keys = try database.orphanTranscripts.keys(txn, .halfOpen(from: (0, 0, ""), below: (below, 0, "")), limit: batch)
+                for key in keys {
+                    try database.orphanTranscripts.delete(txn, key)
+                    // Only if still an orphan: a call may have linked it since.
+                    if try database.callsByConversation.get(txn, (key.1, key.2)) == nil {
+                        try database.transcripts.delete(txn, (key.1, key.2))
+                    }
+                }
+                return keys.count
+            }
+            total += purged
+            if purged < batch { return total }
+        }
+    }
+
     private func unorphan(owner: UInt64, conversation: String, in txn: WriteTransaction) throws {
         guard let transcript = try database.transcripts.get(txn, (owner, conversation)) else { return }
         try database.orphanTranscripts.delete(txn, (Time.micros(transcript.receivedAt ?? Date()), owner, conversation))

@@ -145,6 +145,21 @@ public struct JobQueue: Sendable {
         }
     }
 
+    /// Discards parked jobs that failed before `cutoff`: nobody retried them within the
+    /// retention, and the table would otherwise only grow. Returns how many.
+    @discardableResult
+    public func purgeParked(before cutoff: Date) throws -> Int {
+        try database.environment.write { txn in
+            var old: [UInt64] = []
+            try database.failedJobs.scan(txn) { id, job in
+                if (job.failedAt ?? job.createdAt) < cutoff { old.append(id) }
+                return true
+            }
+            for id in old { try remove(id, in: txn) }
+            return old.count
+        }
+    }
+
     /// An admin's "discard": the parked job is gone for good.
     public func discard(id: UInt64) throws {
         try database.environment.write { txn in try remove(id, in: txn) }

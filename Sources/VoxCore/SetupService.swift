@@ -57,7 +57,7 @@ public struct SetupService: Sendable {
 
     static func validateAccount(name: String, accountID: String) throws {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the account a name.") }
-        guard !accountID.isEmpty, accountID.allSatisfy(\.isNumber) else {
+        guard (1...20).contains(accountID.utf8.count), accountID.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw SetupError.invalid("The Voximplant account id is a number (see the control panel).")
         }
     }

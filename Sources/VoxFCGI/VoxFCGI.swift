@@ -25,6 +25,7 @@ struct Runtime {
         try FileManager.default.createDirectory(atPath: settings.lmdbDirectory, withIntermediateDirectories: true)
         var options = Environment.Options()
         options.mapSize = settings.mapSizeMB << 20
+        options.maxMapSize = settings.mapMaxMB << 20
         database = try Database(path: settings.lmdbDirectory, options: options)
     }
 

@@ -1,6 +1,7 @@
 import CryptoPrimitives
 import FastCGI
 import Foundation
+import KVStore
 import Logging
 import VoxCore
 
@@ -167,6 +168,13 @@ public final class App: Sendable {
     /// An error nobody expected: logged, and answered 500 naming the request, so that the log
     /// line can be found without the client seeing what went wrong.
     private static func unexpected(_ error: Error, requestID: String, logger: Logger) -> HTTPError {
+        if let error = error as? KVStoreError, case .mapCeiling = error {
+            // Not a bug: the operator's ceiling. Say so, to the client and loudly in the log.
+            logger.critical("write refused", metadata: ["error": .string(error.description)])
+            var failure = HTTPError(.serviceUnavailable, error.description)
+            failure.headers = [("Retry-After", "60")]
+            return failure
+        }
         logger.error("unhandled error", metadata: ["error": .string(LogText.escape(String(describing: error), limit: 1024))])
         return HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
     }

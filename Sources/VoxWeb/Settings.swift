@@ -47,6 +47,13 @@ public struct Settings: Sendable {
     /// A download slower than this many bytes a second for `downloadLowSpeedSeconds` is abandoned.
     public var downloadLowSpeedBytes: Int
     public var downloadLowSpeedSeconds: Int
+    /// Parked jobs older than this are discarded.
+    public var parkedJobRetentionDays: Double
+    /// Transcripts that no call claimed within this are deleted.
+    public var orphanTranscriptRetentionDays: Double
+    /// The LMDB map never grows past this: a full disk becomes a clear error on the write
+    /// that hit the ceiling, not a dead worker.
+    public var mapMaxMB: Int
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
@@ -76,6 +83,9 @@ public struct Settings: Sendable {
         downloadMaxMB = environment["VOXFCGI_DOWNLOAD_MAX_MB"].flatMap(Int.init).map { min(max($0, 1), 1 << 20) } ?? 512
         downloadLowSpeedBytes = environment["VOXFCGI_DOWNLOAD_LOW_SPEED_BYTES"].flatMap(Int.init).map { max($0, 1) } ?? 1024
         downloadLowSpeedSeconds = environment["VOXFCGI_DOWNLOAD_LOW_SPEED_SECONDS"].flatMap(Int.init).map { max($0, 1) } ?? 60
+        parkedJobRetentionDays = environment["VOXFCGI_PARKED_JOB_RETENTION_DAYS"].flatMap(Double.init).map { max($0, 1) } ?? 30
+        orphanTranscriptRetentionDays = environment["VOXFCGI_ORPHAN_TRANSCRIPT_RETENTION_DAYS"].flatMap(Double.init).map { max($0, 1) } ?? 7
+        mapMaxMB = environment["VOXFCGI_MAP_MAX_MB"].flatMap(Int.init).map { max($0, 16) } ?? 256 * 1024
     }
 
     /// The policy of recording downloads these settings describe; a malformed allow-list is an

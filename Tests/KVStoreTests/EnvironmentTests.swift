@@ -22,6 +22,28 @@ import Testing
         }
     }
 
+    /// A full disk, in small: the write that needs the map past its ceiling fails with an
+    /// error that says so; the environment, earlier data and later small writes are fine.
+    @Test func theMapStopsAtItsCeilingWithAClearError() throws {
+        let store = try TemporaryStore(mapSize: 256 * 1024, maxMapSize: 1 << 20)
+        let table = try store.environment.openTable("blobs", key: UInt64Key.self, value: BytesValue.self)
+        try store.environment.write { txn in try table.put(txn, 0, [1, 2, 3]) }
+        let blob = [UInt8](repeating: 0xCD, count: 4000)
+        #expect(throws: KVStoreError.mapCeiling(bytes: 1 << 20)) {
+            try store.environment.write { txn throws in
+                for i in 1..<1_000 { try table.put(txn, UInt64(i), blob) }  // about 4 MB
+            }
+        }
+        #expect(store.environment.mapSize == 1 << 20)
+        #expect(KVStoreError.mapCeiling(bytes: 1 << 20).description.contains("1 MiB"))
+        try store.environment.write { txn in try table.put(txn, 5_000, [9]) }
+        try store.environment.read { txn throws in
+            #expect(try table.get(txn, 0) == [1, 2, 3])
+            #expect(try table.get(txn, 5_000) == [9])
+            #expect(try table.get(txn, 1) == nil)
+        }
+    }
+
     @Test func schemaVersionIsStoredAndNewerRefused() throws {
         let store = try TemporaryStore()
         _ = try Schema(environment: store.environment, version: 3)

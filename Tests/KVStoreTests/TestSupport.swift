@@ -6,11 +6,12 @@ final class TemporaryStore {
     let path: String
     let environment: Environment
 
-    init(mapSize: Int = 64 << 20, durable: Bool = false) throws {
+    init(mapSize: Int = 64 << 20, maxMapSize: Int = 1 << 40, durable: Bool = false) throws {
         path = FileManager.default.temporaryDirectory
             .appendingPathComponent("kvstore-test-\(UUID().uuidString)").path
         var options = Environment.Options()
         options.mapSize = mapSize
+        options.maxMapSize = maxMapSize
         options.durable = durable
         environment = try Environment(path: path, options: options)
     }

@@ -106,3 +106,38 @@ import Testing
         #expect(try f.queries.count(viewer: f.admin, filter: CallFilter(from: base - 3600, to: base + 3600)) == 1)
     }
 }
+
+/// Issue 12, section 6: what grows without bound is purged.
+@Suite struct PurgeTests {
+    @Test func orphanTranscriptsPastTheRetentionGoLinkedOnesStay() throws {
+        let f = try CallFixture()
+        func transcript(_ id: String, at: Date) -> Transcript {
+            var t = Transcript(conversationID: id, turns: [.init(role: "agent", text: "Hi", secondsIntoCall: 0)])
+            t.receivedAt = at
+            return t
+        }
+        try f.database.environment.write { txn throws in
+            try f.store.saveTranscript(transcript("old_orphan", at: base - 10 * 86_400), owner: f.alice.id, in: txn)
+            try f.store.saveTranscript(transcript("new_orphan", at: base), owner: f.alice.id, in: txn)
+            try f.store.saveTranscript(transcript("old_linked", at: base - 10 * 86_400), owner: f.alice.id, in: txn)
+        }
+        var call = f.call(at: base)
+        call.conversationID = "old_linked"
+        let id = try f.insert([call])[0].callID
+        #expect(try f.store.purgeOrphanTranscripts(before: base - 86_400) == 1)
+        let left = try f.database.environment.read { txn throws in try f.database.transcripts.keys(txn).map(\.1) }
+        #expect(Set(left) == ["new_orphan", "old_linked"])
+        #expect(try f.queries.call(id: id, viewer: f.alice)?.hasTranscript == true)
+        #expect(try f.database.environment.read { txn throws in try f.database.orphanTranscripts.count(txn) } == 1)
+    }
+
+    @Test func aResyncNeverMovesACallToAnotherOwner() throws {
+        let f = try CallFixture()
+        let id = try f.insert([f.call(owner: f.alice, at: base, session: 77)])[0].callID
+        var moved = f.call(owner: f.alice, at: base, session: 77)
+        moved.ownerUserID = f.bob.id
+        #expect(try f.insert([moved])[0] == .unchanged(id))
+        #expect(try f.queries.call(id: id, viewer: f.alice) != nil)
+        #expect(try f.queries.page(viewer: f.bob, filter: CallFilter()).calls.isEmpty)
+    }
+}

@@ -63,6 +63,18 @@ import Testing
         #expect(try f.queue.claim(limit: 1).first?.attempts == 1)
     }
 
+    @Test func parkedJobsPastTheRetentionArePurged() throws {
+        let f = try Fixture()
+        try f.enqueue("old", key: "old")
+        try f.queue.park(try #require(try f.queue.claim(limit: 1).first), error: "gone")
+        f.clock.advance(by: 40 * 86_400)
+        try f.enqueue("new", key: "new")
+        try f.queue.park(try #require(try f.queue.claim(limit: 1).first), error: "gone")
+        #expect(try f.queue.purgeParked(before: f.clock.now() - 30 * 86_400) == 1)
+        #expect(try f.queue.failed().map(\.payload) == ["new"])
+        #expect(try f.enqueue("old", key: "old").inserted, "its dedupe key is free again")
+    }
+
     @Test func discardFreesTheKey() throws {
         let f = try Fixture()
         let id = try f.enqueue("p", key: "d").id

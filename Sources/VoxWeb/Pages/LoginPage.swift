@@ -17,6 +17,11 @@ enum LoginPage {
             return self.form(context, services, email: email, next: next,
                              error: "Enter your email and password.", status: .unprocessableContent)
         }
+        // RFC 5321's limit; longer is no one's login, and would not fit the throttle's keys.
+        guard email.utf8.count <= 254, password.utf8.count <= 1024 else {
+            return self.form(context, services, email: String(email.prefix(254)), next: next,
+                             error: "That is not an email address and password of this site.", status: .unprocessableContent)
+        }
         switch try services.throttle.reserve(email: email, address: request.remoteAddress) {
         case .allowed:
             break

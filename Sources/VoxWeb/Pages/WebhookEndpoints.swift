@@ -114,6 +114,9 @@ enum ElevenLabsWebhook {
             } catch {
                 throw HTTPError(.badRequest, "malformed post_call_transcription: \(error)")
             }
+            guard (1...128).contains(conversation.conversationID.utf8.count) else {
+                throw HTTPError(.badRequest, "malformed post_call_transcription: data.conversation_id must have 1 to 128 characters")
+            }
             var transcript = conversation.storedTranscript
             transcript.receivedAt = services.clock.now()
             try link.store(transcript, sessionHint: conversation.voximplantSessionID)
@@ -122,8 +125,9 @@ enum ElevenLabsWebhook {
             // The audio is ready at ElevenLabs: archive it now if its call has no recording from
             // Voximplant (the job fetches it through the API, streamed, rather than keeping this
             // base64 copy in memory).
-            guard let audio = try? JSONDecoder().decode(AudioEnvelope.self, from: Data(request.body)) else {
-                throw HTTPError(.badRequest, "malformed post_call_audio: data.conversation_id is required")
+            guard let audio = try? JSONDecoder().decode(AudioEnvelope.self, from: Data(request.body)),
+                  (1...128).contains(audio.data.conversationID.utf8.count) else {
+                throw HTTPError(.badRequest, "malformed post_call_audio: data.conversation_id (1 to 128 characters) is required")
             }
             if try link.audioIsReady(conversationID: audio.data.conversationID, jobs: services.jobs) {
                 services.jobWaker.wake()

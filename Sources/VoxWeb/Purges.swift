@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import VoxCore
+
+/// What would otherwise grow without bound, purged by age: login-failure counters past their
+/// window, parked jobs nobody retried, transcripts no call ever claimed. Run by housekeeping.
+public struct Purges: Sendable {
+    let database: Database
+    let throttle: LoginThrottle
+    let jobs: JobQueue
+    let clock: any Clock
+    let parkedJobDays: Double
+    let orphanTranscriptDays: Double
+
+    public init(services: Services, parkedJobDays: Double, orphanTranscriptDays: Double) {
+        database = services.database
+        throttle = services.throttle
+        jobs = services.jobs
+        clock = services.clock
+        self.parkedJobDays = parkedJobDays
+        self.orphanTranscriptDays = orphanTranscriptDays
+    }
+
+    /// One pass; logs what it removed.
+    public func run(logger: Logger) throws {
+        let now = clock.now()
+        let counts = [
+            ("login failure counters", try throttle.purgeExpired()),
+            ("parked jobs", try jobs.purgeParked(before: now - parkedJobDays * 86_400)),
+            ("orphan transcripts", try CallStore(database: database).purgeOrphanTranscripts(before: now - orphanTranscriptDays * 86_400)),
+        ]
+        for (what, count) in counts where count > 0 {
+            logger.notice("purged \(what)", metadata: ["count": .stringConvertible(count)])
+        }
+    }
+}

@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import re
+import shlex
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, quote_from_bytes, urlsplit
 
 import requests
+
+from stack import wait_for
 
 # HOSTILE_TRACE=<file>: one JSON line per request sent (route, parameter, value, status, time).
 TRACE = os.environ.get("HOSTILE_TRACE")
@@ -381,6 +384,9 @@ class WorkerCrashed(AssertionError):
     pass
 
 
+SIGNED_IN = "<the cookie of a signed-in session>"
+
+
 @dataclass
 class Failure:
     kind: str          # crash, 5xx, no answer, empty 4xx, bad redirect, ...
@@ -395,24 +401,32 @@ class Failure:
     detail: str = ""
     log: str = ""
     same_as: object = None   # what makes two failures the same one, when not the request
+    body_file: object = None  # where a long body was saved
 
     def key(self):
         return self.same_as or (self.kind, self.route, self.where, self.label)
 
+    def needs_body_file(self):
+        """A body curl cannot be given on the command line as it is: long, or not plain text."""
+        if not self.body:
+            return False
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        return len(self.body) > 1500 or any(ord(c) < 0x20 and c not in "\t\n" for c in text)
+
     def reproduction(self, base_url):
-        parts = [f"curl -sS -X {self.method} '{base_url}{self.url}'"]
+        parts = ["curl -sS -X", self.method, shlex.quote(base_url + self.url)]
         for name, value in self.headers.items():
             if isinstance(value, bytes):
                 value = value.decode("utf-8", "backslashreplace")
-            if name.lower() not in ("cookie",):
-                parts.append(f"-H '{name}: {value}'")
-        if self.headers.get("Cookie"):
-            parts.append("-H 'Cookie: <a signed-in session>'")
-        if self.body:
-            shown = self.body if len(self.body) <= 1500 else self.body[:600] + b"..." + self.body[-200:]
-            text = shown.decode("utf-8", "backslashreplace").replace("'", "'\\''")
-            note = "" if len(self.body) <= 1500 else f"  # body is {len(self.body)} bytes, shortened here"
-            parts.append(f"--data-binary '{text}'{note}")
+            parts.append("-H " + (f"'{name}: {value}'" if value == SIGNED_IN else shlex.quote(f"{name}: {value}")))
+        if self.body_file:
+            parts.append(f"--data-binary @{self.body_file}  # {len(self.body)} bytes: "
+                         + repr(self.body[:100].decode("utf-8", "backslashreplace")) + "…")
+        elif self.body:
+            parts.append("--data-binary " + shlex.quote(self.body.decode("utf-8")))
         return " ".join(parts)
 
     def describe(self, base_url, logs=True):
@@ -444,8 +458,8 @@ def crash_lines(text):
             frames.append(f"  {where.group(1)[:110]} at {where.group(2).split('/Sources/')[-1]}")
         if len(frames) == 5:
             break
-    before = [l for l in lines[:lines.index(next(l for l in lines if "Backtracing" in l or l.startswith("***")))]
-              if l.strip()][-3:] if any("Backtracing" in l or l.startswith("***") for l in lines) else []
+    start = next((i for i, l in enumerate(lines) if l.startswith("***")), len(lines))
+    before = [l for l in lines[:start] if l.strip()][-3:]  # what the worker logged just before
     return "\n".join(before + messages[-2:] + frames)
 
 
@@ -468,6 +482,8 @@ class Prober:
     restart=False (the committed test): a dead worker stops the test with the request that
     killed it. restart=True (HOSTILE_RESTART=1, for exploration): the crash is recorded, the
     worker started again, and the run goes on, so one crash does not hide the next."""
+
+    forged_seen = set()  # forged log lines already reported, by any prober of this run
 
     def __init__(self, stack, name, restart=False, deadline=None):
         self.stack = stack
@@ -553,7 +569,9 @@ class Prober:
                 found_here = Failure("log forging", "worker log", "-", what, "-", "-", b"", {}, "-",
                                      f"logged after the last request: {line[:200]!r}")
             found_here.same_as = same
-            self._record(found_here)
+            if same not in Prober.forged_seen:  # once per run: background jobs retry and log it again later
+                Prober.forged_seen.add(same)
+                self._record(found_here)
 
     def _log_tail(self):
         text = self._log_since(self.log_mark)[0]
@@ -567,8 +585,7 @@ class Prober:
         self.log_mark = self._log_size()
         self.stack.start_worker()
         self.pid = self.stack.worker.pid
-        from stack import wait_for
-        wait_for(lambda: self._healthy(), timeout=20, what="the restarted worker")
+        wait_for(self._healthy, timeout=20, what="the restarted worker")
 
     def _healthy(self):
         try:
@@ -580,6 +597,10 @@ class Prober:
         if failure.key() not in self.keys:
             self.keys.add(failure.key())
             self.failures.append(failure)
+            if failure.needs_body_file():
+                # The whole body, for curl's --data-binary @file.
+                failure.body_file = self.stack.directory / f"hostile-{self.name.replace(' ', '-')}-{len(self.failures)}.body"
+                failure.body_file.write_bytes(failure.body)
 
     # -- requests --------------------------------------------------------------------------
     def out_of_time(self):
@@ -612,8 +633,9 @@ class Prober:
         if elapsed > 3:
             self.slow.append((round(elapsed, 1), str(route), where, label))
 
-        cookie = "; ".join(f"{k}=…" for k in getattr(client, "cookies", {}).keys())
-        shown_headers = dict(headers, **({"Cookie": cookie} if cookie else {}))
+        shown_headers = dict(headers)
+        if "Cookie" not in headers and len(getattr(client, "cookies", {})):
+            shown_headers["Cookie"] = SIGNED_IN
 
         def failure(kind, detail="", log="", kind_label=None):
             return Failure(kind, str(route), where, label if kind_label is None else f"{label} ({kind_label})", method, url,

@@ -34,9 +34,9 @@ import requests
 
 from conftest import ADMIN
 from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes, create_application
-from hostile import (BY_LABEL, CURSORS, ESSENTIAL, JSON_NUMBERS, JSON_STRINGS, LONG, NUMBERS, U64_MAX, VALUES,
-                     Canary, Failure, Prober, WorkerCrashed, crawl, derived_values, form_body, json_object, load_routes, parse_page, pct, sign_elevenlabs,
-                     sign_voximplant)
+from hostile import (BY_LABEL, CURSORS, ESSENTIAL, JSON_NUMBERS, JSON_STRINGS, LONG, NUMBERS, U64_MAX, VALUES, Canary,
+                     Failure, Prober, WorkerCrashed, crawl, derived_values, form_body, json_object, load_routes, pct,
+                     sign_elevenlabs, sign_voximplant)
 from stack import BIN, Stack, csrf_from, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -45,6 +45,7 @@ OPERATOR = ("operator@example.com", "e2e operator password 1")
 RESTART = os.environ.get("HOSTILE_RESTART") == "1"
 EL_WEBHOOK_SECRET = "whsec_hostile_0123456789abcdef0123456789abcdef"  # 32+ characters
 BATCH = 100  # requests between checks of the worker (pid, alive, /healthz)
+FILE_SECONDS = 170  # the whole file, setup included; each test also has its own budget
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ class World:
     admin: requests.Session
     operator: requests.Session
     anonymous: requests.Session
+    leaving: requests.Session  # signed in as the operator, for POST /logout
     app_id: int
     secret: str
     el_path: str
@@ -92,6 +94,16 @@ class World:
     found_operator: object
     setup_requests: int
     canary: Canary
+    deadline: float        # for the whole file: it stays within a few minutes
+    probes: list
+
+
+def application_secret(stack, session, app_id):
+    """The application's webhook secret, as its page's Copy code button gets it."""
+    detail = session.get(f"{stack.base_url}/applications/{app_id}", timeout=30)
+    code = session.post(f"{stack.base_url}/applications/{app_id}/code", headers={"X-CSRF-Token": csrf_from(detail.text)},
+                        timeout=30).text
+    return re.search(r'webhookSecret: "([^"]+)"', code).group(1)
 
 
 def post_event(session, stack, secret, event):
@@ -100,7 +112,8 @@ def post_event(session, stack, secret, event):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, request):
+    started = time.monotonic()
     fakes = Fakes(sessions=20)
     canary = Canary()
     stack = None
@@ -115,7 +128,17 @@ def world(tmp_path_factory):
         stack.cli("seed-demo", "--calls", "300", "--days", "10", "--email", ADMIN[0])
         stack.cli("seed-demo", "--calls", "40", "--days", "10", "--email", OPERATOR[0], "--seed", "7")
         stack.start()
-        admin, operator = stack.login(*ADMIN), stack.login(*OPERATOR)
+        counter = {"n": 4}  # two sign-ins: a GET and a POST each
+
+        def count(*args, **kwargs):
+            counter["n"] += 1
+
+        # The last one is for POST /logout's hostile tokens (one that decodes to the valid token
+        # signs it out); signed in now, while nginx's limit on /login has room.
+        admin, operator, anonymous, leaving = stack.login(*ADMIN), stack.login(*OPERATOR), requests.Session(), stack.login(*OPERATOR)
+        counter["n"] += 2
+        for session in (admin, operator, anonymous, leaving):
+            session.hooks["response"].append(count)
         app_id, secret = create_application(stack, admin)
         el_path, el_secret = elevenlabs_webhook(stack, admin)
 
@@ -139,17 +162,16 @@ def world(tmp_path_factory):
             print(f"hostile: {missing}")
 
         routes = load_routes(BIN)
-        counter = {"n": 0}
-
-        def count():
-            counter["n"] += 1
-
-        found = crawl(stack.base_url, admin, routes, count=count)
-        found_operator = crawl(stack.base_url, operator, routes, count=count)
-        anonymous = requests.Session()
-        crawl(stack.base_url, anonymous, routes, discovery=found, max_pages=8, count=count)  # /login?next=…
-        yield World(stack, fakes, routes, admin, operator, anonymous, app_id, secret, el_path, el_secret, found,
-                    found_operator, counter["n"] + 40, canary)
+        found = crawl(stack.base_url, admin, routes)
+        found_operator = crawl(stack.base_url, operator, routes)
+        crawl(stack.base_url, anonymous, routes, discovery=found, max_pages=8)  # /login?next=…
+        probes, setup = [], counter["n"]
+        yield World(stack, fakes, routes, admin, operator, anonymous, leaving, app_id, secret, el_path, el_secret, found,
+                    found_operator, setup, canary, started + FILE_SECONDS, probes)
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"\nhostile: {setup + sum(p.sent for p in probes)} requests in all ({setup} to set up), "
+                                f"{time.monotonic() - started:.0f} s for the file")
     finally:
         if stack is not None:
             stack.stop()
@@ -163,8 +185,9 @@ def prober(world, name, seconds, capsys):
     if world.stack.worker.poll() is not None:
         world.stack.start_worker()
         wait_for(lambda: _healthy(world.stack), timeout=20, what="a new worker")
-    probe = Prober(world.stack, name, restart=RESTART, deadline=time.monotonic() + seconds)
+    probe = Prober(world.stack, name, restart=RESTART, deadline=min(time.monotonic() + seconds, world.deadline))
     probe.capsys = capsys
+    world.probes.append(probe)
     return probe
 
 
@@ -225,8 +248,8 @@ def expensive(route):
                                                                               "/setup/elevenlabs")
 
 
-# Requests that would end the session or remove the records the rest of the run needs are sent
-# only with a hostile id or a hostile CSRF token (the handler is reached with the hostile id).
+# Requests that would end the session or remove records the rest of the run needs: their
+# hostile CSRF tokens go with a missing id, and their hostile ids never name a real record.
 def destructive(route):
     return route.pattern.endswith(("/delete", "/discard")) or route.pattern == "/logout"
 
@@ -262,7 +285,13 @@ def names_a_record(value, existing):
 
 
 def existing_ids(world, route):
-    return {name: (world.found.ids.get((route, name)) or ["1"])[0] for name in route.path_params}
+    """An existing id for each path parameter: the first one the pages showed, but not the
+    application the webhook tests post to (its secret can be rotated)."""
+    ids = {}
+    for name in route.path_params:
+        found = world.found.ids.get((route, name)) or ["1"]
+        ids[name] = next((i for i in found if not route.pattern.startswith("/applications/") or i != str(world.app_id)), found[0])
+    return ids
 
 
 def values_for(world, route, name, small=False):
@@ -304,7 +333,7 @@ def hypothesis_cases(world, route, names, build, examples):
 # Access: what the route table says, for each kind of visitor.
 
 def test_access_matches_the_route_table(world, capsys):
-    probe = prober(world, "access", 60, capsys)
+    probe = prober(world, "access", 20, capsys)
     anon = requests.Session()
     cases = []
     admin_only_ids = {key: [v for v in values if v not in world.found_operator.ids.get(key, [])]
@@ -358,7 +387,7 @@ def _policy(route, path, response, what):
 # Pages: query parameters and path segments.
 
 def test_hostile_queries_and_path_segments(world, capsys):
-    probe = prober(world, "queries and paths", 120, capsys)
+    probe = prober(world, "queries and paths", 45, capsys)
     cases = []
     for route in world.routes:
         if route.method != "GET" or route.access == "webhook":
@@ -393,6 +422,29 @@ def test_hostile_queries_and_path_segments(world, capsys):
                 query = "&".join(f"{pct(n)}={v[:2000]}" for n, v in pairs)
                 return get(f"{base}?{query}", "+".join(n for n, _ in pairs), "hypothesis: " + query[:120])
             cases += hypothesis_cases(world, route, names, build, 25)
+    # Headers the worker reads: the session cookie, the CSRF header, the request id; and Host,
+    # which nginx passes on (no redirect may follow it off the site).
+    session_cookie = next(iter(world.admin.cookies.keys()))
+    bare = requests.Session()
+    header_values = [(label, unquote(value)) for label, value in VALUES if label in ESSENTIAL or label.startswith("cursor")]
+    for label, text in header_values + [("many cookies", "1; " + "; ".join(f"c{i}=v" for i in range(300))),
+                                        ("duplicate, valid last", f"x; {session_cookie}=" + world.admin.cookies[session_cookie]),
+                                        ("no equals", "x; novalue"), ("quoted", '"abc"')]:
+        value = text.encode("utf-8", "surrogateescape")[:6000]
+        if b"\r" in value or b"\n" in value or b"\x00" in value:
+            continue  # not sendable in a header
+        cookie = session_cookie.encode() + b"=" + value
+        cases.append(lambda c=cookie, l=label: probe.send(bare, "GET", "/calls", headers={"Cookie": c}, route="GET /calls",
+                                                          where="Cookie " + session_cookie, label=l))
+        cases.append(lambda v=value, l=label: probe.send(world.admin, "POST", f"/applications/{world.app_id}/code",
+                                                         headers={"X-CSRF-Token": v}, route="POST /applications/:id/code",
+                                                         where="X-CSRF-Token", label=l))
+        cases.append(lambda v=value, l=label: probe.send(world.admin, "GET", "/calls?size=1", headers={"X-Request-Id": v},
+                                                         route="GET /calls", where="X-Request-Id", label=l))
+        cases.append(lambda v=value, l=label: probe.send(bare, "GET", "/calls", headers={"Host": v or b"x"}, route="GET /calls",
+                                                         where="Host", label=l))
+    for host in ("evil.example", "evil.example:80", "127.0.0.1@evil.example", "[::1]"):
+        cases.append(lambda h=host: probe.send(bare, "GET", "/", headers={"Host": h}, route="GET /", where="Host", label=h))
     # The operator sees a smaller world through the same parameters.
     for route in world.routes:
         if route.method == "GET" and route.pattern in ("/calls", "/calls/export.csv", "/statistics"):
@@ -422,7 +474,7 @@ def restore(world, route):
 
 
 def test_hostile_form_fields(world, capsys):
-    probe = prober(world, "form fields", 150, capsys)
+    probe = prober(world, "form fields", 90, capsys)
     cases = []
     posts = [r for r in world.routes if r.method == "POST" and r.access != "webhook"]
     # Last: the forms that add records (each success makes the pages that list them longer),
@@ -435,8 +487,7 @@ def test_hostile_form_fields(world, capsys):
             page = client.get(world.stack.base_url + "/login", timeout=30)
             login_csrf = pct(csrf_from(page.text))
         if route.pattern == "/logout":
-            # Its own session: a token that decodes to the same bytes signs it out.
-            client = world.stack.login(*OPERATOR)
+            client = world.leaving
         ids = existing_ids(world, route)
         fields = valid_fields(world, route)
         if route.pattern == "/login":
@@ -546,9 +597,10 @@ def replace(pairs, key, raw):
 
 
 def test_hostile_signed_voximplant_events(world, capsys):
-    probe = prober(world, "voximplant events", 90, capsys)
+    probe = prober(world, "voximplant events", 45, capsys)
     log_start = probe._log_size()
-    stack, app_id, secret = world.stack, world.app_id, world.secret
+    stack, app_id = world.stack, world.app_id
+    secret = application_secret(stack, world.admin, app_id)  # as it is now, whatever the forms did
     client = requests.Session()
     fresh = Sessions(3_000_000_000)
     now = int(time.time() * 1000)
@@ -741,8 +793,11 @@ def to_json(value):
 
 
 def test_hostile_signed_elevenlabs_webhooks(world, capsys):
-    probe = prober(world, "elevenlabs webhooks", 90, capsys)
-    stack, app_id, secret = world.stack, world.app_id, world.secret
+    probe = prober(world, "elevenlabs webhooks", 45, capsys)
+    stack, app_id = world.stack, world.app_id
+    # As they are now, whatever the forms did to the key's webhook secret or the application's.
+    world.el_path, world.el_secret = elevenlabs_webhook(stack, world.admin)
+    secret = application_secret(stack, world.admin, app_id)
     client = requests.Session()
     fresh = Sessions(4_000_000_000)
     now = int(time.time() * 1000)

@@ -184,7 +184,7 @@ public final class HTTPClient: Sendable {
     private func downloadOnce(_ request: HTTPRequest, to path: String, handle: CurlHandle) throws -> (HTTPResponse, String?) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw CurlHandle.TransferError.other("cannot create \(path): \(String(cString: strerror(errno)))") }
-        let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)  // closed below, once
         defer { try? file.close() }
         // The first 64 KiB are also kept in memory: if the status turns out not to be 2xx,
         // that is the error body the caller reads.

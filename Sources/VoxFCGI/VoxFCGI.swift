@@ -135,25 +135,20 @@ struct UserCommand: ParsableCommand {
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a user: they cannot sign in, and their sessions end now.")
         @Option(help: "The login email.") var email: String
-
-        func run() throws {
-            do { try Users(database: try Runtime().database).setDisabled(email: email, true) } catch let error as UserError {
-                throw ValidationError(error.description)
-            }
-            print("disabled \(Users.normalize(email: email)); their sessions have ended")
-        }
+        func run() throws { try UserCommand.setDisabled(email, true, done: "disabled, and their sessions have ended") }
     }
 
     struct Enable: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a disabled user again.")
         @Option(help: "The login email.") var email: String
+        func run() throws { try UserCommand.setDisabled(email, false, done: "enabled") }
+    }
 
-        func run() throws {
-            do { try Users(database: try Runtime().database).setDisabled(email: email, false) } catch let error as UserError {
-                throw ValidationError(error.description)
-            }
-            print("enabled \(Users.normalize(email: email))")
+    static func setDisabled(_ email: String, _ disabled: Bool, done: String) throws {
+        do { try Users(database: try Runtime().database).setDisabled(email: email, disabled) } catch let error as UserError {
+            throw ValidationError(error.description)
         }
+        print("\(Users.normalize(email: email)) \(done)")
     }
 
     struct Add: ParsableCommand {

@@ -21,6 +21,7 @@ import csv
 import hashlib
 import hmac
 import html
+import http.cookiejar
 import io
 import json
 import os
@@ -86,6 +87,7 @@ class World:
     operator: requests.Session
     anonymous: requests.Session
     leaving: requests.Session  # signed in as the operator, for POST /logout
+    login_csrf: str            # the login form's token for `anonymous`
     app_id: int
     secret: str
     el_path: str
@@ -165,9 +167,12 @@ def world(tmp_path_factory, request):
         found = crawl(stack.base_url, admin, routes)
         found_operator = crawl(stack.base_url, operator, routes)
         crawl(stack.base_url, anonymous, routes, discovery=found, max_pages=8)  # /login?next=…
+        # The login form's token for the anonymous visitor (its pre-session cookie), fetched now:
+        # by the form test, nginx's limit on /login may be spent.
+        login_csrf = csrf_from(anonymous.get(stack.base_url + "/login", timeout=30).text)
         probes, setup = [], counter["n"]
-        yield World(stack, fakes, routes, admin, operator, anonymous, leaving, app_id, secret, el_path, el_secret, found,
-                    found_operator, setup, canary, started + FILE_SECONDS, probes)
+        yield World(stack, fakes, routes, admin, operator, anonymous, leaving, login_csrf, app_id, secret, el_path, el_secret,
+                    found, found_operator, setup, canary, started + FILE_SECONDS, probes)
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"\nhostile: {setup + sum(p.sent for p in probes)} requests in all ({setup} to set up), "
@@ -258,6 +263,8 @@ def valid_fields(world, route):
     """Valid values for a form's fields, where a form's own default would fail the handler's
     first check: the fields come from the page's form, only their valid values from here."""
     defaults = {name: (values[0] if values else "") for name, values in world.found.params.get(route, {}).items()}
+    if route.method == "POST":
+        defaults.setdefault("_csrf", "")  # a button posting with scripts (Copy code) has no form, still a token
     known = {
         "name": "Hostile", "account_id": VOX_ACCOUNT_ID, "agent": "agent_support_1", "record": "1",
         "email": "nobody@example.com", "password": "not the password", "next": "/calls",
@@ -294,13 +301,16 @@ def existing_ids(world, route):
     return ids
 
 
-def values_for(world, route, name, small=False):
+def values_for(world, route, name, small=False, token=None):
+    """The hostile values for one parameter: all of them, or the essential ones where each
+    request is expensive; values made from what the pages put there; for the CSRF token, the
+    valid token bent (`token`: the one valid for that request)."""
     labels = [label for label, _ in VALUES]
     chosen = ESSENTIAL if small else labels
     values = [(label, BY_LABEL[label]) for label in chosen]
     values += derived_values(world.found.params.get(route, {}).get(name, []) if name not in ("_csrf",) else [])
     if name == "_csrf":
-        token = world.found.csrf
+        token = token or world.found.csrf
         values += [("csrf_truncated", pct(token[:-2])), ("csrf_padded", pct(token + "==")), ("csrf_other_case", pct(token.swapcase())),
                    ("csrf_base64_std", pct(token.replace("-", "+").replace("_", "/")))]
     return values
@@ -327,6 +337,26 @@ def hypothesis_cases(world, route, names, build, examples):
 
     draw()
     return [lambda pairs=pairs: build(pairs) for pairs in drawn]
+
+
+# nginx lets /login through 30 times a minute (a burst of 20): its cases are few (the form's;
+# GET /login?next= has the essential values), and spread through the others, so that most of
+# them reach the worker instead of nginx's 429.
+LOGIN_VALUES = {"next": ["tab_slash", "double_slash", "newline_slash", "url", "crlf", "long_7k"], "email": ["empty", "long_7k", "nul", "crlf", "non_utf8", "emoji", "html", "u64_max"],
+                "password": ["empty", "long_100k", "nul", "non_utf8", "emoji"], "_csrf": ["empty", "non_utf8", "long_7k"]}
+
+
+def spread(cases, sparse):
+    """`cases` with the `sparse` ones spread evenly through them."""
+    if not sparse:
+        return cases
+    step = max(1, len(cases) // (len(sparse) + 1))
+    out = []
+    for i, case in enumerate(cases):
+        if i and i % step == 0 and sparse:
+            out.append(sparse.pop(0))
+        out.append(case)
+    return out + sparse
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,10 +418,11 @@ def _policy(route, path, response, what):
 
 def test_hostile_queries_and_path_segments(world, capsys):
     probe = prober(world, "queries and paths", 45, capsys)
-    cases = []
+    everything, login = [], []
     for route in world.routes:
         if route.method != "GET" or route.access == "webhook":
             continue
+        cases = login if route.pattern == "/login" else everything
         client = world.admin  # GET /login signed in: the redirect to `next`
         ids = existing_ids(world, route)
         names = sorted(world.found.params.get(route, {}))
@@ -422,10 +453,12 @@ def test_hostile_queries_and_path_segments(world, capsys):
                 query = "&".join(f"{pct(n)}={v[:2000]}" for n, v in pairs)
                 return get(f"{base}?{query}", "+".join(n for n, _ in pairs), "hypothesis: " + query[:120])
             cases += hypothesis_cases(world, route, names, build, 25)
+    cases = everything
     # Headers the worker reads: the session cookie, the CSRF header, the request id; and Host,
     # which nginx passes on (no redirect may follow it off the site).
     session_cookie = next(iter(world.admin.cookies.keys()))
     bare = requests.Session()
+    bare.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # keeps no cookie it is sent
     header_values = [(label, unquote(value)) for label, value in VALUES if label in ESSENTIAL or label.startswith("cursor")]
     for label, text in header_values + [("many cookies", "1; " + "; ".join(f"c{i}=v" for i in range(300))),
                                         ("duplicate, valid last", f"x; {session_cookie}=" + world.admin.cookies[session_cookie]),
@@ -441,8 +474,8 @@ def test_hostile_queries_and_path_segments(world, capsys):
                                                          where="X-CSRF-Token", label=l))
         cases.append(lambda v=value, l=label: probe.send(world.admin, "GET", "/calls?size=1", headers={"X-Request-Id": v},
                                                          route="GET /calls", where="X-Request-Id", label=l))
-        cases.append(lambda v=value, l=label: probe.send(bare, "GET", "/calls", headers={"Host": v or b"x"}, route="GET /calls",
-                                                         where="Host", label=l))
+        cases.append(lambda v=value, l=label: probe.send(bare, "GET", "/calls", headers={"Host": v.decode("latin-1") or "x"},
+                                                         route="GET /calls", where="Host", label=l))
     for host in ("evil.example", "evil.example:80", "127.0.0.1@evil.example", "[::1]"):
         cases.append(lambda h=host: probe.send(bare, "GET", "/", headers={"Host": h}, route="GET /", where="Host", label=h))
     # The operator sees a smaller world through the same parameters.
@@ -452,6 +485,7 @@ def test_hostile_queries_and_path_segments(world, capsys):
                 for label in ESSENTIAL:
                     cases.append(lambda r=route, u=f"{route.pattern}?{pct(name)}={BY_LABEL[label]}", n=name, l=label:
                                  probe.send(world.operator, "GET", u, route=r, where=n, label="operator: " + l))
+    cases = spread(cases, login)
     run_batches(probe, cases)
     finish(probe, capsys, expected=len(cases))
 
@@ -475,23 +509,21 @@ def restore(world, route):
 
 def test_hostile_form_fields(world, capsys):
     probe = prober(world, "form fields", 90, capsys)
-    cases = []
+    everything, login, leaving = [], [], []
     posts = [r for r in world.routes if r.method == "POST" and r.access != "webhook"]
-    # Last: the forms that add records (each success makes the pages that list them longer),
-    # the login form (nginx allows 30 a minute), and logout (ends the session).
-    posts.sort(key=lambda r: (r.pattern == "/logout", r.pattern == "/login",
-                              not r.path_params and r.pattern.startswith(("/setup", "/applications"))))
+    # Last: the forms that add records (each success makes the pages that list them longer).
+    # The login form's cases are spread through the others, and logout's (it ends its session)
+    # come at the very end.
+    posts.sort(key=lambda r: not r.path_params and r.pattern.startswith(("/setup", "/applications")))
     for route in posts:
+        cases = login if route.pattern == "/login" else leaving if route.pattern == "/logout" else everything
         client = world.anonymous if route.pattern == "/login" else world.admin
-        if route.pattern == "/login":
-            page = client.get(world.stack.base_url + "/login", timeout=30)
-            login_csrf = pct(csrf_from(page.text))
         if route.pattern == "/logout":
             client = world.leaving
         ids = existing_ids(world, route)
         fields = valid_fields(world, route)
         if route.pattern == "/login":
-            fields["_csrf"] = login_csrf
+            fields["_csrf"] = pct(world.login_csrf)
         if route.pattern == "/logout":
             fields["_csrf"] = pct(csrf_from(client.get(world.stack.base_url + "/", timeout=30).text))
         if destructive(route):
@@ -507,17 +539,19 @@ def test_hostile_form_fields(world, capsys):
             return probe.send(client, "POST", url or path, body, headers, route=route, where=where, label=label,
                               upstream_test=route.pattern.endswith(("/test", "/deploy")))
 
-        names = sorted(fields)
+        names = sorted(fields, key=lambda n: (n == "_csrf", n))  # the token last: the rest reaches the handler
         for name in names:
             if not safe and name != "_csrf":
                 continue
-            values = values_for(world, route, name, small)
+            values = values_for(world, route, name, small, token=unquote(fields["_csrf"]))
+            if route.pattern == "/login":
+                values = [(label, value) for label, value in values + LONG if label in LOGIN_VALUES.get(name, ESSENTIAL)]
             if name != "_csrf" and not small:
                 values += LONG
             for label, value in values:
                 pairs = [(n, value if n == name else v) for n, v in fields.items()]
                 cases.append(lambda p=pairs, n=name, l=label, f=post: f(p, n, l))
-            if safe:
+            if safe and route.pattern != "/login":
                 cases.append(lambda p=[(n, v) for n, v in fields.items() if n != name], n=name, f=post: f(p, n, "missing"))
                 if not small:
                     cases.append(lambda p=list(fields.items()) + [(name, BY_LABEL["u64_max+1"])], n=name, f=post: f(p, n, "repeated"))
@@ -527,7 +561,7 @@ def test_hostile_form_fields(world, capsys):
                     continue
                 url = route.path(dict(ids, **{name: value[:7000]}))
                 cases.append(lambda u=url, n=name, l=label, p=list(fields.items()), f=post: f(p, ":" + n, l, url=u))
-        if safe:
+        if safe and route.pattern != "/login":
             valid = list(fields.items())
             structure = [
                 ("json body", None, {"Content-Type": "application/json"}, json.dumps({n: "1" for n in names}).encode()),
@@ -553,6 +587,7 @@ def test_hostile_form_fields(world, capsys):
                 return post(list(merged.items()), "+".join(n for n, _ in pairs), "hypothesis: " + repr(pairs)[:160])
             cases += hypothesis_cases(world, route, names, build, 20)
         cases.append(lambda r=route: restore(world, r))
+    cases = spread(everything, login) + leaving
     planned = len(cases) - len(posts)
     run_batches(probe, cases)
     finish(probe, capsys, expected=planned)

@@ -3,6 +3,10 @@ public enum LogText {
     /// Control characters (CR, LF, ESC…) and backslashes become `\u{…}` escapes, so nobody can
     /// forge a log line or send terminal escapes to whoever reads the log; long text is cut.
     public static func escape(_ text: some StringProtocol, limit: Int = 256) -> String {
+        // The common case, on every request's log line: short printable ASCII, as it is.
+        if text.utf8.count <= limit && text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) {
+            return String(text)
+        }
         var out = ""
         for scalar in text.unicodeScalars.prefix(limit) {
             if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) || scalar == "\\"

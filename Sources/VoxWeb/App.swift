@@ -69,6 +69,11 @@ public struct Services: Sendable {
 /// Every request goes through `handle`, so these rules have one home.
 public final class App: Sendable {
     public static let sessionCookie = "vox_session"
+
+    /// Letters, digits and `-`: what nginx's $request_id (hex) and common tracing ids use.
+    static func isRequestIDByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D
+    }
     public static let preSessionCookie = "vox_pre"
 
     public let services: Services
@@ -98,7 +103,7 @@ public final class App: Sendable {
         let started = DispatchTime.now()
         // nginx's $request_id (hex); anything else a client may have sent is replaced.
         let requestID = request.headers["x-request-id"].flatMap { id in
-            (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { $0 < 0x80 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber || $0 == UInt8(ascii: "-")) } ? id : nil
+            (1...64).contains(id.utf8.count) && id.utf8.allSatisfy(App.isRequestIDByte) ? id : nil
         } ?? Random.bytes(8).hexString
         let logger = self.logger
         let method = request.method, path = request.path

@@ -562,7 +562,7 @@ class Prober:
         found, self.log_in_backtrace = forged_log_lines(text, self.log_in_backtrace)
         for what, line in found:
             # The same line again (a background job retrying) is the same failure.
-            same = ("log forging", re.sub(r"^\S+ |attempt=\d+ |duration_ms=[\d.]+ |request_id=\w+ ", "", line))
+            same = ("log forging", re.sub(r"^20\d\d-\S+ |attempt=\d+ |duration_ms=[\d.]+ |request_id=\w+ ", "", line))
             if failure is not None:
                 found_here = failure("log forging", f"{what}, logged while this request was in flight (or by background "
                                                     f"work it or an earlier one started): {line[:200]!r}", kind_label=what)
@@ -707,6 +707,8 @@ def forged_log_lines(text, in_backtrace=False):
         if in_backtrace:
             in_backtrace = not line.startswith("Backtrace took")
             continue
+        if not line.strip():
+            continue  # Swift's crash report starts with one; a forged entry has text
         if not re.match(r"20\d\d-\d\d-\d\dT", line):
             found.append(("a line of its own", line))
         elif re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line):

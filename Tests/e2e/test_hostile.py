@@ -173,10 +173,12 @@ def world(tmp_path_factory, request):
         probes, setup = [], counter["n"]
         yield World(stack, fakes, routes, admin, operator, anonymous, leaving, login_csrf, app_id, secret, el_path, el_secret,
                     found, found_operator, setup, canary, started + FILE_SECONDS, probes)
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"\nhostile: {setup + sum(p.sent for p in probes)} requests in all ({setup} to set up), "
-                                f"{time.monotonic() - started:.0f} s for the file")
+        total = (f"hostile: {setup + sum(p.sent for p in probes)} requests in all ({setup} to set up), "
+                 f"{time.monotonic() - started:.0f} s for the file")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if capture is not None:
+            with capture.global_and_fixture_disabled():  # shown whether or not the last test failed
+                print("\n" + total)
     finally:
         if stack is not None:
             stack.stop()

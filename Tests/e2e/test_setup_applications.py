@@ -102,8 +102,13 @@ def test_wrong_key_shows_the_reason(world):
     stack, _ = world
     session = stack.login(*ADMIN)
     page = session.get(stack.base_url + "/setup")
+    # The fake's account is connected already, and a Voximplant account is connected once:
+    again = session.post(stack.base_url + "/setup/accounts", data={
+        "_csrf": csrf_from(page.text), "name": "Again", "account_id": VOX_ACCOUNT_ID, "api_key": "definitely-wrong-key"})
+    assert again.status_code == 422 and "already connected" in again.text
+    # Another account id, which the fake knows no key for (it answers Voximplant's error 100).
     response = session.post(stack.base_url + "/setup/accounts", data={
-        "_csrf": csrf_from(page.text), "name": "Wrong", "account_id": VOX_ACCOUNT_ID, "api_key": "definitely-wrong-key"},
+        "_csrf": csrf_from(page.text), "name": "Wrong", "account_id": "7654321", "api_key": "definitely-wrong-key"},
         allow_redirects=True)
     assert response.status_code == 200
     import re

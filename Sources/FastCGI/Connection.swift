@@ -45,11 +45,11 @@ final class Connection: @unchecked Sendable {
     /// The request's CGI parameters.
     var head: CGIHead { Self.readHead(request.pointee.envp) }
 
-    /// Ends the request. The connection stays open if nginx asked for that and the request's
-    /// input was read in full: the unread rest of a refused body would be taken for the next
-    /// request.
-    func finish() {
-        if !inputConsumed { request.pointee.keepConnection = 0 }
+    /// Ends the request. The connection stays open if nginx asked for that, `keepOpen` allows
+    /// it (not while the server stops), and the request's input was read in full: the unread
+    /// rest of a refused body would be taken for the next request.
+    func finish(keepOpen: Bool) {
+        if !inputConsumed || !keepOpen { request.pointee.keepConnection = 0 }
         // libfcgi closes a connection by shutting down its side and then waiting (select, up
         // to 2 s) for nginx to close first, so that unread input cannot reset the connection
         // and lose the response. When the whole request was read from a unix socket there is
@@ -58,6 +58,15 @@ final class Connection: @unchecked Sendable {
         // close still lingers.
         if isUnixSocket && inputConsumed && request.pointee.keepConnection == 0 { _ = FCGX_Detach(request) }
         FCGX_Finish_r(request)
+    }
+
+    /// Closes a connection between two requests (idle, or answered and then refused by a
+    /// draining poller) at once, without libfcgi's lingering close: none of its input is
+    /// unread, so there is no answer that a reset could lose.
+    func close() {
+        guard isOpen else { return }
+        _ = FCGX_Detach(request)
+        FCGX_Free(request, 1)
     }
 
     /// The whole body, or nil when it is longer than `limit`. Reads to EOF rather than trusting

@@ -1,21 +1,21 @@
 import CFastCGI
 import Foundation
 
-/// The server's epoll set: the listening sockets, and the open connections waiting for their
-/// next request. A connection is watched one-shot: once readable it is handed out, and it is
-/// not reported again until `watch` re-arms it after its request is answered, so no two
-/// threads ever read the same connection.
+/// The server's epoll set: the listening sockets, and the idle connections waiting for their
+/// next request. A connection is watched one-shot: once readable it is handed out and leaves
+/// the set, and it is not reported again until `watch` puts it back after its request is
+/// answered, so no two threads ever read the same connection.
 ///
-/// Connections are found by fd. An fd number is reused as soon as it is closed, so removing
-/// one checks that the registered connection is still the same object.
+/// Connections are found by fd. Only idle ones are kept here, and an idle connection is
+/// open (nobody else can close it), so an fd number in the set is never a stale one.
 final class Poller: @unchecked Sendable {
     private let epoll: Int32
-    /// Written to by `stop` to end `run`.
+    /// Written to by `drain` to wake `run`.
     private let wake: (read: Int32, write: Int32)
     private let lock = NSLock()
-    private var connections: [Int32: Connection] = [:]
+    private var idle: [Int32: Connection] = [:]
     private var listeners: [Int32: Bool] = [:]
-    private var running = true
+    private var draining = false
 
     init() {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -47,24 +47,31 @@ final class Poller: @unchecked Sendable {
         }
     }
 
-    /// Until `stop`: accepts connections (`accepted` sees each first) and hands out those
-    /// with a request to read.
+    /// Until `drain`: accepts connections (`accepted` sees each first) and hands out those
+    /// with a request to read. On `drain` it closes every idle connection and returns; the
+    /// listening sockets are no longer used from then on, and their owner may close them.
     func run(accepted: (Connection) -> Void, readable: (Connection) -> Void) {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while true {
             let count = epoll_wait(epoll, &events, Int32(events.count), -1)
-            if count < 0 {
-                if errno == EINTR { continue }
+            if count < 0 && errno != EINTR { return }
+            lock.lock()
+            if draining {
+                let open = Array(idle.values)
+                idle = [:]
+                lock.unlock()
+                // Idle: no request of theirs has been read, so nothing is lost. nginx sends a
+                // request that meets the closed connection to the next upstream.
+                open.forEach { $0.close() }
                 return
             }
-            for event in events.prefix(Int(count)) {
+            lock.unlock()
+            for event in events.prefix(Int(max(0, count))) {
                 let fd = event.data.fd
                 lock.lock()
-                let isRunning = running
                 let listener = listeners[fd]
-                let connection = connections[fd]
+                let connection = idle.removeValue(forKey: fd)
                 lock.unlock()
-                if !isRunning { return }
                 if let isUnixSocket = listener {
                     acceptAll(fd, isUnixSocket: isUnixSocket, accepted)
                 } else if let connection {
@@ -87,43 +94,31 @@ final class Poller: @unchecked Sendable {
             let connection = Connection(fd: fd, isUnixSocket: isUnixSocket)
             accepted(connection)
             lock.lock()
-            connections[fd] = connection
-            lock.unlock()
+            idle[fd] = connection
             register(fd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue, operation: EPOLL_CTL_ADD)
+            lock.unlock()
         }
     }
 
-    /// Re-arms a kept connection after its request: it is handed out again when readable.
-    func watch(_ connection: Connection) {
+    /// Puts a kept connection back after its request: it is handed out again when readable.
+    /// False once draining: the caller closes it instead.
+    func watch(_ connection: Connection) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !draining else { return false }
+        idle[connection.fd] = connection
         register(connection.fd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue, operation: EPOLL_CTL_MOD)
+        return true
     }
 
-    /// Drops a connection that has ended (libfcgi closed it).
-    func forget(_ connection: Connection) {
+    /// No more connections or requests: `run` closes the idle connections and returns, and
+    /// `watch` refuses the connections that are being served.
+    func drain() {
         lock.lock()
-        if connections[connection.fd] === connection { connections[connection.fd] = nil }
-        lock.unlock()
-    }
-
-    /// No more connections: the listening sockets leave the set.
-    func stopAccepting() {
-        lock.lock()
-        let fds = Array(listeners.keys)
-        listeners = [:]
-        lock.unlock()
-        for fd in fds { _ = epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil) }
-    }
-
-    /// Ends `run` and closes every connection still open.
-    func stop() {
-        lock.lock()
-        running = false
-        let open = connections
-        connections = [:]
+        draining = true
         lock.unlock()
         var byte: UInt8 = 1
         _ = write(wake.write, &byte, 1)
-        _ = open  // released here: each closes its socket
     }
 
     @discardableResult

@@ -41,9 +41,15 @@ public final class FastCGIServer: @unchecked Sendable {
     private let work = WorkQueue()
     private let poller: Poller
     private var listeners: [(fd: Int32, isUnixSocket: Bool)] = []
-    private var threads: [Thread] = []
+    private var pollerThread: JoinableThread?
+    private var pool: [JoinableThread] = []
     private let state = NSCondition()
+    /// Requests read and not yet answered.
     private var inFlight = 0
+    /// Connections handed out by the poller and not yet back in it or closed: also those whose
+    /// request is still being read. `stop` waits for none to be left.
+    private var active = 0
+    private var draining = false
 
     public init(configuration: Configuration, handler: @escaping Handler) {
         self.configuration = configuration
@@ -70,38 +76,51 @@ public final class FastCGIServer: @unchecked Sendable {
         for listener in listeners { try poller.listen(listener.fd, isUnixSocket: listener.isUnixSocket) }
 
         let readTimeout = configuration.readTimeout
-        let pollerThread = Thread { [self] in
+        pollerThread = try JoinableThread(name: "fcgi-poller") { [self] in
             poller.run(
                 accepted: { connection in Self.setReceiveTimeout(connection.fd, readTimeout) },
-                readable: { [work] connection in work.push(.read(connection)) })
+                readable: { [self] connection in
+                    changeCounts(active: +1)
+                    work.push(.read(connection))
+                })
         }
-        pollerThread.name = "fcgi-poller"
-        threads.append(pollerThread)
         for index in 0..<max(1, configuration.threads) {
-            let thread = Thread { [self] in
+            pool.append(try JoinableThread(name: "fcgi-\(index)", stackSize: 1 << 20) { [self] in
                 while let next = work.pop() { perform(next) }
-            }
-            thread.name = "fcgi-\(index)"
-            thread.stackSize = 1 << 20
-            threads.append(thread)
+            })
         }
-        threads.forEach { $0.start() }
     }
 
-    /// Stops accepting, lets requests in flight finish (up to `gracePeriod`), closes every
-    /// connection, and removes the unix socket.
-    public func stop(gracePeriod: TimeInterval = 30) {
-        poller.stopAccepting()
+    /// Stops, in this order, so that nothing is torn down under a request:
+    /// 1. no new connections or requests: the listening sockets close and the unix socket is
+    ///    removed, so nginx's next connect fails at once instead of waiting in the backlog, and
+    ///    idle kept connections close (a request nginx sends on one goes to its next upstream);
+    /// 2. requests already taken are read, handled and answered, a later response included,
+    ///    each connection closing after its answer, for up to `gracePeriod`;
+    /// 3. the threads end, and are waited for.
+    ///
+    /// Returns false when requests were still running at the deadline. Their threads are left
+    /// running then, and the caller should end the process without tearing anything down.
+    @discardableResult
+    public func stop(gracePeriod: TimeInterval = 30) -> Bool {
+        if let path = configuration.socketPath { unlink(path) }
+        state.lock()
+        draining = true
+        state.unlock()
+        poller.drain()
+        pollerThread?.join()
+        for listener in listeners { close(listener.fd) }
+        listeners = []
+
         let deadline = Date().addingTimeInterval(gracePeriod)
         state.lock()
-        while inFlight > 0 && Date() < deadline {
-            _ = state.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
-        }
+        while active > 0 && Date() < deadline { _ = state.wait(until: deadline) }
+        let finished = active == 0
         state.unlock()
-        poller.stop()
+        guard finished else { return false }
         work.close()
-        for listener in listeners { close(listener.fd) }
-        if let path = configuration.socketPath { unlink(path) }
+        pool.forEach { $0.join() }
+        return true
     }
 
     /// How many requests are being served right now, answers still to come included.
@@ -127,11 +146,9 @@ public final class FastCGIServer: @unchecked Sendable {
     private func perform(_ next: Work) {
         switch next {
         case let .read(connection):
-            guard connection.readRequest() else {
-                poller.forget(connection)
-                return
-            }
-            changeInFlight(+1)
+            // False: nginx closed the connection (libfcgi has closed it too).
+            guard connection.readRequest() else { return changeCounts(active: -1) }
+            changeCounts(inFlight: +1)
             let response = serve(connection)
             if case let .later(later) = response.body {
                 later.whenReady { [work] in work.push(.send(connection, later)) }
@@ -145,19 +162,21 @@ public final class FastCGIServer: @unchecked Sendable {
 
     private func respond(_ connection: Connection, _ response: Response) {
         connection.send(response.settledOrError())
-        connection.finish()
-        changeInFlight(-1)
-        if connection.isOpen {
-            poller.watch(connection)
-        } else {
-            poller.forget(connection)
-        }
+        state.lock()
+        let keepOpen = !draining
+        state.unlock()
+        connection.finish(keepOpen: keepOpen)
+        // Back to the poller for its next request (from here on another thread may have it);
+        // a draining poller refuses it.
+        if connection.isOpen && !poller.watch(connection) { connection.close() }
+        changeCounts(inFlight: -1, active: -1)
     }
 
-    private func changeInFlight(_ delta: Int) {
+    private func changeCounts(inFlight: Int = 0, active: Int = 0) {
         state.lock()
-        inFlight += delta
-        if inFlight == 0 { state.broadcast() }
+        self.inFlight += inFlight
+        self.active += active
+        if self.active == 0 { state.broadcast() }
         state.unlock()
     }
 
@@ -203,12 +222,14 @@ public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(String, errno: Int32)
     case nothingToListenOn
     case epoll(String, errno: Int32)
+    case cannotStartThread(String, errno: Int32)
 
     public var description: String {
         switch self {
         case let .cannotListen(address, code): "cannot listen on \(address): \(String(cString: strerror(code)))"
         case .nothingToListenOn: "no unix socket or TCP address configured"
         case let .epoll(call, code): "\(call) failed: \(String(cString: strerror(code)))"
+        case let .cannotStartThread(name, code): "cannot start thread \(name): \(String(cString: strerror(code)))"
         }
     }
 }

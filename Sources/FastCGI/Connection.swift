@@ -14,6 +14,8 @@ final class Connection: @unchecked Sendable {
     let isUnixSocket: Bool
     /// Whether the current request's body was read in full: a refused one was not.
     var inputConsumed = true
+    /// Whether the current request counts against `maxConcurrentLargeBodies`.
+    var holdsLargeBody = false
 
     init(fd: Int32, isUnixSocket: Bool) {
         self.fd = fd

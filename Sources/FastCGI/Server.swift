@@ -30,6 +30,16 @@ public final class FastCGIServer: @unchecked Sendable {
         public var readTimeout: TimeInterval = 10
         /// The largest request body accepted for a path; more is answered 413 unread.
         public var maxBodySize: @Sendable (_ path: String) -> Int = { _ in 1 << 20 }
+        /// A body declared larger than this (CONTENT_LENGTH) is a large one; see
+        /// `maxConcurrentLargeBodies`.
+        public var largeBodyThreshold = 1 << 20
+        /// How many large bodies may be read and handled at once; one more is answered 503
+        /// (`Retry-After: 5`) unread, and its connection closed. A body is held in memory
+        /// whole, and a path may take 64 MiB (ElevenLabs' `post_call_audio`): without a cap,
+        /// an outsider posting many such bodies at once would make the worker hold them all,
+        /// each twice over while the handler decodes it, and exhaust its memory. nginx's
+        /// per-address limits do not stop one sender using many addresses.
+        public var maxConcurrentLargeBodies = 2
 
         public init() {}
     }
@@ -49,6 +59,7 @@ public final class FastCGIServer: @unchecked Sendable {
     /// Connections handed out by the poller and not yet back in it or closed: also those whose
     /// request is still being read. `stop` waits for none to be left.
     private var active = 0
+    private var largeBodies = 0
     private var draining = false
 
     public init(configuration: Configuration, handler: @escaping Handler) {
@@ -166,21 +177,34 @@ public final class FastCGIServer: @unchecked Sendable {
         let keepOpen = !draining
         state.unlock()
         connection.finish(keepOpen: keepOpen)
+        let large = connection.holdsLargeBody
+        connection.holdsLargeBody = false
         // Back to the poller for its next request (from here on another thread may have it);
         // a draining poller refuses it.
         if connection.isOpen && !poller.watch(connection) { connection.close() }
-        changeCounts(inFlight: -1, active: -1)
+        changeCounts(inFlight: -1, active: -1, largeBodies: large ? -1 : 0)
     }
 
-    private func changeCounts(inFlight: Int = 0, active: Int = 0) {
+    private func changeCounts(inFlight: Int = 0, active: Int = 0, largeBodies: Int = 0) {
         state.lock()
         self.inFlight += inFlight
         self.active += active
+        self.largeBodies += largeBodies
         if self.active == 0 { state.broadcast() }
         state.unlock()
     }
 
-    /// Reads the request and asks the handler. A body over the path's limit is refused unread.
+    /// A slot for one more large body, if there is one.
+    private func reserveLargeBody() -> Bool {
+        state.lock()
+        defer { state.unlock() }
+        guard largeBodies < configuration.maxConcurrentLargeBodies else { return false }
+        largeBodies += 1
+        return true
+    }
+
+    /// Reads the request and asks the handler. A body over the path's limit, or a large one
+    /// while `maxConcurrentLargeBodies` are in hand, is refused unread.
     private func serve(_ connection: Connection) -> Response {
         let head = connection.head
         let limit = configuration.maxBodySize(head.documentURI ?? "/")
@@ -189,6 +213,13 @@ public final class FastCGIServer: @unchecked Sendable {
         if let declared, declared > limit {
             connection.inputConsumed = false
             return Self.tooLarge(limit)
+        }
+        if let declared, declared > configuration.largeBodyThreshold {
+            guard reserveLargeBody() else {
+                connection.inputConsumed = false
+                return Self.busyWithLargeBodies
+            }
+            connection.holdsLargeBody = true
         }
         guard let body = connection.readBody(limit: limit, declared: declared) else {
             connection.inputConsumed = false
@@ -200,6 +231,13 @@ public final class FastCGIServer: @unchecked Sendable {
     private static func tooLarge(_ limit: Int) -> Response {
         .text("Request body too large: the limit here is \(limit) bytes.\n", status: .payloadTooLarge)
     }
+
+    private static let busyWithLargeBodies: Response = {
+        var response = Response.text("Too many large request bodies at once; try again in a few seconds.\n",
+                                     status: .serviceUnavailable)
+        response.addHeader("Retry-After", "5")
+        return response
+    }()
 
     private static func setReceiveTimeout(_ fd: Int32, _ seconds: TimeInterval) {
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))

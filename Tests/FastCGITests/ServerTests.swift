@@ -4,6 +4,47 @@ import Testing
 
 /// The real server on a unix socket, spoken to as nginx speaks to it.
 @Suite struct ServerTests {
+    /// Two large bodies in hand: a third is answered 503 with Retry-After, unread, and its
+    /// connection closed; small bodies still pass; once one finishes, large ones pass again.
+    @Test func largeBodiesBeyondTheCapAreRefusedUnread() throws {
+        let gate = Gate()
+        let server = try TestServer { request in
+            if request.path == "/slow" { gate.enterAndWait() }
+            return .text("read \(request.body.count) bytes")
+        } configure: { configuration in
+            configuration.largeBodyThreshold = 4096
+            configuration.maxConcurrentLargeBodies = 2
+        }
+        defer {
+            gate.open()
+            server.stop()
+        }
+        let large = [UInt8](repeating: 7, count: 16 * 1024)
+        let first = try server.client(), second = try server.client()
+        try first.send(path: "/slow", body: large)
+        try second.send(path: "/slow", body: large)
+        try #require(gate.waitForEntered(2), "both large requests are in their handler")
+
+        let third = try server.client()
+        try third.send(path: "/fast", body: large)
+        let refused = try third.answer()
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "5")
+        #expect(refused.body.contains("Too many large request bodies"))
+        #expect(third.isClosedByServer(), "its unread body must not be taken for a next request")
+
+        let small = try server.client()
+        try small.send(path: "/fast", body: [UInt8](repeating: 1, count: 4096))
+        #expect(try small.answer().body == "read 4096 bytes")
+
+        gate.open()
+        #expect(try first.answer().body == "read 16384 bytes")
+        #expect(try second.answer().body == "read 16384 bytes")
+        let later = try server.client()
+        try later.send(path: "/fast", body: large)
+        #expect(try later.answer().body == "read 16384 bytes", "the slots are free again")
+    }
+
     /// `stop` removes the socket at once, closes idle kept connections, lets the request in
     /// flight finish and answers it, closes its connection after the answer, and returns
     /// only once every thread has ended.

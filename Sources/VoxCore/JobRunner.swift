@@ -4,6 +4,11 @@ import Foundation
 ///
 /// A handler returns `.done` or `.later(seconds)`, or throws to fail the attempt. Handlers
 /// must be idempotent: a job whose worker died mid-run runs again when its lease ends.
+///
+/// While a handler runs, the runner renews its job's lease every third of the lease. The
+/// lease is there for a worker that died; a job of a live worker that outlasts it (a large
+/// recording uploaded slower than the lease) must not be claimed by the next free runner
+/// thread and run twice at once, which uploaded the same recording twice.
 public final class JobRunner: @unchecked Sendable {
     public enum Outcome: Sendable, Equatable {
         case done
@@ -26,7 +31,14 @@ public final class JobRunner: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopping = false
     private var wakeups = 0
+    /// Claiming loops still running.
     private var running = 0
+    private var started: [JobThread] = []
+    /// The jobs whose handlers are running, by id. Its own lock, never held by the writer
+    /// thread (which calls `wake` after commits): a renewal is a write, made under this lock so
+    /// that it never lands after the job's outcome.
+    private let leases = NSLock()
+    private var inHand: [UInt64: Job] = [:]
 
     public init(queue: JobQueue, threads: Int = 2, batch: Int = 8, handlers: [String: Handler]) {
         self.queue = queue
@@ -36,14 +48,11 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     public func start() {
-        for index in 0..<threads {
-            let thread = Thread { [self] in loop() }
-            thread.name = "jobs-\(index)"
-            condition.lock()
-            running += 1
-            condition.unlock()
-            thread.start()
-        }
+        condition.lock()
+        defer { condition.unlock() }
+        running = threads
+        started = (0..<threads).map { index in JobThread(name: "jobs-\(index)") { [self] in loop() } }
+        started.append(JobThread(name: "jobs-leases") { [self] in renewLeases() })
     }
 
     /// Something was enqueued: look now instead of at the next scheduled time. Call it from
@@ -55,13 +64,23 @@ public final class JobRunner: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops after the jobs in hand; waits for the threads.
-    public func stop() {
+    /// Stops: each thread finishes the job in hand, and gives back the jobs it claimed but has
+    /// not begun (due at once, the attempt not counted), for up to `gracePeriod`; then the
+    /// threads are waited for. False when a job was still running at the deadline: its thread
+    /// is left running, and the caller should end the process without tearing anything down.
+    @discardableResult
+    public func stop(gracePeriod: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(gracePeriod)
         condition.lock()
         stopping = true
         condition.broadcast()
-        while running > 0 { condition.wait() }
+        while running > 0 && Date() < deadline { _ = condition.wait(until: deadline) }
+        let finished = running == 0
+        let ended = finished ? started : []
+        if finished { started = [] }
         condition.unlock()
+        ended.forEach { $0.join() }
+        return finished
     }
 
     private func loop() {
@@ -78,7 +97,13 @@ public final class JobRunner: @unchecked Sendable {
             condition.unlock()
             if stop { return }
             let jobs = (try? queue.claim(limit: batch)) ?? []
-            for job in jobs { run(job) }
+            for (index, job) in jobs.enumerated() {
+                if isStopping {
+                    for unstarted in jobs[index...] { try? queue.later(unstarted, delay: 0) }
+                    return
+                }
+                run(job)
+            }
             if !jobs.isEmpty { continue }
             // Nothing due: sleep until the next due time (at most a few seconds, so a clock
             // change or another process's enqueue is noticed) or a wake-up.
@@ -90,13 +115,26 @@ public final class JobRunner: @unchecked Sendable {
         }
     }
 
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
     private func run(_ job: Job) {
         guard let handler = handlers[job.kind] else {
             try? queue.fail(job, error: "no handler for job kind '\(job.kind)'")
             return
         }
+        leases.lock()
+        inHand[job.id] = job
+        leases.unlock()
+        let outcome = Result { try handler(job) }
+        leases.lock()
+        inHand[job.id] = nil
+        leases.unlock()
         do {
-            switch try handler(job) {
+            switch try outcome.get() {
             case .done: try queue.complete(job)
             case let .later(delay): try queue.later(job, delay: delay)
             }
@@ -104,6 +142,60 @@ public final class JobRunner: @unchecked Sendable {
             try? queue.park(job, error: failure.reason)
         } catch {
             try? queue.fail(job, error: String(describing: error))
+        }
+    }
+
+    /// Until the claiming loops have ended: every third of the lease, pushes out the lease of
+    /// each job in hand.
+    private func renewLeases() {
+        let every = max(0.1, queue.lease / 3)
+        var next = Date().addingTimeInterval(every)
+        condition.lock()
+        while running > 0 {
+            if Date() < next {
+                _ = condition.wait(until: next)
+                continue
+            }
+            condition.unlock()
+            leases.lock()
+            for job in inHand.values { try? queue.extendLease(job) }
+            leases.unlock()
+            next = Date().addingTimeInterval(every)
+            condition.lock()
+        }
+        condition.unlock()
+    }
+}
+
+/// A thread that can be joined (`pthread_join`): `stop` must wait until the runner's threads
+/// have ended completely, their thread-local destructors included, because the process's exit
+/// then runs libcrypto's clean-up, which frees what a thread still inside libcrypto (a job
+/// signing an S3 request), or still freeing its libcrypto thread state, would use. Foundation's
+/// `Thread` cannot be joined. (FastCGI's `JoinableThread` is the same; VoxCore does not
+/// depend on FastCGI.)
+private final class JobThread: @unchecked Sendable {
+    private var handle = pthread_t()
+
+    init(name: String, _ body: @escaping @Sendable () -> Void) {
+        let start = Unmanaged.passRetained(Start(name: name, body: body))
+        let rc = pthread_create(&handle, nil, { context in
+            let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()
+            Thread.current.name = start.name
+            start.body()
+            return nil
+        }, start.toOpaque())
+        guard rc == 0 else { fatalError("cannot start job thread \(name): \(String(cString: strerror(rc)))") }
+    }
+
+    func join() { pthread_join(handle, nil) }
+
+    private final class Start {
+        let name: String
+        let body: @Sendable () -> Void
+
+        init(name: String, body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
         }
     }
 }

@@ -1,3 +1,4 @@
+import CryptoPrimitives
 import Foundation
 import Logging
 
@@ -42,10 +43,13 @@ public struct HTTPRequest: Sendable {
         self.progress = progress
     }
 
-    /// The path without the query: what logs may show (queries can carry keys).
+    /// The path without the query: what logs may show (queries can carry keys). Still
+    /// percent-encoded, never decoded: an id from outside in the path (`a%0D%0AX-Forged: 1`)
+    /// must not become a line of its own in the log.
     var loggablePath: String {
         guard let components = URLComponents(string: url) else { return "?" }
-        return components.path.isEmpty ? "/" : components.path
+        let path = components.percentEncodedPath
+        return path.isEmpty ? "/" : String(path.prefix(256))
     }
 }
 
@@ -257,7 +261,8 @@ public final class HTTPClient: Sendable {
             "duration_ms": .string(String(format: "%.1f", Date().timeIntervalSince(started) * 1000)),
         ]
         if let status { metadata["status"] = .stringConvertible(status) }
-        if let error { metadata["error"] = .string(error) }
+        // Transfer errors can quote the remote side (a redirect's Location).
+        if let error { metadata["error"] = .string(LogText.escape(error, limit: 512)) }
         logger.warning("upstream request failed", metadata: metadata)
     }
 }

@@ -1,3 +1,4 @@
+import CryptoPrimitives
 import FastCGI
 import Foundation
 import VoxCore

@@ -45,6 +45,28 @@ struct Serve: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "voxfcgi")
+        // Before any thread starts: a signal during start-up still stops the worker in order.
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        try serve(settings, logger: logger, until: stop)
+        // Every thread has ended and the database is closed.
+        logger.info("stopped")
+        _ = sources
+    }
+
+    /// Starts everything, waits for `stop`, and stops it all in order: the FastCGI server
+    /// (no new requests; those in flight finish), the job runner, housekeeping. Only then do
+    /// the services and the database go, as this returns: nothing is torn down under a thread
+    /// still using it, and the process's exit (which runs libcrypto's clean-up) finds no
+    /// thread of ours running.
+    private func serve(_ settings: Settings, logger: Logger, until stop: DispatchSemaphore) throws {
         let runtime = try Runtime()
         let templates = try Templates(directory: settings.templateDirectory)
         let services = try Services(
@@ -60,39 +82,7 @@ struct Serve: ParsableCommand {
         let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
         services.jobWaker.attach(runner)
         runner.start()
-        // Housekeeping once a minute: close calls whose end event never came, drop expired
-        // sessions, and every VOXFCGI_SYNC_MINUTES queue a sync of each active account.
-        let maintenance = CallMaintenance(database: runtime.database)
-        let staleAfter = settings.liveCallTimeoutMinutes * 60
-        let syncEvery = settings.syncMinutes * 60
-        let sweepEvery = settings.retentionSweepMinutes * 60
-        Thread.detachNewThread {
-            var lastSync = Date.distantPast
-            var lastSweep = Date.distantPast
-            while true {
-                do {
-                    if Date().timeIntervalSince(lastSweep) >= sweepEvery {
-                        lastSweep = Date()
-                        let released = try RecordingRetention(services: services).sweep()
-                        if released > 0 { logger.notice("recordings past retention", metadata: ["count": .stringConvertible(released)]) }
-                    }
-                    if Date().timeIntervalSince(lastSync) >= syncEvery {
-                        lastSync = Date()
-                        let sync = CallSync(services: services)
-                        for account in try runtime.database.environment.read({ txn in try runtime.database.accounts.entries(txn) })
-                            where account.value.active && account.value.apiKeySealed != nil {
-                            try sync.enqueue(accountID: account.key)
-                        }
-                    }
-                    let closed = try maintenance.closeStale(timeout: staleAfter)
-                    if closed > 0 { logger.notice("closed calls without an end event", metadata: ["count": .stringConvertible(closed)]) }
-                    try services.sessions.purgeExpired()
-                } catch {
-                    logger.error("housekeeping failed", metadata: ["error": .string(String(describing: error))])
-                }
-                Thread.sleep(forTimeInterval: min(60, max(1, min(syncEvery, sweepEvery))))
-            }
-        }
+        let housekeeping = try Housekeeping(settings: settings, services: services, logger: logger)
 
         try FileManager.default.createDirectory(
             atPath: (settings.socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -110,21 +100,83 @@ struct Serve: ParsableCommand {
             "threads": .stringConvertible(settings.threads), "data": .string(settings.dataDirectory),
         ])
 
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
         stop.wait()
         logger.info("stopping: finishing requests in flight", metadata: ["in_flight": .stringConvertible(server.requestsInFlight)])
-        server.stop(gracePeriod: 30)
-        runner.stop()
-        logger.info("stopped")
-        _ = sources
+        let grace: TimeInterval = 30
+        guard server.stop(gracePeriod: grace) else { Self.abandon("requests still running after \(Int(grace)) s", logger) }
+        guard runner.stop(gracePeriod: grace) else { Self.abandon("a job still running after \(Int(grace)) s", logger) }
+        housekeeping.stop()
+    }
+
+    /// Something still runs past the grace period: end the process at once, with no
+    /// clean-up at all (no atexit handlers, no deinit), so nothing is freed under that
+    /// thread. LMDB's committed data is safe as after a kill; the unfinished job runs again
+    /// when its lease ends.
+    private static func abandon(_ reason: String, _ logger: Logger) -> Never {
+        logger.critical("stopping without clean-up: \(reason)")
+        _exit(EXIT_FAILURE)
+    }
+}
+
+/// Once a minute, on a thread of its own until `stop`: recordings past retention (every
+/// VOXFCGI_RETENTION_SWEEP_MINUTES), a sync of each active account (every
+/// VOXFCGI_SYNC_MINUTES), calls whose end event never came, expired sessions.
+final class Housekeeping: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var stopping = false
+    private var thread: JoinableThread?
+
+    init(settings: Settings, services: Services, logger: Logger) throws {
+        let maintenance = CallMaintenance(database: services.database)
+        let staleAfter = settings.liveCallTimeoutMinutes * 60
+        let syncEvery = settings.syncMinutes * 60
+        let sweepEvery = settings.retentionSweepMinutes * 60
+        let pause = min(60, max(1, min(syncEvery, sweepEvery)))
+        thread = try JoinableThread(name: "housekeeping") { [self] in
+            var lastSync = Date.distantPast
+            var lastSweep = Date.distantPast
+            repeat {
+                do {
+                    if Date().timeIntervalSince(lastSweep) >= sweepEvery {
+                        lastSweep = Date()
+                        let released = try RecordingRetention(services: services).sweep()
+                        if released > 0 { logger.notice("recordings past retention", metadata: ["count": .stringConvertible(released)]) }
+                    }
+                    if Date().timeIntervalSince(lastSync) >= syncEvery {
+                        lastSync = Date()
+                        let sync = CallSync(services: services)
+                        for account in try services.database.environment.read({ txn in try services.database.accounts.entries(txn) })
+                            where account.value.active && account.value.apiKeySealed != nil {
+                            try sync.enqueue(accountID: account.key)
+                        }
+                    }
+                    let closed = try maintenance.closeStale(timeout: staleAfter)
+                    if closed > 0 { logger.notice("closed calls without an end event", metadata: ["count": .stringConvertible(closed)]) }
+                    try services.sessions.purgeExpired()
+                } catch {
+                    logger.error("housekeeping failed", metadata: ["error": .string(String(describing: error))])
+                }
+            } while waitOrStop(pause)
+        }
+    }
+
+    /// Ends the loop, at once if it is waiting, else after the round in progress, and waits
+    /// for its thread.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+        thread?.join()
+    }
+
+    /// Waits `seconds`; false when asked to stop meanwhile (or before).
+    private func waitOrStop(_ seconds: TimeInterval) -> Bool {
+        let until = Date().addingTimeInterval(seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while !stopping && Date() < until { _ = condition.wait(until: until) }
+        return !stopping
     }
 }
 

@@ -5,7 +5,8 @@ import Integrations
 /// offset in the file), complete; abort if a part fails for good, so no invisible half-upload
 /// is left to be billed. An upload cut short by a crash cannot abort itself: the next upload
 /// of the same key aborts it first (the archive job's keys are one per call, so an unfinished
-/// upload of the key can only be an earlier attempt of this same job).
+/// upload of the key can only be an earlier attempt of this same job). If that abort fails,
+/// so does this upload, to be tried again later: going on would leave the earlier one behind.
 struct MultipartUpload {
     let store: S3Store
     let key: ObjectKey
@@ -32,7 +33,10 @@ struct MultipartUpload {
         let response = try store.send("GET", key: nil, query: [("uploads", nil), ("prefix", key.rawValue)])
         try store.expect(response, key: nil)
         for upload in XMLNode.parse(response.body)?.all("Upload") ?? [] where upload.value("Key") == key.rawValue {
-            if let id = upload.value("UploadId") { _ = try? store.send("DELETE", key: key, query: [("uploadId", id)]) }
+            guard let id = upload.value("UploadId") else { continue }
+            // 404: gone meanwhile (NoSuchUpload), which is what the abort is for.
+            let aborted = try store.send("DELETE", key: key, query: [("uploadId", id)], expectedStatuses: [404])
+            if aborted.status != 404 { try store.expect(aborted, key: key) }
         }
     }
 

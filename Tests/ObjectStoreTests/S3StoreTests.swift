@@ -126,6 +126,22 @@ import Testing
         #expect(!uploads.text.contains("<UploadId>"), "the failed upload was not aborted: \(uploads.text)")
     }
 
+    /// A worker killed mid-upload leaves an unfinished upload of the key; the next upload of
+    /// that key aborts it before starting its own, so none is left once it completes.
+    @Test func anEarlierUnfinishedUploadOfTheKeyIsAborted() throws {
+        let store = server.store(partSize: 5 << 20, threshold: 6 << 20)
+        let key = try ObjectKey(prefix + "rerun.bin")
+        let earlier = try store.send("POST", key: key, query: [("uploads", nil)], headers: [("Content-Type", "audio/wav")])
+        #expect(earlier.status == 200)
+        let other = try ObjectKey(prefix + "rerun.bin.other")
+        _ = try store.send("POST", key: other, query: [("uploads", nil)], headers: [("Content-Type", "audio/wav")])
+
+        try store.put(key, fromFile: scratch.file("rerun.bin", size: 11 << 20), contentType: "audio/wav")
+        let uploads = try store.send("GET", key: nil, query: [("uploads", nil), ("prefix", prefix)])
+        #expect(uploads.text.components(separatedBy: "<UploadId>").count == 2, "only the other key's upload is left: \(uploads.text)")
+        #expect(uploads.text.contains("<Key>\(other.rawValue)</Key>"))
+    }
+
     @Test func presignedURLCarriesTheResponseOverrides() throws {
         let store = server.store()
         let key = try ObjectKey(prefix + "a b.mp3")

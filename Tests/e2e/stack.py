@@ -2,7 +2,12 @@
 nginx in front of it on a free loopback port, each with its own temporary data folder.
 
 Reusable by later test modules: `Stack(tmp_path).start()` gives a base URL, a way to run CLI
-subcommands against the same data, and clean shutdown."""
+subcommands against the same data, and clean shutdown.
+
+`stop` never hangs and always stops both processes, whatever state a failed test left them
+in: every wait has a timeout, after which the process is killed. Neither process writes to
+a pipe that nobody reads (a full pipe blocks the writer): the worker logs to worker.log,
+nginx to nginx.log."""
 
 import os
 import signal
@@ -51,6 +56,7 @@ class Stack:
         self.worker = None
         self.nginx = None
         self.worker_log = self.directory / "worker.log"
+        self.nginx_log = self.directory / "nginx.log"
 
     def cli(self, *args, input=None) -> str:
         result = subprocess.run([BIN, *args], env=self.env, input=input, capture_output=True, text=True, timeout=60)
@@ -63,27 +69,46 @@ class Stack:
                  input=password + "\n")
 
     def start(self):
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.start_worker()
-        conf = subprocess.run(
-            [str(ROOT / "scripts" / "nginx-conf"), f"127.0.0.1:{self.port}", str(self.run_dir), str(self.socket)],
-            env=self.env, capture_output=True, text=True, check=True).stdout.strip()
-        self.nginx = subprocess.Popen(["nginx", "-c", conf, "-p", str(self.run_dir), "-g", "daemon off;"],
-                                      stderr=subprocess.PIPE)
-        wait_for(self._answers, what="nginx in front of the worker")
+        """Starts the worker, then nginx in front of it. If either fails to come up, whatever
+        did start is stopped before the error propagates."""
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.start_worker()
+            conf = subprocess.run(
+                [str(ROOT / "scripts" / "nginx-conf"), f"127.0.0.1:{self.port}", str(self.run_dir), str(self.socket)],
+                env=self.env, capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+            # A process group of its own, so that a kill reaches its worker processes too.
+            with open(self.nginx_log, "a") as log:
+                self.nginx = subprocess.Popen(["nginx", "-c", conf, "-p", str(self.run_dir), "-g", "daemon off;"],
+                                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                              start_new_session=True)
+            wait_for(self._answers, what="nginx in front of the worker")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def start_worker(self):
         # A worker killed with SIGKILL leaves its socket file: wait for the new one, not that.
         self.socket.unlink(missing_ok=True)
-        log = open(self.worker_log, "a")
-        self.worker = subprocess.Popen([BIN, "serve"], env=self.env, stdout=log, stderr=log)
-        wait_for(self.socket.exists, what="the worker's socket")
+        with open(self.worker_log, "a") as log:
+            self.worker = subprocess.Popen([BIN, "serve"], env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        wait_for(lambda: self.socket.exists() or self.worker.poll() is not None, what="the worker's socket")
+        if self.worker.poll() is not None:
+            raise RuntimeError(f"the worker exited at start ({self.worker.returncode}): {self.log()[-2000:]}")
 
     def stop_worker(self, sig=signal.SIGTERM, timeout=30):
-        if self.worker and self.worker.poll() is None:
+        """Sends `sig` and returns the exit status. A worker still running after `timeout` is
+        killed, and that is an error: it did not stop as asked."""
+        if self.worker is None:
+            return None
+        if self.worker.poll() is None:
             self.worker.send_signal(sig)
-            self.worker.wait(timeout=timeout)
+            try:
+                self.worker.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill(self.worker)
+                raise TimeoutError(f"the worker did not exit within {timeout} s of signal {sig}; killed it")
         return self.worker.returncode
 
     def _answers(self):
@@ -96,13 +121,18 @@ class Stack:
         return self.worker_log.read_text() if self.worker_log.exists() else ""
 
     def stop(self):
-        self.stop_worker()
-        if self.nginx and self.nginx.poll() is None:
-            self.nginx.send_signal(signal.SIGQUIT)
-            try:
-                self.nginx.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.nginx.kill()
+        """Stops the worker (SIGTERM) and nginx (SIGQUIT), killing either if it does not exit
+        in time. Safe to call more than once, and after a failed start. Raises afterwards if
+        the worker had to be killed."""
+        try:
+            self.stop_worker()
+        finally:
+            if self.nginx and self.nginx.poll() is None:
+                self.nginx.send_signal(signal.SIGQUIT)
+                try:
+                    self.nginx.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    _kill(self.nginx, group=True)
 
     def login(self, email, password) -> requests.Session:
         """A requests session signed in through the real login form."""
@@ -113,6 +143,17 @@ class Stack:
                                 allow_redirects=False)
         assert response.status_code == 303, response.text
         return session
+
+
+def _kill(process, group=False):
+    try:
+        os.killpg(process.pid, signal.SIGKILL) if group else process.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass  # unkillable (stuck in the kernel): nothing more a test can do
 
 
 def csrf_from(html: str) -> str:

@@ -97,29 +97,31 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path):
     s = Stack(tmp_path)
     s.add_user(*ADMIN)
     s.start()
+    results = []
+    stop = threading.Event()
+
+    def keep_logging_in():
+        # Each login spends ~100 ms in scrypt inside the worker: most of the time, some
+        # are in flight.
+        while not stop.is_set():
+            session = requests.Session()
+            try:
+                page = session.get(s.base_url + "/login", timeout=30)
+                if page.status_code != 200:
+                    results.append(page.status_code)
+                    continue
+                token = csrf_from(page.text)
+                code = session.post(s.base_url + "/login",
+                                    data={"email": ADMIN[0], "password": ADMIN[1], "_csrf": token},
+                                    allow_redirects=False, timeout=30).status_code
+            except (requests.RequestException, ValueError):
+                code = "error"
+            results.append(code)
+
+    # Daemon threads, stopped in `finally`: a failed assertion must not leave them looping,
+    # which kept pytest from ever exiting.
+    threads = [threading.Thread(target=keep_logging_in, daemon=True) for _ in range(4)]
     try:
-        results = []
-        stop = threading.Event()
-
-        def keep_logging_in():
-            # Each login spends ~100 ms in scrypt inside the worker: most of the time, some
-            # are in flight.
-            while not stop.is_set():
-                session = requests.Session()
-                try:
-                    page = session.get(s.base_url + "/login")
-                    if page.status_code != 200:
-                        results.append(page.status_code)
-                        continue
-                    token = csrf_from(page.text)
-                    code = session.post(s.base_url + "/login",
-                                        data={"email": ADMIN[0], "password": ADMIN[1], "_csrf": token},
-                                        allow_redirects=False).status_code
-                except (requests.RequestException, ValueError):
-                    code = "error"
-                results.append(code)
-
-        threads = [threading.Thread(target=keep_logging_in) for _ in range(4)]
         for t in threads:
             t.start()
         wait_until = time.monotonic() + 10
@@ -127,10 +129,12 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path):
             time.sleep(0.02)
         # The threads now sit in their next POSTs (each ~100-500 ms of scrypt on 2 cores).
         time.sleep(0.15)
-        assert s.stop_worker(signal.SIGTERM) == 0
+        # 0: every thread ended before the process exited (a thread still inside libcrypto
+        # when exit ran its clean-up killed the worker with SIGABRT or SIGSEGV).
+        assert s.stop_worker(signal.SIGTERM) == 0, s.log()[-3000:]
         stop.set()
         for t in threads:
-            t.join()
+            t.join(timeout=40)
 
         log = s.log()
         in_flight = int(re.search(r"in_flight=(\d+) .*stopping", log).group(1))
@@ -142,6 +146,10 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path):
         # 429: nginx's own per-address limit on /login, reached by the 502 retries.
         assert set(results) <= {303, 429, 502}, results
         assert not s.socket.exists()
-        assert "stopped" in log
+        # Nothing ran after the worker said it had stopped.
+        assert log.rstrip().endswith("stopped"), log[-2000:]
     finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=40)
         s.stop()

@@ -8,6 +8,7 @@ import io
 import re
 import signal
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -84,17 +85,20 @@ def memory_kb(pid, field):
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    fakes = Fakes(sessions=0)
-    s = Stack(tmp_path_factory.mktemp("recordings"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
-              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_RECORDING_SOURCES=fakes.voximplant, VOXFCGI_JOB_LEASE_SECONDS=5)
-    s.add_user(*ADMIN)
-    s.add_user(*OPERATOR, role="operator")
-    s.start()
-    session = s.admin_session = s.login(*ADMIN)
-    app_id, secret = create_application(s, session)
-    yield s, fakes, session, app_id, secret
-    s.stop()
-    fakes.stop()
+    # Whatever started is stopped, in reverse order, however the setup or a test fails.
+    with ExitStack() as started:
+        fakes = Fakes(sessions=0)
+        started.callback(fakes.stop)
+        s = Stack(tmp_path_factory.mktemp("recordings"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
+                  VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_RECORDING_SOURCES=fakes.voximplant,
+                  VOXFCGI_JOB_LEASE_SECONDS=5)
+        started.callback(s.stop)
+        s.add_user(*ADMIN)
+        s.add_user(*OPERATOR, role="operator")
+        s.start()
+        session = s.admin_session = s.login(*ADMIN)
+        app_id, secret = create_application(s, session)
+        yield s, fakes, session, app_id, secret
 
 
 def test_recording_is_archived_on_disk_and_served_by_nginx_with_ranges(local):
@@ -204,18 +208,23 @@ def test_without_a_voximplant_recording_the_conversation_audio_is_archived(local
 
 @pytest.fixture(scope="module")
 def s3world(tmp_path_factory):
-    fakes = Fakes(sessions=0)
-    bucket = S3()
-    s = Stack(tmp_path_factory.mktemp("recordings-s3"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
-              VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_RECORDING_SOURCES=fakes.voximplant, VOXFCGI_JOB_LEASE_SECONDS=4, VOXFCGI_S3_TIMEOUT_SECONDS=10)
-    s.add_user(*ADMIN)
-    s.start()
-    session = s.admin_session = s.login(*ADMIN)
-    app_id, secret = create_application(s, session)
-    yield s, fakes, bucket, session, app_id, secret
-    s.stop()
-    bucket.stop()
-    fakes.stop()
+    with ExitStack() as started:
+        fakes = Fakes(sessions=0)
+        started.callback(fakes.stop)
+        bucket = S3()
+        started.callback(bucket.stop)
+        # A 4 s lease, so the killed worker's job runs again soon. A 96 MiB upload can take
+        # longer: the runner renews the lease while the job runs, or a second runner would
+        # take the job and upload it again.
+        s = Stack(tmp_path_factory.mktemp("recordings-s3"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
+                  VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_RECORDING_SOURCES=fakes.voximplant,
+                  VOXFCGI_JOB_LEASE_SECONDS=4, VOXFCGI_S3_TIMEOUT_SECONDS=10)
+        started.callback(s.stop)
+        s.add_user(*ADMIN)
+        s.start()
+        session = s.admin_session = s.login(*ADMIN)
+        app_id, secret = create_application(s, session)
+        yield s, fakes, bucket, session, app_id, secret
 
 
 def storage_form(bucket, secret):

@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "VoxFCGI",
             dependencies: [
-                "VoxWeb", "VoxCore", "FastCGI", "KVStore",
+                "VoxWeb", "VoxCore", "FastCGI", "KVStore", "CryptoPrimitives",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CryptoPrimitives
 import FastCGI
 import KVStore
 import Foundation
@@ -120,7 +121,8 @@ struct Serve: ParsableCommand {
 
 /// Once a minute, on a thread of its own until `stop`: recordings past retention (every
 /// VOXFCGI_RETENTION_SWEEP_MINUTES), a sync of each active account (every
-/// VOXFCGI_SYNC_MINUTES), calls whose end event never came, expired sessions.
+/// VOXFCGI_SYNC_MINUTES), calls whose end event never came, expired sessions, and (with the
+/// retention sweep) the purges of what outsiders can make grow (`Purges`).
 final class Housekeeping: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopping = false
@@ -132,6 +134,8 @@ final class Housekeeping: @unchecked Sendable {
         let syncEvery = settings.syncMinutes * 60
         let sweepEvery = settings.retentionSweepMinutes * 60
         let pause = min(60, max(1, min(syncEvery, sweepEvery)))
+        let purges = Purges(services: services, parkedJobDays: settings.parkedJobRetentionDays,
+                            orphanTranscriptDays: settings.orphanTranscriptRetentionDays)
         thread = try JoinableThread(name: "housekeeping") { [self] in
             var lastSync = Date.distantPast
             var lastSweep = Date.distantPast
@@ -141,6 +145,7 @@ final class Housekeeping: @unchecked Sendable {
                         lastSweep = Date()
                         let released = try RecordingRetention(services: services).sweep()
                         if released > 0 { logger.notice("recordings past retention", metadata: ["count": .stringConvertible(released)]) }
+                        try purges.run(logger: logger)
                     }
                     if Date().timeIntervalSince(lastSync) >= syncEvery {
                         lastSync = Date()
@@ -154,7 +159,7 @@ final class Housekeeping: @unchecked Sendable {
                     if closed > 0 { logger.notice("closed calls without an end event", metadata: ["count": .stringConvertible(closed)]) }
                     try services.sessions.purgeExpired()
                 } catch {
-                    logger.error("housekeeping failed", metadata: ["error": .string(String(describing: error))])
+                    logger.error("housekeeping failed", metadata: ["error": .string(LogText.escape(String(describing: error), limit: 1024))])
                 }
             } while waitOrStop(pause)
         }

@@ -29,10 +29,3 @@ typedef curl_socket_t (*vox_curl_opensocket_callback)(void *user, curlsocktype p
 static inline CURLcode vox_curl_set_opensocket(CURL *handle, vox_curl_opensocket_callback callback) {
     return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);
 }
-typedef int (*vox_curl_progress_callback)(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
-static inline CURLcode vox_curl_set_progress(CURL *handle, vox_curl_progress_callback callback) {
-    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
-}
-static inline CURLcode vox_curl_primary_ip(CURL *handle, char **ip) {
-    return curl_easy_getinfo(handle, CURLINFO_PRIMARY_IP, ip);
-}

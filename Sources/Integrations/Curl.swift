@@ -25,8 +25,6 @@ final class CurlHandle {
         var connectTimeout: TimeInterval
         var totalTimeout: TimeInterval
         var policy = OutboundPolicy()
-        /// Called as bytes arrive (with the count so far), from libcurl's progress callback.
-        var progress: (@Sendable (Int64) -> Void)?
     }
 
     struct Outcome {
@@ -56,7 +54,7 @@ final class CurlHandle {
     /// Runs one transfer; `sink` receives the body in chunks as it arrives.
     func perform(_ options: Options, sink: @escaping ([UInt8]) throws -> Void) throws -> Outcome {
         curl_easy_reset(handle)
-        let context = TransferContext(sink: sink, maxBytes: options.policy.maxBodyBytes, progress: options.progress)
+        let context = TransferContext(sink: sink, maxBytes: options.policy.maxBodyBytes)
         if options.policy.refusePrivateAddresses {
             context.guardAddresses = true
             context.allowedAddresses = options.policy.allowed?.literalAddresses ?? []
@@ -91,15 +89,6 @@ final class CurlHandle {
                 return context.openSocket(address!)
             }
             vox_curl_set_pointer(handle, CURLOPT_OPENSOCKETDATA, unmanaged.toOpaque())
-        }
-        if context.progress != nil {
-            vox_curl_set_long(handle, CURLOPT_NOPROGRESS, 0)
-            vox_curl_set_progress(handle) { user, _, received, _, _ in
-                let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
-                context.progress?(Int64(received))
-                return 0
-            }
-            vox_curl_set_pointer(handle, CURLOPT_XFERINFODATA, unmanaged.toOpaque())
         }
         vox_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, options.method)
         if options.method == "HEAD" { vox_curl_set_long(handle, CURLOPT_NOBODY, 1) }
@@ -182,16 +171,14 @@ private final class TransferContext {
     var headers: [String: String] = [:]
     let maxBytes: Int64?
     var received: Int64 = 0
-    let progress: (@Sendable (Int64) -> Void)?
     /// Connections only to public addresses, or to one of `allowedAddresses`.
     var guardAddresses = false
     var allowedAddresses: [[UInt8]] = []
     var refusedAddress: String?
 
-    init(sink: @escaping ([UInt8]) throws -> Void, maxBytes: Int64?, progress: (@Sendable (Int64) -> Void)?) {
+    init(sink: @escaping ([UInt8]) throws -> Void, maxBytes: Int64?) {
         self.sink = sink
         self.maxBytes = maxBytes
-        self.progress = progress
     }
 
     /// Counts what arrives against the limit (Content-Length may be absent or lie), then sinks it.

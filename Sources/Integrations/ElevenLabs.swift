@@ -42,13 +42,12 @@ public final class ElevenLabsClient: Sendable {
     /// `limits` gives the size and speed limits (its origins and redirects do not apply: this
     /// is the configured API host, and an API call follows no redirect, so the key header goes
     /// nowhere else).
-    public func downloadAudio(conversationID: String, to path: String, limits: OutboundPolicy = OutboundPolicy(),
-                              progress: (@Sendable (Int64) -> Void)? = nil) throws -> String {
+    public func downloadAudio(conversationID: String, to path: String, limits: OutboundPolicy = OutboundPolicy()) throws -> String {
         var policy = OutboundPolicy()
         policy.maxBodyBytes = limits.maxBodyBytes
         policy.lowSpeed = limits.lowSpeed
         let request = HTTPRequest(url: baseURL + "/v1/convai/conversations/\(PercentEncoding.encode(conversationID))/audio",
-                                  headers: headers, policy: policy, progress: progress)
+                                  headers: headers, policy: policy)
         let response: HTTPResponse
         do {
             response = try downloads.download(request, to: path, limiterKey: limiterKey)

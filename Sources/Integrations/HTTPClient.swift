@@ -27,12 +27,9 @@ public struct HTTPRequest: Sendable {
     public var expectedStatuses: Set<Int>
     /// Where it may go and what it may bring back (see `OutboundPolicy`).
     public var policy: OutboundPolicy
-    /// Called as body bytes arrive, with the count so far (a long download renews its job's lease).
-    public var progress: (@Sendable (Int64) -> Void)?
 
     public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                upload: FileRegion? = nil, expectedStatuses: Set<Int> = [], policy: OutboundPolicy = OutboundPolicy(),
-                progress: (@Sendable (Int64) -> Void)? = nil) {
+                upload: FileRegion? = nil, expectedStatuses: Set<Int> = [], policy: OutboundPolicy = OutboundPolicy()) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -40,7 +37,6 @@ public struct HTTPRequest: Sendable {
         self.upload = upload
         self.expectedStatuses = expectedStatuses
         self.policy = policy
-        self.progress = progress
     }
 
     /// The path without the query: what logs may show (queries can carry keys). Still
@@ -211,7 +207,7 @@ public final class HTTPClient: Sendable {
         }
         return CurlHandle.Options(method: request.method, url: url, headers: request.headers, body: request.body,
                                   upload: request.upload, connectTimeout: configuration.connectTimeout,
-                                  totalTimeout: configuration.totalTimeout, policy: request.policy, progress: request.progress)
+                                  totalTimeout: configuration.totalTimeout, policy: request.policy)
     }
 
     private func withRetries(

@@ -26,15 +26,14 @@ struct RecordingArchiver {
 
         let temporary = services.temporaryDirectory + "/recording-\(callID)-\(UUID().uuidString)"
         defer { unlink(temporary) }
-        let lease = LeaseKeeper(job: job, jobs: services.jobs, clock: services.clock)
-        guard try download(call, to: temporary, progress: lease.renewIfDue) else { return .done }
+        // The runner renews the job's lease while this runs (see JobRunner), so a slow but
+        // live download keeps its job; a stalled one is cut by the policy's low-speed limit.
+        guard try download(call, to: temporary) else { return .done }
         // The type comes from the bytes, from a fixed list, never from the source's header:
         // what we serve from the panel's origin is what we say it is.
         guard let contentType = try RecordingArchiver.sniffAudioType(path: temporary) else {
             throw JobRunner.PermanentFailure("not an audio file: the source sent something that is not MP3, WAV, OGG, MP4, WebM or FLAC")
         }
-        // Renew the lease for the upload too, so no other runner takes the job meanwhile.
-        try services.jobs.extendLease(job)
         let size = try FileDigest.size(temporary)
         let checksum = try FileDigest.sha256(file: temporary)
 
@@ -73,16 +72,15 @@ struct RecordingArchiver {
 
     /// Downloads the recording into `path`; false when the call has no recording anywhere.
     /// Throws `PermanentFailure` when the source says it is gone, or may not be fetched.
-    private func download(_ call: Call, to path: String, progress: @escaping @Sendable (Int64) -> Void) throws -> Bool {
+    private func download(_ call: Call, to path: String) throws -> Bool {
         if let url = call.recordingURL, !url.isEmpty {
-            try downloadFromVoximplant(url, call: call, to: path, progress: progress)
+            try downloadFromVoximplant(url, call: call, to: path)
             return true
         }
         guard let conversation = call.conversationID, let key = try services.database.elevenLabsKey(for: call) else { return false }
         do {
             let client = try services.upstreams.elevenLabs(key, vault: services.vault)
-            _ = try client.downloadAudio(conversationID: conversation, to: path, limits: services.upstreams.recordingPolicy,
-                                         progress: progress)
+            _ = try client.downloadAudio(conversationID: conversation, to: path, limits: services.upstreams.recordingPolicy)
             return true
         } catch ElevenLabsError.notFound {
             return false  // ElevenLabs has no audio for this conversation
@@ -91,13 +89,12 @@ struct RecordingArchiver {
         }
     }
 
-    private func downloadFromVoximplant(_ recordingURL: String, call: Call, to path: String,
-                                        progress: @escaping @Sendable (Int64) -> Void) throws {
+    private func downloadFromVoximplant(_ recordingURL: String, call: Call, to path: String) throws {
         // Recordings in Voximplant's secure storage may need the account's credentials (the
         // reference is unsure how); plain GET is what public record URLs take. The URL came in
         // a signed event or from call history: the policy decides whether it may be fetched at
         // all (allowed origins, every redirect hop, no private addresses, size and speed).
-        let request = HTTPRequest(url: recordingURL, policy: services.upstreams.recordingPolicy, progress: progress)
+        let request = HTTPRequest(url: recordingURL, policy: services.upstreams.recordingPolicy)
         let response: HTTPResponse
         do {
             response = try services.upstreams.recordingsHTTP.download(request, to: path, limiterKey: "account:\(call.accountID)")
@@ -135,32 +132,5 @@ struct RecordingArchiver {
         if starts("ID3") { return "audio/mpeg" }
         if head.count >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 && head[1] & 0x06 != 0 { return "audio/mpeg" }
         return nil
-    }
-}
-
-/// Renews a job's lease while a download's bytes flow, at most every third of the lease: a
-/// slow but live source keeps its job, a stalled one is cut by the low-speed limit, and no
-/// other runner takes a job that is still making progress.
-final class LeaseKeeper: @unchecked Sendable {
-    private let job: Job
-    private let jobs: JobQueue
-    private let clock: any Clock
-    private let lock = NSLock()
-    private var renewed: Date
-
-    init(job: Job, jobs: JobQueue, clock: any Clock) {
-        self.job = job
-        self.jobs = jobs
-        self.clock = clock
-        renewed = clock.now()
-    }
-
-    func renewIfDue(_ received: Int64) {
-        lock.lock()
-        let now = clock.now()
-        let due = now.timeIntervalSince(renewed) >= jobs.lease / 3
-        if due { renewed = now }
-        lock.unlock()
-        if due { try? jobs.extendLease(job) }
     }
 }

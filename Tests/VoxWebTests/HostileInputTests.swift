@@ -149,36 +149,3 @@ import VoxCore
         #expect(try sniff([0xFF, 0xE1, 0x00]) == nil)  // sync bits with layer 00 (reserved) is not MP3
     }
 }
-
-/// Issue 12, section 2: a slow but live download keeps its job's lease, renewed at most every
-/// third of it, so no other runner takes the job while bytes flow.
-@Suite struct LeaseKeeperTests {
-    @Test func theLeaseIsRenewedWhileBytesFlow() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lease-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let database = try Database(path: path)
-        let clock = ManualClock()
-        var jobs = JobQueue(database: database, clock: clock)
-        jobs.lease = 30
-        try database.environment.write { txn in _ = try jobs.enqueue(kind: "archive", payload: "1", in: txn) }
-        let job = try #require(try jobs.claim(limit: 1).first)
-        func due() throws -> UInt64 { try database.environment.read { txn in try database.jobs.get(txn, job.id)!.dueMicros } }
-        let keeper = LeaseKeeper(job: job, jobs: jobs, clock: clock)
-        let first = try due()
-        clock.advance(by: 5)
-        keeper.renewIfDue(1_000)
-        #expect(try due() == first, "not yet a third of the lease")
-        clock.advance(by: 6)
-        keeper.renewIfDue(2_000)
-        #expect(try due() == Time.micros(clock.now()) + 30_000_000)
-        // Past the original lease, still bytes flowing: no other runner may claim it.
-        clock.advance(by: 25)
-        #expect(try jobs.claim(limit: 1).isEmpty)
-        keeper.renewIfDue(3_000)
-        clock.advance(by: 25)
-        #expect(try jobs.claim(limit: 1).isEmpty)
-        // Once bytes stop, the lease runs out and the job comes back.
-        clock.advance(by: 31)
-        #expect(try jobs.claim(limit: 1).count == 1)
-    }
-}

@@ -18,8 +18,13 @@ class Fakes:
         self.process = subprocess.Popen([sys.executable, str(ROOT / "Tests" / "fakes" / "fakes.py"), "--sessions", str(sessions),
                                          "--record-every", str(record_every)],
                                         stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        ports = dict(part.split("=") for part in line.split()[1:])
+        try:
+            line = self.process.stdout.readline()
+            ports = dict(part.split("=") for part in line.split()[1:])
+            assert line.startswith("ready") and "voximplant" in ports, f"the fakes did not start: {line!r}"
+        except BaseException:
+            self.stop()
+            raise
         self.voximplant = f"http://127.0.0.1:{ports['voximplant']}"
         self.elevenlabs = f"http://127.0.0.1:{ports['elevenlabs']}"
         # Where the fake call history starts (a week before now, unless the fake is told):
@@ -32,7 +37,7 @@ class Fakes:
 
     def stop(self):
         self.process.kill()
-        self.process.wait()
+        self.process.wait(timeout=10)
 
 
 def create_application(stack, session, name="Support", record=True):

@@ -29,10 +29,12 @@ def free_port() -> int:
 
 
 def wait_for(predicate, timeout=15.0, what="condition"):
+    """Polls `predicate` until it returns something true, and returns that."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(0.05)
     raise TimeoutError(f"timed out waiting for {what}")
 

@@ -20,7 +20,7 @@ import urllib3
 from conftest import ADMIN
 from fakes import Fakes, create_application
 from stack import BIN, ROOT, Stack, free_port, wait_for
-from test_recordings import archived, call_events, wait_until
+from test_recordings import archived, call_events
 from test_webhooks import post
 
 NGINX = ROOT / "nginx"
@@ -180,7 +180,7 @@ http {{
     assert result.returncode == 0, result.stderr
     assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr, result.stderr
 
-    nginx = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.PIPE)
+    nginx = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.DEVNULL)  # a pipe nobody reads can block it
     try:
         base = f"https://127.0.0.1:{https_port}"
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the throwaway certificate
@@ -371,9 +371,9 @@ def test_recording_on_disk_is_served_by_unprivileged_nginx_with_sandbox_headers(
         assert response.status_code == 200, response.text
     # The only call of this data folder: its recording is objects/…/<call id>.wav.
     objects = stack.data / "recordings" / "objects"
-    [stored] = wait_until(lambda: list(objects.rglob("*.wav")), 30, "the recording on disk")
+    [stored] = wait_for(lambda: list(objects.rglob("*.wav")), 30, "the recording on disk")
     call_id = int(stored.stem)
-    wait_until(lambda: archived(session, stack, call_id), 30, "the call to have its recording")
+    wait_for(lambda: archived(session, stack, call_id), 30, "the call to have its recording")
     original = requests.get(source).content
 
     whole = session.get(f"{stack.base_url}/recordings/{call_id}")

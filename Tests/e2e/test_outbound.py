@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ADMIN
 from fakes import ROOT, Fakes, create_application
-from stack import Stack
+from stack import Stack, wait_for
 from test_webhooks import post
 
 
@@ -76,16 +76,6 @@ def parked_error(session, stack, call):
     page = session.get(stack.base_url + "/jobs").text
     row = re.search(rf'<tr data-job-id="\d+"><td>archive-recording</td><td><code>{call}</code>.*?</tr>', page, re.S)
     return row.group(0) if row else None
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_refused_recording_urls_park_their_job_and_reach_nothing(world):

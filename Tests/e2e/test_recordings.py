@@ -18,7 +18,7 @@ from browser import By, EC, sign_in, wait
 from conftest import ADMIN
 from fakes import Fakes, create_application
 from s3 import S3
-from stack import Stack, csrf_from
+from stack import Stack, csrf_from, wait_for
 from test_sync import control
 from test_webhooks import post
 
@@ -50,16 +50,6 @@ def deliver(stack, secret, sequence):
         stack.admin_session = stack.login(*ADMIN)
     rows = csv.DictReader(io.StringIO(stack.admin_session.get(stack.base_url + "/calls/export.csv").text))
     return int(next(r["call_id"] for r in rows if r["voximplant_session_id"] == str(sequence[0]["session_id"])))
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def archived(session, stack, call_id):
@@ -105,7 +95,7 @@ def test_recording_is_archived_on_disk_and_served_by_nginx_with_ranges(local):
     stack, fakes, session, app_id, secret = local
     source = fakes.voximplant + "/records/1.wav"
     call_id = deliver(stack, secret, call_events(app_id, 61_000_001, recording_url=source))
-    wait_until(lambda: archived(session, stack, call_id), 30, "the recording to be archived")
+    wait_for(lambda: archived(session, stack, call_id), 30, "the recording to be archived")
 
     original = requests.get(source).content
     objects = list((stack.data / "recordings" / "objects").rglob(f"{call_id}.wav"))
@@ -135,7 +125,7 @@ def test_recording_is_archived_on_disk_and_served_by_nginx_with_ranges(local):
 def test_browser_plays_the_recording_and_seeks(local, browser):
     stack, fakes, session, app_id, secret = local
     call_id = deliver(stack, secret, call_events(app_id, 61_000_002, recording_url=fakes.voximplant + "/records/2.wav"))
-    wait_until(lambda: archived(session, stack, call_id), 30, "the recording to be archived")
+    wait_for(lambda: archived(session, stack, call_id), 30, "the recording to be archived")
 
     sign_in(browser, stack.base_url, *ADMIN)
     browser.get(f"{stack.base_url}/calls/{call_id}")
@@ -172,7 +162,7 @@ def test_recording_gone_at_the_source_parks_the_job_with_a_clear_error(local):
         page = session.get(stack.base_url + "/jobs").text
         return re.search(rf'<tr data-job-id="\d+"><td>archive-recording</td><td><code>{call_id}</code>.*?</tr>', page, re.S)
 
-    row = wait_until(parked, 30, "the archive job to be parked").group(0)
+    row = wait_for(parked, 30, "the archive job to be parked").group(0)
     assert "the recording is gone at Voximplant (HTTP 404 for /records/missing-3.wav)" in row
     assert "1 attempts" in row  # parked at once: retrying cannot bring it back
     assert not archived(session, stack, call_id)
@@ -191,14 +181,14 @@ def test_voximplant_outage_is_retried_until_the_recording_comes(local):
         row = re.search(rf"<tr><td>archive-recording</td><td><code>{call_id}</code></td>.*?</tr>", page, re.S)
         return row and "answered 500" in row.group(0)
 
-    wait_until(failed_once, 30, "a failed attempt while Voximplant answers 500")
-    wait_until(lambda: archived(session, stack, call_id), 60, "the archive after the outage")
+    wait_for(failed_once, 30, "a failed attempt while Voximplant answers 500")
+    wait_for(lambda: archived(session, stack, call_id), 60, "the archive after the outage")
 
 
 def test_without_a_voximplant_recording_the_conversation_audio_is_archived(local):
     stack, fakes, session, app_id, secret = local
     call_id = deliver(stack, secret, call_events(app_id, 61_000_004, conversation_id="conv_904"))
-    wait_until(lambda: archived(session, stack, call_id), 30, "the ElevenLabs audio to be archived")
+    wait_for(lambda: archived(session, stack, call_id), 30, "the ElevenLabs audio to be archived")
     audio = session.get(f"{stack.base_url}/recordings/{call_id}")
     assert audio.headers["Content-Type"] == "audio/mpeg" and audio.content.startswith(b"ID3")
 
@@ -257,7 +247,7 @@ def test_50_mb_recording_goes_up_in_parts_with_flat_memory(s3world):
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets the peak RSS (VmHWM) to now
     before = memory_kb(pid, "VmRSS")
     call_id = deliver(stack, secret, call_events(app_id, 62_000_001, recording_url=source))
-    wait_until(lambda: archived(session, stack, call_id), 120, "the 50 MB recording to be archived")
+    wait_for(lambda: archived(session, stack, call_id), 120, "the 50 MB recording to be archived")
     peak = memory_kb(pid, "VmHWM")
     print(f"worker RSS before {before / 1024:.1f} MiB, peak during the 50 MB archive {peak / 1024:.1f} MiB")
     assert peak - before < 32 * 1024, f"peak RSS grew {(peak - before) / 1024:.1f} MiB"
@@ -292,12 +282,12 @@ def test_s3_down_for_a_while_then_back(s3world):
             row = re.search(rf"<tr><td>archive-recording</td><td><code>{call_id}</code></td>.*?</tr>", page, re.S)
             return row and "unavailable" in row.group(0) and row.group(0)
 
-        row = wait_until(failed_attempt, 60, "a failed attempt while S3 is down")
+        row = wait_for(failed_attempt, 60, "a failed attempt while S3 is down")
         assert "s3 is unreachable" in row
         assert not archived(session, stack, call_id)
     finally:
         bucket.relay.up()
-    wait_until(lambda: archived(session, stack, call_id), 60, "the archive to complete once S3 is back")
+    wait_for(lambda: archived(session, stack, call_id), 60, "the archive to complete once S3 is back")
     assert any(k.endswith(f"/{call_id}.wav") for k in bucket.keys("calls/"))
     assert f"<code>{call_id}</code>" not in session.get(stack.base_url + "/jobs").text
 
@@ -306,14 +296,14 @@ def test_worker_killed_mid_upload_finishes_after_restart(s3world):
     stack, fakes, bucket, session, app_id, secret = s3world
     size = 96 * 1024 * 1024
     call_id = deliver(stack, secret, call_events(app_id, 62_000_003, recording_url=f"{fakes.voximplant}/records/big-{size}.wav"))
-    wait_until(lambda: bucket.uploads_in_progress(), 60, "the multipart upload to start")
+    wait_for(lambda: bucket.uploads_in_progress(), 60, "the multipart upload to start")
     assert stack.stop_worker(signal.SIGKILL) != 0
     # Killed mid-upload: the call points at nothing yet, and nothing half-written is visible.
     assert not any(k.endswith(f"/{call_id}.wav") for k in bucket.keys("calls/"))
     stack.start_worker()
     session = stack.login(*ADMIN)
     assert not archived(session, stack, call_id)
-    wait_until(lambda: archived(session, stack, call_id), 120, "the archive to finish after the restart")
+    wait_for(lambda: archived(session, stack, call_id), 120, "the archive to finish after the restart")
     keys = {k: v for k, v in bucket.keys("calls/").items() if k.endswith(f"/{call_id}.wav")}
     assert list(keys.values()) == [size]
     stored = hashlib.sha256(bucket.client.get_object(Bucket=bucket.bucket, Key=next(iter(keys)))["Body"].read()).hexdigest()

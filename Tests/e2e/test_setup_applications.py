@@ -15,11 +15,13 @@ def world(tmp_path_factory):
     fakes = Fakes(sessions=0)  # no call history: syncs import nothing here
     s = Stack(tmp_path_factory.mktemp("setup"), VOXFCGI_VOXIMPLANT_URL=fakes.voximplant,
               VOXFCGI_ELEVENLABS_URL=fakes.elevenlabs, VOXFCGI_PUBLIC_URL="https://voice.example.com")
-    s.add_user(*ADMIN)
-    s.start()
-    yield s, fakes
-    s.stop()
-    fakes.stop()
+    try:
+        s.add_user(*ADMIN)
+        s.start()
+        yield s, fakes
+    finally:
+        s.stop()
+        fakes.stop()
 
 
 def test_browser_sets_up_and_deploys_an_application(world, browser):

@@ -23,7 +23,8 @@ let package = Package(
 
         .target(name: "KVStore", dependencies: ["CLMDB"]),
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"]),
-        .target(name: "FastCGI", dependencies: ["CFastCGI"]),
+        .target(name: "Threads"),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "Threads"]),
         .target(
             name: "Integrations",
             dependencies: ["CCurl", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")]
@@ -34,7 +35,7 @@ let package = Package(
         ),
         .target(
             name: "VoxCore",
-            dependencies: ["KVStore", "CryptoPrimitives"]
+            dependencies: ["KVStore", "CryptoPrimitives", "Threads"]
         ),
         .target(
             name: "VoxWeb",
@@ -48,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "VoxFCGI",
             dependencies: [
-                "VoxWeb", "VoxCore", "FastCGI", "KVStore", "CryptoPrimitives",
+                "VoxWeb", "VoxCore", "FastCGI", "KVStore", "CryptoPrimitives", "Threads",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

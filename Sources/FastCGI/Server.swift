@@ -1,5 +1,6 @@
 import CFastCGI
 import Foundation
+import Threads
 
 /// A FastCGI responder: one poller thread that accepts connections and watches them for
 /// requests (epoll), and a pool of threads that read, answer and finish those requests.
@@ -260,14 +261,12 @@ public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(String, errno: Int32)
     case nothingToListenOn
     case epoll(String, errno: Int32)
-    case cannotStartThread(String, errno: Int32)
 
     public var description: String {
         switch self {
         case let .cannotListen(address, code): "cannot listen on \(address): \(String(cString: strerror(code)))"
         case .nothingToListenOn: "no unix socket or TCP address configured"
         case let .epoll(call, code): "\(call) failed: \(String(cString: strerror(code)))"
-        case let .cannotStartThread(name, code): "cannot start thread \(name): \(String(cString: strerror(code)))"
         }
     }
 }

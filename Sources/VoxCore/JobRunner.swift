@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 
 /// Background threads that claim due jobs and run their handlers.
 ///
@@ -33,7 +34,7 @@ public final class JobRunner: @unchecked Sendable {
     private var wakeups = 0
     /// Claiming loops still running.
     private var running = 0
-    private var started: [JobThread] = []
+    private var started: [JoinableThread] = []
     /// The jobs whose handlers are running, by id. Its own lock, never held by the writer
     /// thread (which calls `wake` after commits): a renewal is a write, made under this lock so
     /// that it never lands after the job's outcome.
@@ -47,12 +48,12 @@ public final class JobRunner: @unchecked Sendable {
         self.handlers = handlers
     }
 
-    public func start() {
+    public func start() throws {
         condition.lock()
         defer { condition.unlock() }
         running = threads
-        started = (0..<threads).map { index in JobThread(name: "jobs-\(index)") { [self] in loop() } }
-        started.append(JobThread(name: "jobs-leases") { [self] in renewLeases() })
+        started = try (0..<threads).map { index in try JoinableThread(name: "jobs-\(index)") { [self] in loop() } }
+        started.append(try JoinableThread(name: "jobs-leases") { [self] in renewLeases() })
     }
 
     /// Something was enqueued: look now instead of at the next scheduled time. Call it from
@@ -164,38 +165,5 @@ public final class JobRunner: @unchecked Sendable {
             condition.lock()
         }
         condition.unlock()
-    }
-}
-
-/// A thread that can be joined (`pthread_join`): `stop` must wait until the runner's threads
-/// have ended completely, their thread-local destructors included, because the process's exit
-/// then runs libcrypto's clean-up, which frees what a thread still inside libcrypto (a job
-/// signing an S3 request), or still freeing its libcrypto thread state, would use. Foundation's
-/// `Thread` cannot be joined. (FastCGI's `JoinableThread` is the same; VoxCore does not
-/// depend on FastCGI.)
-private final class JobThread: @unchecked Sendable {
-    private var handle = pthread_t()
-
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
-        let start = Unmanaged.passRetained(Start(name: name, body: body))
-        let rc = pthread_create(&handle, nil, { context in
-            let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()
-            Thread.current.name = start.name
-            start.body()
-            return nil
-        }, start.toOpaque())
-        guard rc == 0 else { fatalError("cannot start job thread \(name): \(String(cString: strerror(rc)))") }
-    }
-
-    func join() { pthread_join(handle, nil) }
-
-    private final class Start {
-        let name: String
-        let body: @Sendable () -> Void
-
-        init(name: String, body: @escaping @Sendable () -> Void) {
-            self.name = name
-            self.body = body
-        }
     }
 }

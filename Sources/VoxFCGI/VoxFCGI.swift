@@ -3,6 +3,7 @@ import CryptoPrimitives
 import FastCGI
 import KVStore
 import Foundation
+import Threads
 import Logging
 import VoxCore
 import VoxWeb
@@ -82,7 +83,7 @@ struct Serve: ParsableCommand {
         if leftovers > 0 { logger.notice("removed unfinished temporary files", metadata: ["count": .stringConvertible(leftovers)]) }
         let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
         services.jobWaker.attach(runner)
-        runner.start()
+        try runner.start()
         let housekeeping = try Housekeeping(settings: settings, services: services, logger: logger)
 
         try FileManager.default.createDirectory(

@@ -130,7 +130,7 @@ import Testing
                 return .done
             },
         ])
-        runner.start()
+        try runner.start()
         for i in 0..<200 {
             try f.database.environment.write { txn in
                 try JobQueue(database: f.database).enqueue(kind: "k", payload: "\(i)", dedupeKey: "job-\(i)", in: txn)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A thread that can be waited for: `join` returns once it has ended completely, its
+/// A thread that can be waited for (its own target: the FastCGI server, the job runner and
+/// the worker's housekeeping all need it, and share no other module): `join` returns once it has ended completely, its
 /// thread-local destructors included (`pthread_join`).
 ///
 /// Why not Foundation's `Thread`: it cannot be joined, and an orderly shutdown must wait for
@@ -28,7 +29,7 @@ public final class JoinableThread: @unchecked Sendable {
         }, start.toOpaque())
         guard rc == 0 else {
             start.release()
-            throw ServerError.cannotStartThread(name, errno: rc)
+            throw ThreadError(name: name, errno: rc)
         }
     }
 
@@ -50,4 +51,11 @@ public final class JoinableThread: @unchecked Sendable {
             self.body = body
         }
     }
+}
+
+/// `pthread_create` refused (the process is out of threads or memory).
+public struct ThreadError: Error, CustomStringConvertible {
+    public let name: String
+    public let errno: Int32
+    public var description: String { "cannot start thread \(name): \(String(cString: strerror(errno)))" }
 }

@@ -76,6 +76,9 @@ final class CurlHandle {
         vox_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         vox_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "https")
         vox_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        // No proxy from the environment (http_proxy, ALL_PROXY…): through one, the address
+        // check below would see only the proxy, and the proxy would resolve the URL's host.
+        vox_curl_set_string(handle, CURLOPT_PROXY, "")
         // No CURLOPT_ACCEPT_ENCODING: nothing is decompressed, so a small compressed body
         // cannot become a huge one (the size limit counts what arrives).
         if let limit = options.policy.maxBodyBytes { vox_curl_set_offt(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit)) }

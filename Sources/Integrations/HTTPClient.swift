@@ -161,7 +161,7 @@ public final class HTTPClient: Sendable {
     /// Streams a successful (2xx) response body into `path` (constant memory, created 0600)
     /// and returns the response with an empty body. Other statuses return their (small) body.
     /// With `request.policy.followRedirects`, each redirect hop is checked like the first URL,
-    /// and request headers go only to the first URL's host.
+    /// and request headers go only to the first URL.
     public func download(_ request: HTTPRequest, to path: String, limiterKey: String = "") throws -> HTTPResponse {
         try withRetries(request, limiterKey: limiterKey) { handle in
             var hop = request
@@ -172,7 +172,8 @@ public final class HTTPClient: Sendable {
                 guard let next = URL(string: location, relativeTo: URL(string: hop.url))?.absoluteURL else {
                     throw CurlHandle.TransferError.other("a redirect to “\(location.prefix(100))”, which is not a URL")
                 }
-                if URL(string: hop.url)?.host != next.host { hop.headers = [] }
+                // Whatever the request carried was for the first URL only.
+                hop.headers = []
                 hop.url = next.absoluteString
             }
             throw CurlHandle.TransferError.other("more than \(HTTPClient.maxRedirects) redirects")

@@ -110,9 +110,12 @@ public enum AddressClass {
         // ::ffff:a.b.c.d (mapped) and 64:ff9b::a.b.c.d (NAT64) carry an IPv4 address.
         if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF { return isPublicV4(Array(address[12...])) }
         if address[0..<12] == [0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0] { return isPublicV4(Array(address[12...])) }
-        if address[0..<15].allSatisfy({ $0 == 0 }) { return false }                       // :: and ::1
+        if address[0..<12].allSatisfy({ $0 == 0 }) { return false }                       // ::, ::1, ::a.b.c.d (IPv4-compatible)
+        if address[0] == 0x20 && address[1] == 0x02 { return isPublicV4(Array(address[2..<6])) }  // 2002::/16 6to4 carries one
+        if address[0..<6] == [0, 0x64, 0xFF, 0x9B, 0, 0x01] { return false }              // 64:ff9b:1::/48 local NAT64
         if address[0] & 0xFE == 0xFC { return false }                                     // fc00::/7 unique local
         if address[0] == 0xFE && address[1] & 0xC0 == 0x80 { return false }               // fe80::/10 link-local
+        if address[0] == 0xFE && address[1] & 0xC0 == 0xC0 { return false }               // fec0::/10 site-local
         if address[0] == 0xFF { return false }                                            // ff00::/8 multicast
         if address[0..<4] == [0x20, 0x01, 0x0D, 0xB8] { return false }                    // 2001:db8::/32 documentation
         return true

@@ -51,6 +51,16 @@ import Testing
         #expect(try fetch(base + "/audio.mp3", policy()).status == 200)
     }
 
+    /// A proxy from the environment would see the URL's host instead of us; none is used.
+    @Test func environmentProxiesAreIgnored() throws {
+        setenv("http_proxy", trap, 1)
+        setenv("ALL_PROXY", trap, 1)
+        defer { unsetenv("http_proxy"); unsetenv("ALL_PROXY") }
+        let before = try accepts()
+        #expect(try fetch(base + "/audio.mp3", policy()).status == 200)
+        #expect(try accepts() == before)
+    }
+
     @Test func refusedTargetsSeeNoConnectionAtAll() throws {
         let before = try accepts()
         // Not an allowed origin.
@@ -83,10 +93,12 @@ import Testing
     @Test func addressClasses() {
         for address in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
                         "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "ff02::1", "::ffff:127.0.0.1",
-                        "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2001:db8::1"] {
+                        "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2001:db8::1", "::7f00:1", "::a9fe:a9fe",
+                        "2002:a9fe:a9fe::1", "2002:7f00:1::", "fec0::1", "64:ff9b:1::a9fe:a9fe"] {
             #expect(!AddressClass.isPublic(AddressClass.bytes(of: address)!), "\(address)")
         }
-        for address in ["8.8.8.8", "1.1.1.1", "2a00:1450:4001:800::200e", "::ffff:8.8.8.8", "172.32.0.1", "100.128.0.1"] {
+        for address in ["8.8.8.8", "1.1.1.1", "2a00:1450:4001:800::200e", "::ffff:8.8.8.8", "172.32.0.1", "100.128.0.1",
+                        "2002:808:808::1"] {
             #expect(AddressClass.isPublic(AddressClass.bytes(of: address)!), "\(address)")
         }
     }

@@ -145,6 +145,32 @@ import Testing
         #expect(try JobQueue(database: f.database).pending().isEmpty)
     }
 
+    /// A handler that outlasts its lease (a slow recording upload) keeps its job: the runner
+    /// renews the lease while it runs, so the other runner thread never takes it too.
+    @Test func aJobLongerThanItsLeaseRunsOnce() throws {
+        let f = try Fixture()
+        let seen = Seen()
+        var queue = JobQueue(database: f.database)
+        queue.lease = 0.6
+        let runner = JobRunner(queue: queue, threads: 2, handlers: [
+            "slow": { job in
+                seen.add(job.payload)
+                Thread.sleep(forTimeInterval: 2)
+                return .done
+            },
+        ])
+        try runner.start()
+        try f.database.environment.write { txn in
+            try queue.enqueue(kind: "slow", payload: "upload", in: txn)
+            txn.onCommit { runner.wake() }
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while (seen.count == 0 || (try? queue.pending().isEmpty) != true) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        runner.stop()
+        #expect(seen.count == 1, "ran \(seen.count) times")
+        #expect(try queue.pending().isEmpty)
+    }
+
     final class Seen: @unchecked Sendable {
         private let lock = NSLock()
         private var items: [String] = []

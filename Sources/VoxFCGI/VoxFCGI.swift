@@ -23,7 +23,7 @@ struct Runtime {
     let database: Database
 
     init() throws {
-        settings = Settings()
+        settings = try Settings()
         try FileManager.default.createDirectory(atPath: settings.lmdbDirectory, withIntermediateDirectories: true)
         var options = Environment.Options()
         options.mapSize = settings.mapSizeMB << 20
@@ -40,7 +40,7 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the FastCGI worker until SIGTERM or SIGINT.")
 
     func run() throws {
-        let settings = Settings()
+        let settings = try Settings()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info

@@ -55,37 +55,42 @@ public struct Settings: Sendable {
     /// that hit the ceiling, not a dead worker.
     public var mapMaxMB: Int
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let data = environment["VOXFCGI_DATA_DIR"] ?? "./data"
+    /// Reads every setting once. A value that is set but malformed or out of its range is an
+    /// error naming the variable (`VOXFCGI_THREADS=abc` used to run 16 threads silently, and
+    /// `VOXFCGI_SESSION_HOURS=nan` trapped at the first sign-in). All problems are listed at once.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var read = EnvironmentReader(environment)
+        let data = read.text("VOXFCGI_DATA_DIR", "./data")
         dataDirectory = data
-        socketPath = environment["VOXFCGI_SOCKET"] ?? "\(data)/run/voxfcgi.sock"
-        socketMode = environment["VOXFCGI_SOCKET_MODE"].flatMap { mode_t($0, radix: 8) } ?? 0o660
+        socketPath = read.text("VOXFCGI_SOCKET", "\(data)/run/voxfcgi.sock")
+        socketMode = mode_t(read.integer("VOXFCGI_SOCKET_MODE", 0o660, 0...0o777, radix: 8))
         tcpAddress = environment["VOXFCGI_TCP"].flatMap { $0.isEmpty ? nil : $0 }
-        threads = environment["VOXFCGI_THREADS"].flatMap(Int.init) ?? 16
-        maxBodyBytes = environment["VOXFCGI_MAX_BODY_BYTES"].flatMap(Int.init) ?? 1 << 20
-        mapSizeMB = environment["VOXFCGI_MAP_SIZE_MB"].flatMap(Int.init) ?? 1024
-        sessionHours = environment["VOXFCGI_SESSION_HOURS"].flatMap(Double.init) ?? 12
-        masterKeyFile = environment["VOXFCGI_MASTER_KEY_FILE"] ?? "\(data)/master.key"
+        threads = read.integer("VOXFCGI_THREADS", 16, 1...1024)
+        maxBodyBytes = read.integer("VOXFCGI_MAX_BODY_BYTES", 1 << 20, 1024...(64 << 20))
+        mapSizeMB = read.integer("VOXFCGI_MAP_SIZE_MB", 1024, 1...(1 << 24))
+        sessionHours = read.number("VOXFCGI_SESSION_HOURS", 12, 0.1...(24 * 365))
+        masterKeyFile = read.text("VOXFCGI_MASTER_KEY_FILE", "\(data)/master.key")
         masterKey = environment["VOXFCGI_MASTER_KEY"]
-        logLevel = environment["VOXFCGI_LOG_LEVEL"] ?? "info"
+        logLevel = read.choice("VOXFCGI_LOG_LEVEL", "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         templateDirectory = environment["VOXFCGI_TEMPLATES"]
-        publicURL = environment["VOXFCGI_PUBLIC_URL"] ?? "http://127.0.0.1:8080"
-        voximplantURL = environment["VOXFCGI_VOXIMPLANT_URL"] ?? "https://api.voximplant.com/platform_api"
-        elevenLabsURL = environment["VOXFCGI_ELEVENLABS_URL"] ?? "https://api.elevenlabs.io"
-        liveCallTimeoutMinutes = environment["VOXFCGI_LIVE_CALL_TIMEOUT_MINUTES"].flatMap(Double.init) ?? 180
-        syncMinutes = environment["VOXFCGI_SYNC_MINUTES"].flatMap(Double.init) ?? 5
-        backfillDays = environment["VOXFCGI_BACKFILL_DAYS"].flatMap(Double.init) ?? 30
-        upstreamTimeoutSeconds = environment["VOXFCGI_UPSTREAM_TIMEOUT_SECONDS"].flatMap(Double.init) ?? 30
-        jobLeaseSeconds = environment["VOXFCGI_JOB_LEASE_SECONDS"].flatMap(Double.init) ?? 300
-        s3TimeoutSeconds = environment["VOXFCGI_S3_TIMEOUT_SECONDS"].flatMap(Double.init) ?? 120
-        retentionSweepMinutes = environment["VOXFCGI_RETENTION_SWEEP_MINUTES"].flatMap(Double.init) ?? 60
-        recordingSources = environment["VOXFCGI_RECORDING_SOURCES"] ?? Upstreams.defaultRecordingSources
-        downloadMaxMB = environment["VOXFCGI_DOWNLOAD_MAX_MB"].flatMap(Int.init).map { min(max($0, 1), 1 << 20) } ?? 512
-        downloadLowSpeedBytes = environment["VOXFCGI_DOWNLOAD_LOW_SPEED_BYTES"].flatMap(Int.init).map { max($0, 1) } ?? 1024
-        downloadLowSpeedSeconds = environment["VOXFCGI_DOWNLOAD_LOW_SPEED_SECONDS"].flatMap(Int.init).map { max($0, 1) } ?? 60
-        parkedJobRetentionDays = environment["VOXFCGI_PARKED_JOB_RETENTION_DAYS"].flatMap(Double.init).map { max($0, 1) } ?? 30
-        orphanTranscriptRetentionDays = environment["VOXFCGI_ORPHAN_TRANSCRIPT_RETENTION_DAYS"].flatMap(Double.init).map { max($0, 1) } ?? 7
-        mapMaxMB = environment["VOXFCGI_MAP_MAX_MB"].flatMap(Int.init).map { max($0, 16) } ?? 256 * 1024
+        publicURL = read.text("VOXFCGI_PUBLIC_URL", "http://127.0.0.1:8080")
+        voximplantURL = read.text("VOXFCGI_VOXIMPLANT_URL", "https://api.voximplant.com/platform_api")
+        elevenLabsURL = read.text("VOXFCGI_ELEVENLABS_URL", "https://api.elevenlabs.io")
+        liveCallTimeoutMinutes = read.number("VOXFCGI_LIVE_CALL_TIMEOUT_MINUTES", 180, 1...(7 * 24 * 60))
+        syncMinutes = read.number("VOXFCGI_SYNC_MINUTES", 5, 0.1...(365 * 24 * 60))
+        backfillDays = read.number("VOXFCGI_BACKFILL_DAYS", 30, 0...3650)
+        upstreamTimeoutSeconds = read.number("VOXFCGI_UPSTREAM_TIMEOUT_SECONDS", 30, 1...3600)
+        jobLeaseSeconds = read.number("VOXFCGI_JOB_LEASE_SECONDS", 300, 1...86_400)
+        s3TimeoutSeconds = read.number("VOXFCGI_S3_TIMEOUT_SECONDS", 120, 1...86_400)
+        retentionSweepMinutes = read.number("VOXFCGI_RETENTION_SWEEP_MINUTES", 60, 0.1...(7 * 24 * 60))
+        recordingSources = read.text("VOXFCGI_RECORDING_SOURCES", Upstreams.defaultRecordingSources)
+        downloadMaxMB = read.integer("VOXFCGI_DOWNLOAD_MAX_MB", 512, 1...(1 << 20))
+        downloadLowSpeedBytes = read.integer("VOXFCGI_DOWNLOAD_LOW_SPEED_BYTES", 1024, 1...(1 << 30))
+        downloadLowSpeedSeconds = read.integer("VOXFCGI_DOWNLOAD_LOW_SPEED_SECONDS", 60, 1...86_400)
+        parkedJobRetentionDays = read.number("VOXFCGI_PARKED_JOB_RETENTION_DAYS", 30, 1...36_500)
+        orphanTranscriptRetentionDays = read.number("VOXFCGI_ORPHAN_TRANSCRIPT_RETENTION_DAYS", 7, 1...36_500)
+        mapMaxMB = read.integer("VOXFCGI_MAP_MAX_MB", 256 * 1024, 16...(1 << 30))
+        if !read.problems.isEmpty { throw SettingsError(read.problems.joined(separator: "; ")) }
     }
 
     /// The policy of recording downloads these settings describe; a malformed allow-list is an
@@ -102,4 +107,46 @@ public struct Settings: Sendable {
     public var lmdbDirectory: String { "\(dataDirectory)/lmdb" }
     /// The local object store's root; nginx's internal /_recordings/ location serves its objects/.
     public var recordingsDirectory: String { "\(dataDirectory)/recordings" }
+}
+
+/// Reads `VOXFCGI_*` variables: unset (or empty) gives the default; set, it must parse and be
+/// in range, else a problem naming the variable is noted.
+struct EnvironmentReader {
+    let environment: [String: String]
+    var problems: [String] = []
+
+    init(_ environment: [String: String]) { self.environment = environment }
+
+    private func value(_ name: String) -> String? {
+        environment[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    func text(_ name: String, _ fallback: String) -> String { value(name) ?? fallback }
+
+    mutating func integer(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>, radix: Int = 10) -> Int {
+        guard let text = value(name) else { return fallback }
+        guard let number = Int(text, radix: radix), range.contains(number) else {
+            problems.append("\(name)=\(text.prefix(40)) is not a whole number from \(String(range.lowerBound, radix: radix)) to \(String(range.upperBound, radix: radix))")
+            return fallback
+        }
+        return number
+    }
+
+    mutating func number(_ name: String, _ fallback: Double, _ range: ClosedRange<Double>) -> Double {
+        guard let text = value(name) else { return fallback }
+        guard let number = Double(text), number.isFinite, range.contains(number) else {
+            problems.append("\(name)=\(text.prefix(40)) is not a number from \(range.lowerBound) to \(range.upperBound)")
+            return fallback
+        }
+        return number
+    }
+
+    mutating func choice(_ name: String, _ fallback: String, _ choices: [String]) -> String {
+        guard let text = value(name) else { return fallback }
+        guard choices.contains(text) else {
+            problems.append("\(name)=\(text.prefix(40)) is not one of \(choices.joined(separator: ", "))")
+            return fallback
+        }
+        return text
+    }
 }

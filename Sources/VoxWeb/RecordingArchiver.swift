@@ -31,7 +31,7 @@ struct RecordingArchiver {
         guard try download(call, to: temporary) else { return .done }
         // The type comes from the bytes, from a fixed list, never from the source's header:
         // what we serve from the panel's origin is what we say it is.
-        guard let contentType = try RecordingArchiver.sniffAudioType(path: temporary) else {
+        guard let contentType = AudioFormat.sniff(path: temporary)?.contentType else {
             throw JobRunner.PermanentFailure("not an audio file: the source sent something that is not MP3, WAV, OGG, MP4, WebM or FLAC")
         }
         let size = try FileDigest.size(temporary)
@@ -56,18 +56,7 @@ struct RecordingArchiver {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month], from: call.startedAt)
         return String(format: "calls/%llu/%04d/%02d/%llu.%@", call.ownerUserID, parts.year ?? 0, parts.month ?? 0, call.id,
-                      fileExtension(contentType))
-    }
-
-    static func fileExtension(_ contentType: String) -> String {
-        switch contentType {
-        case "audio/wav": "wav"
-        case "audio/ogg": "ogg"
-        case "audio/mp4": "m4a"
-        case "audio/webm": "webm"
-        case "audio/flac": "flac"
-        default: "mp3"
-        }
+                      AudioFormat(contentType: contentType).fileExtension)
     }
 
     /// Downloads the recording into `path`; false when the call has no recording anywhere.
@@ -111,26 +100,5 @@ struct RecordingArchiver {
         default:
             throw JobRunner.PermanentFailure("Voximplant refused the recording download (HTTP \(response.status) for \(where_))")
         }
-    }
-
-    /// The audio type of a file from its first bytes, from a fixed list; nil when it is none
-    /// of them (an HTML error page, a script, anything else).
-    static func sniffAudioType(path: String) throws -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        let head = [UInt8](handle.readData(ofLength: 12))
-        func starts(_ text: String, at offset: Int = 0) -> Bool {
-            let bytes = Array(text.utf8)
-            return head.count >= offset + bytes.count && Array(head[offset..<offset + bytes.count]) == bytes
-        }
-        if starts("RIFF") && starts("WAVE", at: 8) { return "audio/wav" }
-        if starts("OggS") { return "audio/ogg" }
-        if starts("fLaC") { return "audio/flac" }
-        if starts("ftyp", at: 4) { return "audio/mp4" }
-        if head.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "audio/webm" }
-        // MP3: an ID3v2 tag, or an MPEG audio frame sync (11 set bits, layer bits not 00).
-        if starts("ID3") { return "audio/mpeg" }
-        if head.count >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 && head[1] & 0x06 != 0 { return "audio/mpeg" }
-        return nil
     }
 }

@@ -129,7 +129,7 @@ import VoxCore
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sniff-\(UUID())").path
         defer { unlink(path) }
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        return try RecordingArchiver.sniffAudioType(path: path)
+        return AudioFormat.sniff(path: path)?.contentType
     }
 
     @Test func knownFormatsAreRecognised() throws {
@@ -140,6 +140,14 @@ import VoxCore
         #expect(try sniff(Array("fLaC\u{0}\u{0}\u{0}\"".utf8)) == "audio/flac")
         #expect(try sniff([0, 0, 0, 0x20] + Array("ftypM4A ".utf8)) == "audio/mp4")
         #expect(try sniff([0x1A, 0x45, 0xDF, 0xA3, 0x9F]) == "audio/webm")
+    }
+
+    /// Recordings archived before types came from the bytes kept the source's spelling.
+    @Test func storedTypesOfEveryAgeHaveTheirExtension() {
+        #expect(AudioFormat.allCases.allSatisfy { AudioFormat(contentType: $0.contentType) == $0 })
+        #expect(AudioFormat(contentType: "audio/x-wav").fileExtension == "wav")
+        #expect(AudioFormat(contentType: "audio/x-m4a").fileExtension == "m4a")
+        #expect(AudioFormat(contentType: "audio/mpeg").fileExtension == "mp3")
     }
 
     @Test func anythingElseIsNotAudio() throws {

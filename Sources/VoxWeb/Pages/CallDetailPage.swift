@@ -22,7 +22,7 @@ enum CallDetailPage {
         if let recording = call.recording {
             values["recording"] = [
                 "url": "/recordings/\(call.id)", "contentType": recording.contentType,
-                "format": RecordingArchiver.fileExtension(recording.contentType).uppercased(),
+                "format": AudioFormat(contentType: recording.contentType).fileExtension.uppercased(),
                 "size": Formatting.bytes(recording.size),
                 "storeLabel": recording.store == RecordingRef.s3Store ? "S3" : "this server's disk",
             ]

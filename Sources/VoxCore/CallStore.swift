@@ -135,14 +135,15 @@ public struct CallStore: Sendable {
         if let storedKey = stored?.elevenLabsKeyID, storedKey != transcript.elevenLabsKeyID { return }
         var transcript = transcript
         // The arrival time keys the orphan index: the first one stays.
-        transcript.receivedAt = stored?.receivedAt ?? transcript.receivedAt ?? Date()
+        let receivedAt = stored?.receivedAt ?? transcript.receivedAt ?? Date()
+        transcript.receivedAt = receivedAt
         try database.transcripts.put(txn, key, transcript)
         if let callID = try database.callsByConversation.get(txn, key), let call = try database.calls.get(txn, callID),
            try ConversationLink.allows(call, transcriptKey: transcript.elevenLabsKeyID, database: database, in: txn) {
             try update(id: callID, in: txn) { $0.hasTranscript = true }
             try unorphan(owner: owner, conversation: transcript.conversationID, in: txn)
         } else if stored == nil {
-            try database.orphanTranscripts.put(txn, (Time.micros(transcript.receivedAt!), owner, transcript.conversationID), ())
+            try database.orphanTranscripts.put(txn, (Time.micros(receivedAt), owner, transcript.conversationID), ())
         }
     }
 
@@ -177,8 +178,8 @@ public struct CallStore: Sendable {
     }
 
     private func unorphan(owner: UInt64, conversation: String, in txn: WriteTransaction) throws {
-        guard let transcript = try database.transcripts.get(txn, (owner, conversation)) else { return }
-        try database.orphanTranscripts.delete(txn, (Time.micros(transcript.receivedAt ?? Date()), owner, conversation))
+        guard let receivedAt = try database.transcripts.get(txn, (owner, conversation))?.receivedAt else { return }
+        try database.orphanTranscripts.delete(txn, (Time.micros(receivedAt), owner, conversation))
     }
 }
 

@@ -120,6 +120,8 @@ public final class Database: Sendable {
             if let callID = try oldByConversation.get(txn, conversation), let call = try calls.get(txn, callID) {
                 try transcripts.put(txn, (call.ownerUserID, conversation), transcript)
             } else {
+                var transcript = transcript
+                transcript.receivedAt = Time.date(micros: arrived)  // the orphan index is keyed by it
                 try transcripts.put(txn, (0, conversation), transcript)
                 try orphanTranscripts.put(txn, (arrived, 0, conversation), ())
             }

@@ -69,12 +69,12 @@ public struct Services: Sendable {
 /// Every request goes through `handle`, so these rules have one home.
 public final class App: Sendable {
     public static let sessionCookie = "vox_session"
+    public static let preSessionCookie = "vox_pre"
 
     /// Letters, digits and `-`: what nginx's $request_id (hex) and common tracing ids use.
     static func isRequestIDByte(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D
     }
-    public static let preSessionCookie = "vox_pre"
 
     public let services: Services
     let router: Router

@@ -1,10 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only: the worker runs on Debian behind nginx, uses epoll, and links Debian's -dev
+// packages (liblmdb, libfcgi, libcurl, libcrypto). SwiftPM has no `platforms` entry for
+// Linux, so none is listed.
+
 let package = Package(
     name: "VoxFCGI",
-    platforms: [.macOS(.v14)],
-    products: [
+        products: [
         .executable(name: "voxfcgi", targets: ["VoxFCGI"]),
         .executable(name: "voxbench", targets: ["VoxBench"]),
     ],
@@ -21,49 +24,88 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
+        // Small pure functions several layers need, each defined once: RFC 3986 percent-encoding
+        // and exponential backoff with jitter. No dependencies.
+        .target(name: "Essentials"),
         .target(name: "KVStore", dependencies: ["CLMDB"]),
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"]),
         .target(name: "Threads"),
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "Threads"]),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "Threads", "Essentials"]),
+        // The HTTP client every upstream shares: libcurl, retries, rate limits, outbound policy,
+        // file regions. It knows no vendor.
         .target(
-            name: "Integrations",
-            dependencies: ["CCurl", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")]
+            name: "HTTPTransport",
+            dependencies: ["CCurl", "Essentials", .product(name: "Logging", package: "swift-log")]
         ),
+        // Voximplant's and ElevenLabs' APIs as typed clients over the transport.
+        .target(name: "Integrations", dependencies: ["HTTPTransport", "Essentials"]),
+        // Local disk and S3-compatible stores; SigV4 as a pure function.
         .target(
             name: "ObjectStore",
-            dependencies: ["Integrations", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HTTPTransport", "CryptoPrimitives", "Essentials", .product(name: "Logging", package: "swift-log")]
         ),
+        // The domain: no vendor, web or network code.
         .target(
             name: "VoxCore",
-            dependencies: ["KVStore", "CryptoPrimitives", "Threads"]
+            dependencies: ["KVStore", "CryptoPrimitives", "Threads", "Essentials", .product(name: "Logging", package: "swift-log")]
         ),
+        // The work that is not HTTP: sync, ingest, transcripts, recordings, deployment, housekeeping.
+        .target(
+            name: "VoxServices",
+            dependencies: [
+                "VoxCore", "KVStore", "Integrations", "ObjectStore", "HTTPTransport", "CryptoPrimitives", "Threads", "Essentials",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Router, CSRF, templates, pages: parse, call a service, render.
         .target(
             name: "VoxWeb",
             dependencies: [
-                "VoxCore", "FastCGI", "CryptoPrimitives", "Integrations", "ObjectStore",
+                "VoxServices", "VoxCore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "Essentials",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             resources: [.copy("Templates")]
         ),
+        // The composition root: settings, and the one function that builds the worker from them.
+        .target(
+            name: "VoxWorker",
+            dependencies: [
+                "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "KVStore", "HTTPTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "VoxFCGI",
             dependencies: [
-                "VoxWeb", "VoxCore", "FastCGI", "KVStore", "CryptoPrimitives", "Threads",
+                "VoxWorker", "VoxWeb", "VoxCore", "KVStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `make bench`: the query and ingest benchmarks (server-side timings), and S3 uploads.
-        .executableTarget(name: "VoxBench", dependencies: ["VoxCore", "KVStore", "ObjectStore"]),
+        .executableTarget(
+            name: "VoxBench",
+            dependencies: ["VoxCore", "KVStore", "ObjectStore", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // Starting the Python test servers, shared by the test targets that use them.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
-        .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives"], resources: [.copy("Expected")]),
-        .testTarget(name: "VoxWebTests", dependencies: ["VoxWeb", "VoxCore", "FastCGI", "ObjectStore"]),
-        .testTarget(name: "IntegrationsTests", dependencies: ["Integrations", "TestSupport"]),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "Integrations", "CryptoPrimitives", "TestSupport"]),
+        .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")], resources: [.copy("Expected")]),
+        .testTarget(name: "VoxWebTests", dependencies: ["VoxWorker", "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "ObjectStore", "Essentials", "HTTPTransport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "HTTPTransportTests",
+            dependencies: ["HTTPTransport", "Essentials", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "IntegrationsTests",
+            dependencies: ["Integrations", "HTTPTransport", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "ObjectStoreTests",
+            dependencies: ["ObjectStore", "HTTPTransport", "CryptoPrimitives", "Essentials", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// An HTTP request as nginx handed it over FastCGI: CGI parameters already copied into Swift
@@ -172,15 +173,10 @@ public struct Parameters: Sendable, Equatable {
         return spaced.removingPercentEncoding ?? spaced
     }
 
-    /// `a=1&b=x%20y`, for building links that keep a filter.
+    /// `a=1&b=x%20y`, for building links that keep a filter (RFC 3986 encoding, see
+    /// `PercentEncoding`).
     public var urlEncoded: String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return items.map { item in
-            let name = item.name.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
-            let value = item.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
-            return "\(name)=\(value)"
-        }.joined(separator: "&")
+        items.map { "\(PercentEncoding.encode($0.name))=\(PercentEncoding.encode($0.value))" }.joined(separator: "&")
     }
 }
 

@@ -16,6 +16,7 @@ public struct HTTPStatus: RawRepresentable, Hashable, Sendable {
     public static let notFound = HTTPStatus(rawValue: 404)
     public static let methodNotAllowed = HTTPStatus(rawValue: 405)
     public static let conflict = HTTPStatus(rawValue: 409)
+    public static let gone = HTTPStatus(rawValue: 410)
     public static let payloadTooLarge = HTTPStatus(rawValue: 413)
     public static let unsupportedMediaType = HTTPStatus(rawValue: 415)
     public static let unprocessableContent = HTTPStatus(rawValue: 422)
@@ -53,7 +54,22 @@ public struct HTTPStatus: RawRepresentable, Hashable, Sendable {
 
 /// An error that becomes an HTTP response with this status and a message a person can read.
 /// The message is shown to the client, so it must never carry a secret.
-public struct HTTPError: Error, CustomStringConvertible, Sendable {
+/// An error that knows its HTTP meaning: the status to answer with and a message that is safe
+/// to show the client (never a secret, never an internal detail). Domain and upstream errors
+/// conform in one place (VoxWeb's `ErrorStatus.swift`), so pages do not translate them one by
+/// one (after Hummingbird's `HTTPResponseError`).
+public protocol HTTPResponseError: Error {
+    var status: HTTPStatus { get }
+    var message: String { get }
+    /// Headers the answer carries (`Allow`, `Retry-After`, `Location`).
+    var headers: [(String, String)] { get }
+}
+
+extension HTTPResponseError {
+    public var headers: [(String, String)] { [] }
+}
+
+public struct HTTPError: HTTPResponseError, CustomStringConvertible, Sendable {
     public let status: HTTPStatus
     public let message: String
     public var headers: [(String, String)] = []

@@ -1,7 +1,13 @@
+import Essentials
 import Foundation
+import HTTPTransport
 
-/// ElevenLabs Agents ("convai") REST API, as in shared/reference/elevenlabs-api.md: `xi-api-key`
-/// header, `/v1/convai/...` paths, and three shapes of `detail` in error bodies.
+/// ElevenLabs Agents ("convai") REST API: `xi-api-key` header (elevenlabs/elevenlabs-python
+/// `src/elevenlabs/core/client_wrapper.py`), `/v1/convai/...` paths (same SDK,
+/// `src/elevenlabs/conversational_ai/{conversations,agents}/`), and three shapes of `detail` in error
+/// bodies: https://elevenlabs.io/docs/eleven-api/resources/errors (current), elevenlabs/elevenlabs-docs
+/// `fern/docs/pages/developer-guides/error-messages.mdx` (legacy), and `HTTPValidationError` (422) in
+/// elevenlabs/elevenlabs-docs `fern/apis/api/openapi.json`.
 public final class ElevenLabsClient: Sendable {
     public static let defaultBaseURL = "https://api.elevenlabs.io"
 

@@ -1,7 +1,11 @@
+import Essentials
 import Foundation
+import HTTPTransport
 
-/// Voximplant's management HTTP API (`…/platform_api/<Method>/`), as documented in
-/// shared/reference/voximplant-api.md.
+/// Voximplant's management HTTP API (`…/platform_api/<Method>/`), as documented in Voximplant's
+/// HTTP API reference (https://voximplant.com/docs/references/httpapi); method and field names also in
+/// the official SDKs, voximplant/apiclient-nodejs `src/index.ts` and voximplant/apiclient-python
+/// `src/voximplant/apiclient/client.py`.
 ///
 /// Authentication is `account_id` + `api_key`. They travel in the POST form body, never the
 /// URL, so that no access log or proxy records the key. Every answer is JSON; failures come

@@ -32,9 +32,3 @@ final class ReadWriteLock: @unchecked Sendable {
         return try body()
     }
 }
-
-/// A value that may cross threads because the caller blocks until the other thread is done
-/// with it. Used to hand a write closure to the writer thread.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    var value: T
-}

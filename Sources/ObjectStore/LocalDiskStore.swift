@@ -1,5 +1,6 @@
+import Essentials
 import Foundation
-import Integrations
+import HTTPTransport
 
 /// Objects as files under `root/objects/<key>`, written to `root/tmp` first and renamed into
 /// place after an fsync, so a reader (nginx) never sees half a file and a crash leaves at

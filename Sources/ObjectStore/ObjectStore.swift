@@ -1,5 +1,6 @@
+import Essentials
 import Foundation
-import Integrations
+import HTTPTransport
 
 /// Where recordings are kept: local disk (the default) or an S3-compatible bucket.
 ///

@@ -1,5 +1,6 @@
+import CryptoPrimitives
 import Foundation
-import Integrations
+import HTTPTransport
 
 /// One multipart upload: initiate, send the parts (a few at a time, each streamed from its
 /// offset in the file), complete; abort if a part fails for good, so no invisible half-upload
@@ -59,7 +60,8 @@ struct MultipartUpload {
                 let region = FileRegion(path: path, offset: offset, length: min(partSize, size - offset))
                 do {
                     let hash = try FileDigest.sha256(region)
-                    // moto (and Flask under it) need an explicit type on bodies: see tech-notes §2.
+                    // moto (and Flask under it) need an explicit type on bodies (seen with moto 5.2.5;
+                    // unconfirmed; no public source found).
                     let response = try store.send("PUT", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
                                                   headers: [("Content-Type", "application/octet-stream")],
                                                   payloadHash: hash, upload: region)

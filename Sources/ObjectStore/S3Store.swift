@@ -1,6 +1,7 @@
 import CryptoPrimitives
+import Essentials
 import Foundation
-import Integrations
+import HTTPTransport
 import Logging
 
 /// An S3-compatible bucket (AWS S3, MinIO, Ceph, moto), signed with `SigV4Signer` and sent
@@ -17,7 +18,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     let now: @Sendable () -> Date
 
     public init(configuration: S3Configuration, credentials: AWSCredentials, retry: RetryPolicy = RetryPolicy(),
-                logger: Logger = Logger(label: "voxfcgi.s3"), now: @escaping @Sendable () -> Date = { Date() }) {
+                logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
         self.signer = SigV4Signer(credentials: credentials, region: configuration.region, service: "s3")
         var http = HTTPClient.Configuration(service: "s3")
@@ -36,7 +37,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     @discardableResult
     public func put(_ key: ObjectKey, fromFile path: String, contentType: String) throws -> ObjectInfo {
-        let size = try FileDigest.size(path)
+        let size = try FileDigest.uploadSize(path)
         if size <= configuration.multipartThreshold {
             let hash = try FileDigest.sha256(FileRegion(path: path, length: size))
             let response = try send("PUT", key: key, headers: [("Content-Type", contentType)], payloadHash: hash,
@@ -168,35 +169,16 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     }
 }
 
-/// Sizes and SHA-256 of files and file regions, read in 1 MiB steps.
-public enum FileDigest {
-    public static func size(_ path: String) throws -> Int64 {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw FileCopy.error("stat \(path)") }
-        return Int64(info.st_size)
-    }
-
-    public static func sha256(_ region: FileRegion) throws -> String {
-        let descriptor = open(region.path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FileCopy.error("open \(region.path)") }
-        defer { close(descriptor) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        let hash = SHA256Stream()
-        var offset = region.offset
-        var remaining = region.length
-        while remaining > 0 {
-            let count = pread(descriptor, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)), off_t(offset))
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw FileCopy.error("read \(region.path)") }
-            hash.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            offset += Int64(count)
-            remaining -= Int64(count)
+extension FileDigest {
+    /// The SHA-256 of the part of a file an upload sends; a file that cannot be read is the
+    /// store's I/O error, like every other local failure of a store.
+    static func sha256(_ region: FileRegion) throws -> String {
+        do { return try sha256(path: region.path, offset: region.offset, length: region.length) } catch let failure as Failure {
+            throw ObjectStoreError.io(failure.description)
         }
-        return hash.finish().hexString
     }
 
-    public static func sha256(file path: String) throws -> String {
-        try sha256(FileRegion(path: path, length: size(path)))
+    static func uploadSize(_ path: String) throws -> Int64 {
+        do { return try size(path) } catch let failure as Failure { throw ObjectStoreError.io(failure.description) }
     }
 }

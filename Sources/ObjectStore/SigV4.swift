@@ -1,6 +1,7 @@
 import CryptoPrimitives
+import Essentials
 import Foundation
-import Integrations
+import HTTPTransport
 
 /// Credentials for AWS Signature Version 4. `sessionToken` is set for temporary credentials
 /// (STS); it is sent as `x-amz-security-token` and signed.
@@ -21,8 +22,11 @@ public struct AWSCredentials: Sendable, Equatable {
 ///
 /// The S3 flavour: the path is encoded once per segment and never normalized (`//`, `.`
 /// and `..` are kept), as S3 requires; other services double-encode, which this project
-/// never needs. Spec: the S3 API reference, "sig-v4-header-based-auth" and
-/// "sigv4-query-string-auth"; notes in shared/reference/tech-notes.md §1.
+/// never needs (soto-core `Sources/SotoSignerV4/signer.swift` makes the same split). Spec: the S3 API
+/// reference, https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html and
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html; test vectors from the
+/// AWS SigV4 test suite, awslabs/aws-c-auth `tests/aws-signing-test-suite/v4/` (its `*-unnormalized`
+/// cases follow S3's no-normalization rule).
 public struct SigV4Signer: Sendable {
     public var credentials: AWSCredentials
     public var region: String

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ObjectStore
 
 /// `voxbench s3-upload ENDPOINT BUCKET ACCESS_KEY SECRET_KEY FILE RUNS`
@@ -18,7 +19,8 @@ func uploadBenchmark(_ arguments: [String]) throws {
     if let value = environment["VOXBENCH_S3_CONCURRENCY"].flatMap(Int.init) { configuration.concurrency = value }
     if let value = environment["VOXBENCH_S3_PART_MB"].flatMap(Int64.init) { configuration.partSize = value << 20 }
     let store = S3Store(configuration: configuration,
-                        credentials: AWSCredentials(accessKeyID: arguments[2], secretAccessKey: arguments[3]))
+                        credentials: AWSCredentials(accessKeyID: arguments[2], secretAccessKey: arguments[3]),
+                        logger: Logger(label: "voxbench.s3"))
     let file = arguments[4]
     try "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     let before = memoryKB("VmRSS")

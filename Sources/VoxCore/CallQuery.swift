@@ -60,20 +60,16 @@ public struct CallPage: Sendable {
     public var newerCursor: CallCursor?
 }
 
-/// Reading calls for a viewer: pages, counts, exports, single calls. Tenant scoping happens
-/// here and nowhere else: an operator sees the index range of their own user id, an admin the
-/// ranges of every owner, merged; statistics keep a scope 0 that means all.
+/// Reading calls for a viewer: pages, counts, exports, single calls. What the viewer may see
+/// is `Visibility`'s rule: an operator reads the index range of their own user id, an admin
+/// the ranges of every owner, merged; statistics keep a scope 0 that means all.
 public struct CallQueries: Sendable {
     public let database: Database
 
     public init(database: Database) { self.database = database }
 
-    /// The statistics scope of the viewer.
-    public static func scope(of viewer: User) -> UInt64 { viewer.isAdmin ? 0 : viewer.id }
-
-    /// The index scopes the viewer may read.
     func indexScopes(of viewer: User, _ txn: ReadTransaction) throws -> [UInt64] {
-        viewer.isAdmin ? try database.callScopes(txn) : [viewer.id]
+        try viewer.visibility.indexScopes(database, txn)
     }
 
     // MARK: Plans
@@ -196,7 +192,7 @@ public struct CallQueries: Sendable {
     /// The exact number of calls matching the filter. Without a number search it is read from
     /// the quarter-hour statistics, plus the two partial quarters at the edges of the range.
     public func count(viewer: User, filter: CallFilter) throws -> Int {
-        let scope = CallQueries.scope(of: viewer)
+        let scope = viewer.visibility.statisticsScope
         let (streams, mayOverlap) = plan(filter)
         return try database.environment.read { txn in
             let scopes = try indexScopes(of: viewer, txn)
@@ -276,7 +272,7 @@ public struct CallQueries: Sendable {
     public func call(id: UInt64, viewer: User) throws -> Call? {
         try database.environment.read { txn in
             guard let call = try database.calls.get(txn, id) else { return nil }
-            return viewer.isAdmin || call.ownerUserID == viewer.id ? call : nil
+            return viewer.visibility.allows(owner: call.ownerUserID) ? call : nil
         }
     }
 

@@ -14,6 +14,9 @@ public final class Database: Sendable {
     public static let schemaVersion: UInt32 = 4
 
     public let environment: Environment
+    /// Raised after each commit that enqueued a job (see `JobQueue.enqueue`); the job runner
+    /// waits on it.
+    public let jobSignal = JobSignal()
     public let users: Table<UInt64Key, JSONValue<User>>
     public let usersByEmail: Table<StringKey, KeyAsValue<UInt64Key>>
     /// Keyed by SHA-256 of the session token: a stolen data file holds no usable session.

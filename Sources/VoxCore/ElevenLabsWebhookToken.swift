@@ -12,10 +12,6 @@ import KVStore
 /// The token is 32 random bytes (43 base64url characters): not a secret on its own (the
 /// signature still is), but unguessable, so an outsider cannot even reach a signature check.
 public enum ElevenLabsWebhookToken {
-    /// The vault field the token is sealed under, in `elevenlabs_keys`.
-    public static let field = "webhook_token"
-
-    public static func place(keyID: UInt64) -> Vault.Place { Vault.Place("elevenlabs_keys", keyID, field) }
 
     /// A well-formed token: 43 characters of the base64url alphabet. Checked before any lookup.
     public static func isWellFormed(_ token: Substring) -> Bool {
@@ -32,13 +28,13 @@ public enum ElevenLabsWebhookToken {
     static func issue(for key: inout ElevenLabsKey, vault: Vault, database: Database, in txn: WriteTransaction) throws -> String {
         if let old = try token(of: key, vault: vault) { try database.elevenLabsWebhookTokens.delete(txn, hash(Substring(old))) }
         let token = Random.bytes(32).base64URLString
-        key.webhookTokenSealed = try vault.seal(token, at: place(keyID: key.id))
+        key.webhookTokenSealed = try vault.seal(token, as: .elevenLabsWebhookToken, of: key.id)
         try database.elevenLabsWebhookTokens.put(txn, hash(Substring(token)), key.id)
         return token
     }
 
     static func token(of key: ElevenLabsKey, vault: Vault) throws -> String? {
-        try key.webhookTokenSealed.map { try vault.open($0, at: place(keyID: key.id)) }
+        try key.webhookTokenSealed.map { try vault.open($0, as: .elevenLabsWebhookToken, of: key.id) }
     }
 
     /// The key whose webhook URL carries `token`, if any: one hash and one read.

@@ -1,4 +1,7 @@
+import Essentials
+import CryptoPrimitives
 import Foundation
+import Logging
 import Threads
 
 /// Background threads that claim due jobs and run their handlers.
@@ -26,12 +29,12 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     let queue: JobQueue
-    let handlers: [String: Handler]
+    let handlers: [JobKind: Handler]
     let threads: Int
     let batch: Int
+    let logger: Logger
     private let condition = NSCondition()
     private var stopping = false
-    private var wakeups = 0
     /// Claiming loops still running.
     private var running = 0
     private var started: [JoinableThread] = []
@@ -41,7 +44,8 @@ public final class JobRunner: @unchecked Sendable {
     private let leases = NSLock()
     private var inHand: [UInt64: Job] = [:]
 
-    public init(queue: JobQueue, threads: Int = 2, batch: Int = 8, handlers: [String: Handler]) {
+    public init(queue: JobQueue, threads: Int = 2, batch: Int = 8, handlers: [JobKind: Handler], logger: Logger) {
+        self.logger = logger
         self.queue = queue
         self.threads = max(1, threads)
         self.batch = batch
@@ -56,14 +60,12 @@ public final class JobRunner: @unchecked Sendable {
         started.append(try JoinableThread(name: "jobs-leases") { [self] in renewLeases() })
     }
 
-    /// Something was enqueued: look now instead of at the next scheduled time. Call it from
-    /// `WriteTransaction.onCommit`, so the runner never looks before the job is visible.
-    public func wake() {
-        condition.lock()
-        wakeups += 1
-        condition.broadcast()
-        condition.unlock()
-    }
+    /// Look now instead of at the next scheduled time. `JobQueue.enqueue` does this after its
+    /// commit; call it from `WriteTransaction.onCommit`, so the runner never looks before the
+    /// job is visible.
+    public func wake() { signal.raise() }
+
+    private var signal: JobSignal { queue.database.jobSignal }
 
     /// Stops: each thread finishes the job in hand, and gives back the jobs it claimed but has
     /// not begun (due at once, the attempt not counted), for up to `gracePeriod`; then the
@@ -75,6 +77,7 @@ public final class JobRunner: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.broadcast()
+        signal.raise()
         while running > 0 && Date() < deadline { _ = condition.wait(until: deadline) }
         let finished = running == 0
         let ended = finished ? started : []
@@ -92,11 +95,8 @@ public final class JobRunner: @unchecked Sendable {
             condition.unlock()
         }
         while true {
-            condition.lock()
-            let seen = wakeups
-            let stop = stopping
-            condition.unlock()
-            if stop { return }
+            let seen = signal.current
+            if isStopping { return }
             let jobs = (try? queue.claim(limit: batch)) ?? []
             for (index, job) in jobs.enumerated() {
                 if isStopping {
@@ -109,10 +109,7 @@ public final class JobRunner: @unchecked Sendable {
             // Nothing due: sleep until the next due time (at most a few seconds, so a clock
             // change or another process's enqueue is noticed) or a wake-up.
             let next = (try? queue.nextDue()) ?? nil
-            let until = min(next ?? .distantFuture, Date().addingTimeInterval(2))
-            condition.lock()
-            if wakeups == seen && !stopping { _ = condition.wait(until: until) }
-            condition.unlock()
+            signal.wait(since: seen, until: min(next ?? .distantFuture, Date().addingTimeInterval(2)))
         }
     }
 
@@ -123,8 +120,9 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     private func run(_ job: Job) {
-        guard let handler = handlers[job.kind] else {
-            try? queue.fail(job, error: "no handler for job kind '\(job.kind)'")
+        guard let handler = handlers[JobKind(rawValue: job.kind)] else {
+            logger.error("job parked: no handler for its kind", metadata: ["job_id": .stringConvertible(job.id), "kind": .string(job.kind)])
+            try? queue.park(job, error: "no handler for job kind '\(job.kind)'")
             return
         }
         leases.lock()
@@ -140,10 +138,22 @@ public final class JobRunner: @unchecked Sendable {
             case let .later(delay): try queue.later(job, delay: delay)
             }
         } catch let failure as PermanentFailure {
+            logger.error("job parked", metadata: metadata(job, failure.reason))
             try? queue.park(job, error: failure.reason)
         } catch {
-            try? queue.fail(job, error: String(describing: error))
+            let reason = String(describing: error)
+            if job.attempts >= queue.maxAttempts {
+                logger.error("job parked after its last attempt", metadata: metadata(job, reason))
+            } else {
+                logger.warning("job attempt failed; it runs again later", metadata: metadata(job, reason))
+            }
+            try? queue.fail(job, error: reason)
         }
+    }
+
+    private func metadata(_ job: Job, _ reason: String) -> Logger.Metadata {
+        ["job_id": .stringConvertible(job.id), "kind": .string(job.kind), "attempt": .stringConvertible(job.attempts),
+         "error": .string(LogText.escape(reason, limit: 1024))]
     }
 
     /// Until the claiming loops have ended: every third of the lease, pushes out the lease of

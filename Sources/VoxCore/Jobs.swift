@@ -1,10 +1,12 @@
+import Essentials
 import Foundation
 import KVStore
 
 /// Follow-up work (fetch a transcript, archive a recording) as records in LMDB.
 public struct Job: Codable, Sendable, Equatable {
     public var id: UInt64
-    /// What to do: the name a runner's handler is registered under.
+    /// What to do: a `JobKind`'s raw value (stored as text, so an unknown kind from a newer
+    /// version stays readable and is parked by the runner instead of failing to decode).
     public var kind: String
     /// What to do it to (an id, or small JSON).
     public var payload: String
@@ -44,15 +46,16 @@ public struct JobQueue: Sendable {
 
     /// Enqueues, or returns the id of the job with the same `dedupeKey`. `inserted` says which.
     @discardableResult
-    public func enqueue(kind: String, payload: String, dedupeKey: String? = nil, delay: TimeInterval = 0,
+    public func enqueue(kind: JobKind, payload: String, dedupeKey: String? = nil, delay: TimeInterval = 0,
                         in txn: WriteTransaction) throws -> (id: UInt64, inserted: Bool) {
         if let dedupeKey, let existing = try database.jobsByDedupe.get(txn, dedupeKey) { return (existing, false) }
         let id = try database.nextID("jobs", in: txn)
-        let job = Job(id: id, kind: kind, payload: payload, dedupeKey: dedupeKey, attempts: 0,
+        let job = Job(id: id, kind: kind.rawValue, payload: payload, dedupeKey: dedupeKey, attempts: 0,
                       dueMicros: now + UInt64(max(0, delay) * 1_000_000), lastError: nil, createdAt: clock.now(), failedAt: nil)
         try database.jobs.put(txn, id, job)
         try database.jobsDue.put(txn, (job.dueMicros, id), ())
         if let dedupeKey { try database.jobsByDedupe.put(txn, dedupeKey, id) }
+        txn.onCommit { [signal = database.jobSignal] in signal.raise() }
         return (id, true)
     }
 
@@ -102,8 +105,8 @@ public struct JobQueue: Sendable {
         if job.attempts >= maxAttempts {
             try park(job, error: error)
         } else {
-            let step = min(maxDelay, baseDelay * pow(2, Double(max(0, job.attempts - 1))))
-            try reschedule(job, delay: step / 2 + Double.random(in: 0...(step / 2)), error: error, countAttempt: true)
+            try reschedule(job, delay: Backoff(base: baseDelay, limit: maxDelay).delay(attempt: job.attempts), error: error,
+                           countAttempt: true)
         }
     }
 
@@ -142,6 +145,7 @@ public struct JobQueue: Sendable {
             job.dueMicros = now
             try database.jobs.put(txn, id, job)
             try database.jobsDue.put(txn, (job.dueMicros, id), ())
+            txn.onCommit { [signal = database.jobSignal] in signal.raise() }
         }
     }
 

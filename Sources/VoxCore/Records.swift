@@ -132,8 +132,9 @@ public struct RecordingRef: Codable, Sendable, Equatable {
     /// Hex SHA-256 of the bytes, taken while downloading from the source.
     public var sha256: String
 
-    public static let localStore = "local"
-    public static let s3Store = "s3"
+    /// A store is named by the storage kind it was chosen as (`StorageSettings.Kind`).
+    public static let localStore = StorageSettings.Kind.local.rawValue
+    public static let s3Store = StorageSettings.Kind.s3.rawValue
 
     public init(store: String, key: String, size: Int64, contentType: String, sha256: String) {
         self.store = store

@@ -93,7 +93,6 @@ public struct ScenarioEventIngest: Sendable {
     let store: CallStore
     let jobs: JobQueue
 
-    public static let transcriptJob = "fetch-transcript"
 
     public init(database: Database, jobs: JobQueue) {
         self.database = database
@@ -155,7 +154,7 @@ public struct ScenarioEventIngest: Sendable {
         var enqueued = false
         if followsUp, result != .unchanged(id) {
             if call.conversationID != nil {
-                try jobs.enqueue(kind: ScenarioEventIngest.transcriptJob, payload: String(id), dedupeKey: "transcript:\(id)", in: txn)
+                try jobs.enqueue(kind: .fetchTranscript, payload: String(id), dedupeKey: "transcript:\(id)", in: txn)
                 enqueued = true
             }
             if call.recording == nil, call.recordingURL != nil || call.conversationID != nil {

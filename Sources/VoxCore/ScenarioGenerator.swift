@@ -4,8 +4,12 @@ import Foundation
 /// the incoming call, bridge it to the ElevenLabs agent, optionally record, and report the
 /// call's life to this server, signed with the application's own webhook secret.
 ///
-/// Facts and open points are in shared/reference/voximplant-api.md. Marked [?] below where the
-/// reference is unsure; the generated code is defensive there.
+/// Sources: Voximplant's VoxEngine reference (https://voximplant.com/docs/references/voxengine, and
+/// https://docs.voximplant.ai/api-reference/voxengine/eleven-labs for the ElevenLabs module), its guide
+/// https://voximplant.com/docs/guides/voice-ai/elevenlabs, and, for the agent's first WebSocket message,
+/// elevenlabs/elevenlabs-docs `fern/apis/convai/asyncapi.yml` and elevenlabs/elevenlabs-python
+/// `src/elevenlabs/conversational_ai/conversation.py`. Marked [?] below where these sources are unsure
+/// or silent; the generated code is defensive there.
 public struct ScenarioGenerator: Sendable {
     public struct Input: Sendable {
         public var applicationID: UInt64

@@ -28,12 +28,10 @@ public struct SetupService: Sendable {
         self.vault = vault
     }
 
-    static func visible(_ owner: UInt64, to viewer: User) -> Bool { viewer.isAdmin || owner == viewer.id }
-
     /// The records of `table` the viewer may see.
     private func visibleRecords<R: Codable>(_ table: Table<UInt64Key, JSONValue<R>>, viewer: User, owner: (R) -> UInt64) throws -> [R] {
         try database.environment.read { txn in
-            try table.entries(txn).map(\.value).filter { SetupService.visible(owner($0), to: viewer) }
+            try table.entries(txn).map(\.value).filter { viewer.visibility.allows(owner: owner($0)) }
         }
     }
 
@@ -41,7 +39,7 @@ public struct SetupService: Sendable {
     private func visibleRecord<R: Codable>(_ table: Table<UInt64Key, JSONValue<R>>, id: UInt64, viewer: User,
                                            owner: (R) -> UInt64) throws -> R {
         guard let record = try database.environment.read({ txn in try table.get(txn, id) }),
-              SetupService.visible(owner(record), to: viewer) else { throw SetupError.notFound }
+              viewer.visibility.allows(owner: owner(record)) else { throw SetupError.notFound }
         return record
     }
 
@@ -70,7 +68,7 @@ public struct SetupService: Sendable {
             try claim(voximplantAccountID, for: nil, in: txn)
             let id = try database.nextID("accounts", in: txn)
             let account = Account(id: id, ownerUserID: owner.id, voximplantAccountID: voximplantAccountID, name: name,
-                                  apiKeySealed: try vault.seal(apiKey, at: Vault.Place("accounts", id, "api_key")))
+                                  apiKeySealed: try vault.seal(apiKey, as: .accountAPIKey, of: id))
             try database.accounts.put(txn, id, account)
             try database.accountsByVoximplantID.put(txn, voximplantAccountID, id)
             return account
@@ -102,7 +100,7 @@ public struct SetupService: Sendable {
             account.voximplantAccountID = voximplantAccountID
             if let currency { account.currency = currency }
             if let apiKey, !apiKey.isEmpty {
-                account.apiKeySealed = try vault.seal(apiKey, at: Vault.Place("accounts", id, "api_key"))
+                account.apiKeySealed = try vault.seal(apiKey, as: .accountAPIKey, of: id)
             }
             try database.accounts.put(txn, id, account)
         }
@@ -135,7 +133,7 @@ public struct SetupService: Sendable {
 
     public func apiKeyMask(_ account: Account) -> String {
         guard let sealed = account.apiKeySealed,
-              let key = try? vault.open(sealed, at: Vault.Place("accounts", account.id, "api_key")) else { return "not saved" }
+              let key = try? vault.open(sealed, as: .accountAPIKey, of: account.id) else { return "not saved" }
         return Vault.mask(key)
     }
 
@@ -157,11 +155,11 @@ public struct SetupService: Sendable {
         return try database.environment.write { txn in
             let id = try database.nextID("elevenlabs_keys", in: txn)
             var key = ElevenLabsKey(id: id, ownerUserID: owner.id, name: name,
-                                    apiKeySealed: try vault.seal(apiKey, at: Vault.Place("elevenlabs_keys", id, "api_key")),
+                                    apiKeySealed: try vault.seal(apiKey, as: .elevenLabsAPIKey, of: id),
                                     baseURL: baseURL)
             if let webhookSecret, !webhookSecret.isEmpty {
                 try SetupService.validateWebhookSecret(webhookSecret)
-                key.webhookSecretSealed = try vault.seal(webhookSecret, at: Vault.Place("elevenlabs_keys", id, "webhook_secret"))
+                key.webhookSecretSealed = try vault.seal(webhookSecret, as: .elevenLabsWebhookSecret, of: id)
             }
             try ElevenLabsWebhookToken.issue(for: &key, vault: vault, database: database, in: txn)
             try database.elevenLabsKeys.put(txn, id, key)
@@ -185,7 +183,7 @@ public struct SetupService: Sendable {
         _ = try elevenLabsKey(id: keyID, viewer: viewer)
         try database.environment.write { txn in
             guard var key = try database.elevenLabsKeys.get(txn, keyID) else { throw SetupError.notFound }
-            key.webhookSecretSealed = try vault.seal(secret, at: Vault.Place("elevenlabs_keys", keyID, "webhook_secret"))
+            key.webhookSecretSealed = try vault.seal(secret, as: .elevenLabsWebhookSecret, of: keyID)
             try database.elevenLabsKeys.put(txn, keyID, key)
         }
     }
@@ -218,7 +216,7 @@ public struct SetupService: Sendable {
     }
 
     public func keyMask(_ key: ElevenLabsKey) -> String {
-        (try? vault.open(key.apiKeySealed, at: Vault.Place("elevenlabs_keys", key.id, "api_key"))).map(Vault.mask) ?? "unreadable"
+        (try? vault.open(key.apiKeySealed, as: .elevenLabsAPIKey, of: key.id)).map(Vault.mask) ?? "unreadable"
     }
 
     // MARK: Applications
@@ -256,7 +254,7 @@ public struct SetupService: Sendable {
             let id = try database.nextID("applications", in: txn)
             var application = Application(id: id, accountID: accountID, name: name, elevenLabsAgentID: agentID,
                                           phoneNumber: phoneNumber,
-                                          webhookSecretSealed: try vault.seal(secret, at: Vault.Place("applications", id, "webhook_secret")))
+                                          webhookSecretSealed: try vault.seal(secret, as: .applicationWebhookSecret, of: id))
             application.elevenLabsKeyID = elevenLabsKeyID
             application.record = record
             try database.applications.put(txn, id, application)
@@ -274,7 +272,7 @@ public struct SetupService: Sendable {
         let secret = SetupService.newWebhookSecret()
         try database.environment.write { txn in
             guard var application = try database.applications.get(txn, applicationID) else { throw SetupError.notFound }
-            application.webhookSecretSealed = try vault.seal(secret, at: Vault.Place("applications", applicationID, "webhook_secret"))
+            application.webhookSecretSealed = try vault.seal(secret, as: .applicationWebhookSecret, of: applicationID)
             try database.applications.put(txn, applicationID, application)
         }
     }
@@ -283,9 +281,9 @@ public struct SetupService: Sendable {
     /// shown on a page; the real one goes only to Voximplant and to the owner's copy button.
     public func scenario(for application: Application, viewer: User, publicURL: String, revealSecrets: Bool) throws -> String {
         let key = try application.elevenLabsKeyID.map { try self.elevenLabsKey(id: $0, viewer: viewer) }
-        let agentKey = try key.map { try vault.open($0.apiKeySealed, at: Vault.Place("elevenlabs_keys", $0.id, "api_key")) } ?? ""
+        let agentKey = try key.map { try vault.open($0.apiKeySealed, as: .elevenLabsAPIKey, of: $0.id) } ?? ""
         let secret = try application.webhookSecretSealed.map {
-            try vault.open($0, at: Vault.Place("applications", application.id, "webhook_secret"))
+            try vault.open($0, as: .applicationWebhookSecret, of: application.id)
         } ?? ""
         let input = ScenarioGenerator.Input(
             applicationID: application.id, applicationName: application.name, agentID: application.elevenLabsAgentID,

@@ -34,7 +34,7 @@ public struct StatisticsQueries: Sendable {
         calendar.timeZone = timeZone
         let start = calendar.startOfDay(for: firstDay)
         let end = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: lastDay))!
-        let scope = CallQueries.scope(of: viewer)
+        let scope = viewer.visibility.statisticsScope
         let formatter = DateFormatter()
         formatter.calendar = calendar
         formatter.timeZone = timeZone
@@ -92,7 +92,7 @@ public struct StatisticsQueries: Sendable {
     func visibleApplications(viewer: User, txn: ReadTransaction) throws -> [Application] {
         var owned = Set<UInt64>()
         try database.accounts.scan(txn) { id, account in
-            if viewer.isAdmin || account.ownerUserID == viewer.id { owned.insert(id) }
+            if viewer.visibility.allows(owner: account.ownerUserID) { owned.insert(id) }
             return true
         }
         return try database.applications.entries(txn).map(\.value).filter { owned.contains($0.accountID) }

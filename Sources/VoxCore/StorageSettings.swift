@@ -16,7 +16,8 @@ public struct StorageSettings: Codable, Sendable, Equatable {
     public var s3Endpoint = ""
     public var s3Region = "us-east-1"
     public var s3Bucket = ""
-    /// "path" or "virtual-host".
+    /// The raw value of ObjectStore's `S3Configuration.Addressing` ("path" or "virtual-host"):
+    /// the domain does not import the store, so the stored text is converted there.
     public var s3Addressing = "path"
     public var s3AccessKeyID = ""
     public var s3SecretSealed: [UInt8]?
@@ -33,19 +34,14 @@ public struct StorageSettings: Codable, Sendable, Equatable {
     }
 
     /// Where each sealed field is bound in the vault.
-    public static let secretPlace = Vault.Place("storage_settings", recordID, "s3_secret")
-    public static let sessionTokenPlace = Vault.Place("storage_settings", recordID, "s3_session_token")
+    public static let secretPlace = SealedField.s3SecretKey.place(recordID)
+    public static let sessionTokenPlace = SealedField.s3SessionToken.place(recordID)
 }
 
-/// The jobs of the recordings pipeline, named where the events that cause them are applied.
+/// The recording jobs' enqueueing rule, shared by the events, the sync and the webhooks.
 public enum RecordingJobs {
-    /// Payload: the call id. Downloads the recording from its source and archives it.
-    public static let archive = "archive-recording"
-    /// Payload: JSON `{"store": …, "key": …}`. Deletes an object whose call no longer points at it.
-    public static let deleteObject = "delete-recording"
-
     /// Enqueues the archive job of a call, once (a second enqueue while one waits is a no-op).
     public static func enqueueArchive(callID: UInt64, jobs: JobQueue, in txn: WriteTransaction) throws {
-        try jobs.enqueue(kind: archive, payload: String(callID), dedupeKey: "recording:\(callID)", in: txn)
+        try jobs.enqueue(kind: .archiveRecording, payload: String(callID), dedupeKey: "recording:\(callID)", in: txn)
     }
 }

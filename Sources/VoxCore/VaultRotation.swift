@@ -13,12 +13,23 @@ public struct VaultRotation {
         self.vault = vault
     }
 
-    /// One kind of sealed field: which table, and how to reach the field in a record.
+    /// One sealed field: its table, and how to reach the field in a record.
     struct Field<Record: Codable> {
         let table: Table<UInt64Key, JSONValue<Record>>
-        let name: String
+        let sealed: SealedField
         let get: (Record) -> [UInt8]?
         let set: (inout Record, [UInt8]) -> Void
+
+        init(table: Table<UInt64Key, JSONValue<Record>>, sealed: SealedField, get: @escaping (Record) -> [UInt8]?,
+             set: @escaping (inout Record, [UInt8]) -> Void) {
+            // The place a secret is sealed at names its table; a field listed against the wrong
+            // table would re-seal values that then no longer open. Checked in every debug run.
+            assert(table.name == sealed.table, "\(sealed) lives in \(sealed.table), not \(table.name)")
+            self.table = table
+            self.sealed = sealed
+            self.get = get
+            self.set = set
+        }
     }
 
     /// Secrets per master key id: what `retire` checks before removing a key.
@@ -41,29 +52,41 @@ public struct VaultRotation {
         return (resealed, remaining)
     }
 
-    /// The sealed fields, one closure per record type (Swift has no heterogeneous generic list).
-    private func forEachField(_ body: (Field<Account>) throws -> Void, _ apps: (Field<Application>) throws -> Void,
+    /// Every `SealedField`, with the closure for its record type (Swift has no heterogeneous
+    /// generic list). The switch is exhaustive: a field added to `SealedField` does not compile
+    /// until it is rotated too.
+    private func forEachField(_ accounts: (Field<Account>) throws -> Void, _ apps: (Field<Application>) throws -> Void,
                               _ keys: (Field<ElevenLabsKey>) throws -> Void,
                               _ storage: (Field<StorageSettings>) throws -> Void) rethrows {
-        try body(Field(table: database.accounts, name: "api_key", get: \.apiKeySealed, set: { $0.apiKeySealed = $1 }))
-        try apps(Field(table: database.applications, name: "webhook_secret", get: \.webhookSecretSealed,
-                       set: { $0.webhookSecretSealed = $1 }))
-        try keys(Field(table: database.elevenLabsKeys, name: "api_key", get: { $0.apiKeySealed }, set: { $0.apiKeySealed = $1 }))
-        try keys(Field(table: database.elevenLabsKeys, name: "webhook_secret", get: \.webhookSecretSealed,
-                       set: { $0.webhookSecretSealed = $1 }))
-        try keys(Field(table: database.elevenLabsKeys, name: ElevenLabsWebhookToken.field, get: \.webhookTokenSealed,
-                       set: { $0.webhookTokenSealed = $1 }))
-        try storage(Field(table: database.storageSettings, name: StorageSettings.secretPlace.field, get: \.s3SecretSealed,
-                          set: { $0.s3SecretSealed = $1 }))
-        try storage(Field(table: database.storageSettings, name: StorageSettings.sessionTokenPlace.field,
-                          get: \.s3SessionTokenSealed, set: { $0.s3SessionTokenSealed = $1 }))
+        for sealed in SealedField.allCases {
+            switch sealed {
+            case .accountAPIKey:
+                try accounts(Field(table: database.accounts, sealed: sealed, get: \.apiKeySealed, set: { $0.apiKeySealed = $1 }))
+            case .applicationWebhookSecret:
+                try apps(Field(table: database.applications, sealed: sealed, get: \.webhookSecretSealed,
+                               set: { $0.webhookSecretSealed = $1 }))
+            case .elevenLabsAPIKey:
+                try keys(Field(table: database.elevenLabsKeys, sealed: sealed, get: { $0.apiKeySealed }, set: { $0.apiKeySealed = $1 }))
+            case .elevenLabsWebhookSecret:
+                try keys(Field(table: database.elevenLabsKeys, sealed: sealed, get: \.webhookSecretSealed,
+                               set: { $0.webhookSecretSealed = $1 }))
+            case .elevenLabsWebhookToken:
+                try keys(Field(table: database.elevenLabsKeys, sealed: sealed, get: \.webhookTokenSealed,
+                               set: { $0.webhookTokenSealed = $1 }))
+            case .s3SecretKey:
+                try storage(Field(table: database.storageSettings, sealed: sealed, get: \.s3SecretSealed, set: { $0.s3SecretSealed = $1 }))
+            case .s3SessionToken:
+                try storage(Field(table: database.storageSettings, sealed: sealed, get: \.s3SessionTokenSealed,
+                                  set: { $0.s3SessionTokenSealed = $1 }))
+            }
+        }
     }
 
     private func visitAll(_ visit: ([UInt8], Vault.Place) -> Void) throws {
         try database.environment.read { txn in
             func scan<R>(_ field: Field<R>) throws {
                 try field.table.scan(txn) { id, record in
-                    if let sealed = field.get(record) { visit(sealed, Vault.Place(field.table.name, id, field.name)) }
+                    if let sealed = field.get(record) { visit(sealed, field.sealed.place(id)) }
                     return true
                 }
             }
@@ -87,7 +110,7 @@ public struct VaultRotation {
                 for id in ids {
                     guard var record = try field.table.get(txn, id), let sealed = field.get(record),
                           Vault.keyID(of: sealed) != active else { continue }
-                    field.set(&record, try vault.reseal(sealed, at: Vault.Place(field.table.name, id, field.name)))
+                    field.set(&record, try vault.reseal(sealed, at: field.sealed.place(id)))
                     try field.table.put(txn, id, record)
                 }
             }

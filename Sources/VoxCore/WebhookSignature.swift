@@ -1,9 +1,11 @@
 import CryptoPrimitives
 import Foundation
 
-/// ElevenLabs' post-call webhook signature, as its SDKs check it (shared/reference/
-/// elevenlabs-api.md §5): header `ElevenLabs-Signature: t=<unix seconds>,v0=<hex>`, where hex
-/// is HMAC-SHA256 under the webhook secret of `"<t>.<raw body>"`.
+/// ElevenLabs' post-call webhook signature, as its SDKs check it (elevenlabs/elevenlabs-python
+/// `src/elevenlabs/webhooks_custom.py`, elevenlabs/elevenlabs-js `src/wrapper/webhooks.ts`; docs:
+/// https://elevenlabs.io/docs/eleven-agents/workflows/post-call-webhooks): header
+/// `ElevenLabs-Signature: t=<unix seconds>,v0=<hex>`, where hex is HMAC-SHA256 under the webhook
+/// secret of `"<t>.<raw body>"`.
 ///
 /// Stricter than the SDKs on purpose: the comparison is constant-time (theirs is `!=`), and a
 /// timestamp from the future past `futureSkew` is refused too (theirs only refuses old ones),

@@ -1,12 +1,9 @@
 import ArgumentParser
-import CryptoPrimitives
-import FastCGI
-import KVStore
 import Foundation
-import Threads
+import KVStore
 import Logging
 import VoxCore
-import VoxWeb
+import VoxWorker
 
 @main
 struct VoxFCGICommand: ParsableCommand {
@@ -24,16 +21,10 @@ struct Runtime {
 
     init() throws {
         settings = try Settings()
-        try FileManager.default.createDirectory(atPath: settings.lmdbDirectory, withIntermediateDirectories: true)
-        var options = Environment.Options()
-        options.mapSize = settings.mapSizeMB << 20
-        options.maxMapSize = settings.mapMaxMB << 20
-        database = try Database(path: settings.lmdbDirectory, options: options)
+        database = try settings.openDatabase()
     }
 
-    func keyring() throws -> Keyring {
-        try Keyring.load(path: settings.masterKeyFile, environmentValue: settings.masterKey)
-    }
+    func keyring() throws -> Keyring { try settings.keyring() }
 }
 
 struct Serve: ParsableCommand {
@@ -63,51 +54,14 @@ struct Serve: ParsableCommand {
         _ = sources
     }
 
-    /// Starts everything, waits for `stop`, and stops it all in order: the FastCGI server
-    /// (no new requests; those in flight finish), the job runner, housekeeping. Only then do
-    /// the services and the database go, as this returns: nothing is torn down under a thread
-    /// still using it, and the process's exit (which runs libcrypto's clean-up) finds no
-    /// thread of ours running.
+    /// Builds the worker, starts it, waits for `stop`, and stops it in order (see `Worker`).
+    /// The worker (and with it the database) goes only as this returns: the process's exit,
+    /// which runs libcrypto's clean-up, finds no thread of ours running.
     private func serve(_ settings: Settings, logger: Logger, until stop: DispatchSemaphore) throws {
-        let runtime = try Runtime()
-        let templates = try Templates(directory: settings.templateDirectory)
-        let services = try Services(
-            database: runtime.database, keyring: try runtime.keyring(), templates: templates,
-            storageDirectory: settings.dataDirectory, sessionLifetime: settings.sessionHours * 3600,
-            s3Timeout: settings.s3TimeoutSeconds,
-            upstreams: Upstreams(voximplantURL: settings.voximplantURL, elevenLabsURL: settings.elevenLabsURL, logger: logger,
-                                 timeout: settings.upstreamTimeoutSeconds, recordingPolicy: try settings.recordingPolicy()),
-            publicURL: settings.publicURL, jobLease: settings.jobLeaseSeconds, backfillDays: settings.backfillDays)
-        let app = App(services: services, logger: logger)
-        let leftovers = services.recordings.local.removeLeftovers()
-        if leftovers > 0 { logger.notice("removed unfinished temporary files", metadata: ["count": .stringConvertible(leftovers)]) }
-        let runner = JobRunner(queue: services.jobs, threads: 2, handlers: JobHandlers.all(services))
-        services.jobWaker.attach(runner)
-        try runner.start()
-        let housekeeping = try Housekeeping(settings: settings, services: services, logger: logger)
-
-        try FileManager.default.createDirectory(
-            atPath: (settings.socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        var configuration = FastCGIServer.Configuration()
-        configuration.socketPath = settings.socketPath
-        configuration.socketMode = settings.socketMode
-        configuration.tcpAddress = settings.tcpAddress
-        configuration.threads = settings.threads
-        let formLimit = settings.maxBodyBytes
-        configuration.maxBodySize = { path in app.maxBodySize(forPath: path, formLimit: formLimit) }
-        let server = FastCGIServer(configuration: configuration) { app.handle($0) }
-        try server.start()
-        logger.info("listening", metadata: [
-            "socket": .string(settings.socketPath), "tcp": .string(settings.tcpAddress ?? "-"),
-            "threads": .stringConvertible(settings.threads), "data": .string(settings.dataDirectory),
-        ])
-
+        let worker = try Worker(settings: settings, logger: logger)
+        try worker.start()
         stop.wait()
-        logger.info("stopping: finishing requests in flight", metadata: ["in_flight": .stringConvertible(server.requestsInFlight)])
-        let grace: TimeInterval = 30
-        guard server.stop(gracePeriod: grace) else { Self.abandon("requests still running after \(Int(grace)) s", logger) }
-        guard runner.stop(gracePeriod: grace) else { Self.abandon("a job still running after \(Int(grace)) s", logger) }
-        housekeeping.stop()
+        if let stillRunning = worker.stop(gracePeriod: 30) { Self.abandon(stillRunning, logger) }
     }
 
     /// Something still runs past the grace period: end the process at once, with no
@@ -117,72 +71,6 @@ struct Serve: ParsableCommand {
     private static func abandon(_ reason: String, _ logger: Logger) -> Never {
         logger.critical("stopping without clean-up: \(reason)")
         _exit(EXIT_FAILURE)
-    }
-}
-
-/// Once a minute, on a thread of its own until `stop`: recordings past retention (every
-/// VOXFCGI_RETENTION_SWEEP_MINUTES), a sync of each active account (every
-/// VOXFCGI_SYNC_MINUTES), calls whose end event never came, expired sessions, and (with the
-/// retention sweep) the purges of what outsiders can make grow (`Purges`).
-final class Housekeeping: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var stopping = false
-    private var thread: JoinableThread?
-
-    init(settings: Settings, services: Services, logger: Logger) throws {
-        let maintenance = CallMaintenance(database: services.database)
-        let staleAfter = settings.liveCallTimeoutMinutes * 60
-        let syncEvery = settings.syncMinutes * 60
-        let sweepEvery = settings.retentionSweepMinutes * 60
-        let pause = min(60, max(1, min(syncEvery, sweepEvery)))
-        let purges = Purges(services: services, parkedJobDays: settings.parkedJobRetentionDays,
-                            orphanTranscriptDays: settings.orphanTranscriptRetentionDays)
-        thread = try JoinableThread(name: "housekeeping") { [self] in
-            var lastSync = Date.distantPast
-            var lastSweep = Date.distantPast
-            repeat {
-                do {
-                    if Date().timeIntervalSince(lastSweep) >= sweepEvery {
-                        lastSweep = Date()
-                        let released = try RecordingRetention(services: services).sweep()
-                        if released > 0 { logger.notice("recordings past retention", metadata: ["count": .stringConvertible(released)]) }
-                        try purges.run(logger: logger)
-                    }
-                    if Date().timeIntervalSince(lastSync) >= syncEvery {
-                        lastSync = Date()
-                        let sync = CallSync(services: services)
-                        for account in try services.database.environment.read({ txn in try services.database.accounts.entries(txn) })
-                            where account.value.active && account.value.apiKeySealed != nil {
-                            try sync.enqueue(accountID: account.key)
-                        }
-                    }
-                    let closed = try maintenance.closeStale(timeout: staleAfter)
-                    if closed > 0 { logger.notice("closed calls without an end event", metadata: ["count": .stringConvertible(closed)]) }
-                    try services.sessions.purgeExpired()
-                } catch {
-                    logger.error("housekeeping failed", metadata: ["error": .string(LogText.escape(String(describing: error), limit: 1024))])
-                }
-            } while waitOrStop(pause)
-        }
-    }
-
-    /// Ends the loop, at once if it is waiting, else after the round in progress, and waits
-    /// for its thread.
-    func stop() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
-        thread?.join()
-    }
-
-    /// Waits `seconds`; false when asked to stop meanwhile (or before).
-    private func waitOrStop(_ seconds: TimeInterval) -> Bool {
-        let until = Date().addingTimeInterval(seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while !stopping && Date() < until { _ = condition.wait(until: until) }
-        return !stopping
     }
 }
 

@@ -1,68 +1,29 @@
+import Essentials
 import CryptoPrimitives
 import FastCGI
 import Foundation
 import KVStore
 import Logging
 import VoxCore
+import VoxServices
 
-/// The services every handler may use, built once at start.
-public struct Services: Sendable {
-    public let database: Database
-    public let users: Users
-    public let sessions: Sessions
-    public let throttle: LoginThrottle
-    public let calls: CallQueries
-    public let callStore: CallStore
-    public let statistics: StatisticsQueries
-    public let upstreams: Upstreams
-    public let jobs: JobQueue
-    public let backfillDays: Double
-    /// Wakes the job runner after a commit that enqueued work (no-op until one is attached).
-    public let jobWaker = JobWaker()
-    public let webhookSecrets = WebhookSecretCache()
+/// What a page is given: the application's services (read through as `site.calls`,
+/// `site.setup`, …) and the web layer's own parts, which no service sees.
+@dynamicMemberLookup
+public struct Site: Sendable {
+    public let services: ApplicationServices
+    let templates: Templates
+    let csrf: CSRF
     /// One CSV export per user at a time.
-    public let exports = ExclusiveSlots()
-    /// Where this server is reached from outside (for webhook URLs in scenarios).
-    public let publicURL: String
-    public let csrf: CSRF
-    public let vault: Vault
-    public let templates: Templates
-    public let clock: any Clock
-    /// Where recordings are archived (local disk, S3).
-    public let recordings: RecordingStores
-    /// Downloads in progress: the local store's own temporary folder, so that one clean-up at
-    /// start serves both.
-    public var temporaryDirectory: String { recordings.local.temporaryDirectory }
+    let exports = ExclusiveSlots()
 
-    /// `storageDirectory` holds `recordings/`: the local object store and its `tmp/`.
-    public init(
-        database: Database, keyring: Keyring, templates: Templates, storageDirectory: String,
-        sessionLifetime: TimeInterval = 12 * 3600, s3Timeout: TimeInterval = 120,
-        hasher: PasswordHasher = .standard, clock: any Clock = SystemClock(),
-        upstreams: Upstreams = Upstreams(voximplantURL: "https://api.voximplant.com/platform_api",
-                                         elevenLabsURL: "https://api.elevenlabs.io"),
-        publicURL: String = "http://127.0.0.1:8080", jobLease: TimeInterval = 300, backfillDays: Double = 30
-    ) throws {
-        self.database = database
-        self.users = Users(database: database, hasher: hasher, clock: clock)
-        self.sessions = Sessions(database: database, lifetime: sessionLifetime, clock: clock)
-        self.throttle = LoginThrottle(database: database, clock: clock)
-        self.calls = CallQueries(database: database)
-        self.callStore = CallStore(database: database)
-        self.statistics = StatisticsQueries(database: database)
-        self.upstreams = upstreams
-        var jobs = JobQueue(database: database, clock: clock)
-        jobs.lease = jobLease
-        self.jobs = jobs
-        self.backfillDays = backfillDays
-        self.publicURL = publicURL
-        self.csrf = CSRF(key: keyring.derive("csrf"))
-        self.vault = Vault(keyring: keyring)
+    public init(services: ApplicationServices, templates: Templates, csrf: CSRF) {
+        self.services = services
         self.templates = templates
-        self.clock = clock
-        self.recordings = try RecordingStores(root: storageDirectory + "/recordings", database: database, vault: vault,
-                                              s3Timeout: s3Timeout)
+        self.csrf = csrf
     }
+
+    public subscript<T>(dynamicMember path: KeyPath<ApplicationServices, T>) -> T { services[keyPath: path] }
 }
 
 /// Turns a request into a response: route, session, access, CSRF, handler, errors, log line.
@@ -76,15 +37,15 @@ public final class App: Sendable {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D
     }
 
-    public let services: Services
+    public let site: Site
     let router: Router
     let logger: Logger
 
-    public init(services: Services, logger: Logger = Logger(label: "voxfcgi")) {
-        self.services = services
+    public init(site: Site, logger: Logger) {
+        self.site = site
         self.logger = logger
         var router = Router()
-        Routes.register(in: &router, services: services)
+        Routes.register(in: &router, site: site)
         self.router = router
     }
 
@@ -94,7 +55,7 @@ public final class App: Sendable {
     /// other path is a form of at most `formLimit`.
     public func maxBodySize(forPath path: String, formLimit: Int) -> Int {
         if path == "/api/webhook/voximplant" { return WebhookEndpoints.maxBody }
-        if let limit = ElevenLabsWebhook.bodyLimit(path: path, database: services.database) { return limit }
+        if let limit = ElevenLabsWebhook.bodyLimit(path: path, webhooks: site.elevenLabsWebhooks) { return limit }
         if path.hasPrefix("/api/webhook/") { return ElevenLabsWebhook.smallBody }
         return formLimit
     }
@@ -147,26 +108,26 @@ public final class App: Sendable {
                     response.addHeader("Cache-Control", "no-store")
                 }
             }
-        } catch let error as HTTPError {
-            var response = wantsJSON ? App.json(error) : Pages.error(error, context: context, services: services)
+        } catch let error as any HTTPResponseError {
+            var response = wantsJSON ? App.json(error) : Pages.error(error, context: context, site: site)
             response.headers += error.headers + context.extraHeaders
             return response
         } catch {
             let failure = App.unexpected(error, requestID: requestID, logger: context.logger)
-            return wantsJSON ? App.json(failure) : Pages.error(failure, context: context, services: services)
+            return wantsJSON ? App.json(failure) : Pages.error(failure, context: context, site: site)
         }
     }
 
-    /// An `/api/` error as JSON: an `HTTPError` says what was wrong; anything else is a 500
-    /// (see `unexpected`).
+    /// An `/api/` error as JSON: an `HTTPResponseError` says what was wrong; anything else is
+    /// a 500 (see `unexpected`).
     static func apiError(_ error: Error, requestID: String, logger: Logger) -> Response {
-        let failure = (error as? HTTPError) ?? unexpected(error, requestID: requestID, logger: logger)
+        let failure: any HTTPResponseError = (error as? any HTTPResponseError) ?? unexpected(error, requestID: requestID, logger: logger)
         var response = json(failure)
         response.headers += failure.headers
         return response
     }
 
-    private static func json(_ error: HTTPError) -> Response {
+    private static func json(_ error: any HTTPResponseError) -> Response {
         .json(["error": error.message], status: error.status)
     }
 
@@ -187,7 +148,7 @@ public final class App: Sendable {
     /// Resolves the session, enforces `access`, sets the CSRF token and checks it on writes.
     private func authenticate(_ request: Request, access: Access, into context: inout RequestContext) throws {
         let sessionToken = request.cookies[App.sessionCookie]
-        if let token = sessionToken, let (_, user) = try services.sessions.resolve(token: token) {
+        if let token = sessionToken, let (_, user) = try site.sessions.resolve(token: token) {
             context.user = user
         } else if sessionToken != nil {
             // A stale cookie: clear it so the browser stops sending it.
@@ -206,7 +167,7 @@ public final class App: Sendable {
                                                                secure: request.isHTTPS).headerValue))
             binding = Array(("pre:" + pre).utf8)
         }
-        context.csrfToken = services.csrf.token(binding: binding)
+        context.csrfToken = site.csrf.token(binding: binding)
 
         switch access {
         case .signedIn, .admin:
@@ -224,7 +185,7 @@ public final class App: Sendable {
 
         if !["GET", "HEAD", "OPTIONS"].contains(request.method) {
             let submitted = request.headers[CSRF.header] ?? (try? request.form())?[CSRF.formField]
-            guard services.csrf.isValid(submitted, binding: binding) else {
+            guard site.csrf.isValid(submitted, binding: binding) else {
                 throw HTTPError(.forbidden, "this form has expired or came from another site; reload the page and try again")
             }
         }
@@ -237,26 +198,5 @@ extension HTTPError {
         var error = HTTPError(.seeOther, "see \(location)")
         error.headers = [("Location", location)]
         return error
-    }
-}
-
-/// A late-bound link to the job runner: services are built before the runner, which needs them.
-public final class JobWaker: @unchecked Sendable {
-    private let lock = NSLock()
-    private var runner: JobRunner?
-
-    public init() {}
-
-    public func attach(_ runner: JobRunner) {
-        lock.lock()
-        self.runner = runner
-        lock.unlock()
-    }
-
-    public func wake() {
-        lock.lock()
-        let runner = self.runner
-        lock.unlock()
-        runner?.wake()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import VoxCore
+import VoxServices
 
 /// Numbers, times and money as people read them.
 struct Formatting {

@@ -1,6 +1,7 @@
 import FastCGI
 import Logging
 import VoxCore
+import VoxServices
 
 /// What a handler knows about the request beyond the request itself, passed explicitly.
 public struct RequestContext: Sendable {

@@ -1,9 +1,10 @@
 import FastCGI
+import VoxServices
 
 /// The URL space, in one place: a table, so that it can be listed (`voxfcgi routes`, which
-/// the hostile-input tests read) without building the services it is bound to.
+/// the hostile-input tests read) without building the site it is bound to.
 public enum Routes {
-    typealias Page = @Sendable (Request, RequestContext, Services) throws -> Response
+    typealias Page = @Sendable (Request, RequestContext, Site) throws -> Response
 
     struct Entry: Sendable {
         let method: String
@@ -60,17 +61,17 @@ public enum Routes {
         post("/api/webhook/voximplant", .webhook, WebhookEndpoints.voximplant),
         post("/api/webhook/elevenlabs", .webhook, ElevenLabsWebhook.retired),
         post("/api/webhook/elevenlabs/:token", .webhook, ElevenLabsWebhook.receive),
-        get("/healthz", .public) { _, _, services in
-            _ = try services.users.count()
+        get("/healthz", .public) { _, _, site in
+            try site.services.isHealthy()
             return .text("ok\n")
         },
     ]
 
-    static func register(in router: inout Router, services: Services) {
+    static func register(in router: inout Router, site: Site) {
         for entry in all {
             let page = entry.page
             router.add(entry.method, entry.pattern, access: entry.access) { request, context in
-                try page(request, context, services)
+                try page(request, context, site)
             }
         }
     }

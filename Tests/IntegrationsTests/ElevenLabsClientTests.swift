@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HTTPTransport
 @testable import Integrations
 
 @Suite(.serialized) struct ElevenLabsClientTests {

@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTransport
 @testable import Integrations
+import Logging
 import TestSupport
 
 /// Tests/fakes/fakes.py on loopback: the fake Voximplant and ElevenLabs, one process per test.
@@ -26,12 +28,12 @@ final class FakeServers {
     func fault(_ service: String, match: String, mode: String, times: Int = 1) throws {
         let base = service == "voximplant" ? voximplantURL : elevenLabsURL
         let body = try JSONSerialization.data(withJSONObject: ["match": match, "mode": mode, "times": times])
-        _ = try HTTPClient(configuration: .init(service: "control")).send(
+        _ = try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(
             HTTPRequest(method: "POST", url: base + "/_control/fault", headers: [("Content-Type", "application/json")], body: Array(body)))
     }
 
     func deploymentLog() throws -> [[String: Any]] {
-        let response = try HTTPClient(configuration: .init(service: "control")).send(HTTPRequest(url: voximplantURL + "/_control/log"))
+        let response = try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(HTTPRequest(url: voximplantURL + "/_control/log"))
         return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]]) ?? []
     }
 }
@@ -51,6 +53,8 @@ func client(_ service: String, sleeps: SleepRecorder? = nil, totalTimeout: TimeI
     configuration.retry = RetryPolicy(maxAttempts: attempts, baseDelay: 0.2, maxDelay: 5)
     configuration.ratePerSecond = 1_000
     configuration.burst = 1_000
-    if let sleeps { return HTTPClient(configuration: configuration, sleep: { sleeps.record($0) }) }
-    return HTTPClient(configuration: configuration)
+    if let sleeps { return HTTPClient(configuration: configuration, logger: testLogger, sleep: { sleeps.record($0) }) }
+    return HTTPClient(configuration: configuration, logger: testLogger)
 }
+
+let testLogger = Logger(label: "test")

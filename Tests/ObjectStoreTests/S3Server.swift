@@ -1,5 +1,7 @@
+import CryptoPrimitives
 import Foundation
-import Integrations
+import HTTPTransport
+import Logging
 @testable import ObjectStore
 import TestSupport
 
@@ -32,7 +34,7 @@ final class S3Server: @unchecked Sendable {
         var credentials = self.credentials
         if let secret { credentials.secretAccessKey = secret }
         return S3Store(configuration: configuration, credentials: credentials,
-                       retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.05, maxDelay: 0.1), now: now)
+                       retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.05, maxDelay: 0.1), logger: Logger(label: "test"), now: now)
     }
 }
 
@@ -78,5 +80,5 @@ final class Scratch {
 }
 
 func sha256(file: String) throws -> String {
-    try FileDigest.sha256(FileRegion(path: file, length: FileDigest.size(file)))
+    try FileDigest.sha256(file: file)
 }

@@ -1,5 +1,6 @@
 import Foundation
-import Integrations
+import HTTPTransport
+import Logging
 import Testing
 @testable import ObjectStore
 
@@ -56,7 +57,7 @@ import Testing
         let store = S3Store(configuration: configuration,
                             credentials: AWSCredentials(accessKeyID: server.credentials.accessKeyID,
                                                         secretAccessKey: server.credentials.secretAccessKey, sessionToken: "FQoGZXIvYXdz+token/=="),
-                            retry: RetryPolicy(maxAttempts: 1))
+                            retry: RetryPolicy(maxAttempts: 1), logger: Logger(label: "test"))
         do {
             try store.put(key, fromFile: scratch.text("t", "t"), contentType: "text/plain")
             Issue.record("an unknown session token was accepted")
@@ -117,7 +118,7 @@ import Testing
         var configuration = store.configuration
         configuration.concurrency = 1
         let serial = S3Store(configuration: configuration, credentials: server.credentials,
-                             retry: RetryPolicy(maxAttempts: 1), now: store.now)
+                             retry: RetryPolicy(maxAttempts: 1), logger: Logger(label: "test"), now: store.now)
         let key = try ObjectKey(prefix + "shrinks.bin")
         #expect(throws: (any Error).self) { try serial.put(key, fromFile: source, contentType: "audio/wav") }
         #expect(try serial.head(key) == nil)
@@ -158,14 +159,16 @@ import Testing
     @Test func virtualHostAddressingPutsTheBucketInTheHost() {
         var configuration = S3Configuration(endpoint: "https://s3.eu-central-1.amazonaws.com", region: "eu-central-1",
                                             bucket: "calls", addressing: .virtualHost, accessKeyID: "AK")
-        let store = S3Store(configuration: configuration, credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"))
+        let store = S3Store(configuration: configuration, credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"),
+                            logger: Logger(label: "test"))
         let location = store.location(try? ObjectKey("a b/c.mp3"))
         #expect(location.host == "calls.s3.eu-central-1.amazonaws.com")
         #expect(location.path == "/a b/c.mp3")
         #expect(location.url == "https://calls.s3.eu-central-1.amazonaws.com/a%20b/c.mp3")
         configuration.addressing = .path
         configuration.endpoint = "http://minio.local:9000"
-        let pathStyle = S3Store(configuration: configuration, credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"))
+        let pathStyle = S3Store(configuration: configuration, credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"),
+                            logger: Logger(label: "test"))
         #expect(pathStyle.location(try? ObjectKey("k")).url == "http://minio.local:9000/calls/k")
     }
 

@@ -1,6 +1,6 @@
 import CryptoPrimitives
+import Essentials
 import Foundation
-import Integrations
 import Testing
 @testable import ObjectStore
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import VoxCore
 
@@ -129,7 +130,7 @@ import Testing
                 seen.add(job.payload)
                 return .done
             },
-        ])
+        ], logger: Logger(label: "test"))
         try runner.start()
         for i in 0..<200 {
             try f.database.environment.write { txn in
@@ -158,7 +159,7 @@ import Testing
                 Thread.sleep(forTimeInterval: 2)
                 return .done
             },
-        ])
+        ], logger: Logger(label: "test"))
         try runner.start()
         try f.database.environment.write { txn in
             try queue.enqueue(kind: "slow", payload: "upload", in: txn)

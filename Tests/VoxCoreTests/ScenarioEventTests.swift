@@ -30,7 +30,7 @@ import Testing
             results.append(call)
             // The transcript, and the audio (the conversation's, as no Voximplant recording was announced).
             #expect(try JobQueue(database: f.database).pending().map(\.kind).sorted()
-                == [RecordingJobs.archive, ScenarioEventIngest.transcriptJob])
+                == [JobKind.archiveRecording.rawValue, JobKind.fetchTranscript.rawValue])
         }
         let first = results[0]
         #expect(results.allSatisfy { $0 == first })
@@ -56,7 +56,7 @@ import Testing
         let late = #"{"type":"recording_started","application_id":1,"session_id":6,"sent_at":1790000001000,"recording_url":"https://r.example/6.mp3"}"#
         #expect(try apply(late).enqueuedJobs)
         #expect(try !apply(late).enqueuedJobs)
-        #expect(try jobs.pending().map(\.kind) == [RecordingJobs.archive])
+        #expect(try jobs.pending().map(\.kind) == [JobKind.archiveRecording.rawValue])
     }
 
     @Test func malformedEventsAreRefused() {

@@ -1,4 +1,5 @@
 import CryptoPrimitives
+import Essentials
 import FastCGI
 import Foundation
 import Testing
@@ -163,7 +164,7 @@ import VoxCore
     /// Parallel guesses each count: the attempt is reserved before the password is checked.
     @Test func parallelGuessesAreAllCounted() throws {
         let harness = try TestHarness()
-        let throttle = harness.app.services.throttle
+        let throttle = harness.services.throttle
         let allowed = Locked(0)
         DispatchQueue.concurrentPerform(iterations: 20) { _ in
             if (try? throttle.reserve(email: "admin@example.com", address: "203.0.113.7")) == .allowed { allowed.add(1) }
@@ -178,7 +179,7 @@ import VoxCore
         first.cookies = [:]
         #expect(first.login().status == .seeOther)
         let other = first.cookies
-        let users = first.app.services.users
+        let users = first.services.users
         let kept = Sessions.key(keep[App.sessionCookie]!)
         try users.setPassword(email: "admin@example.com", password: "a brand new password", keeping: kept)
         first.cookies = other

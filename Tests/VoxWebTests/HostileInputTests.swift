@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 import Testing
 import VoxCore
+import VoxServices
 @testable import VoxWeb
 
 /// Issue 12: values from outside that used to trap, reach too far, or leak into a spreadsheet.
@@ -87,7 +88,7 @@ import VoxCore
 
     @Test func oneExportAtATimePerUser() throws {
         let (harness, alice) = try harnessWithCalls()
-        let held = try #require(harness.app.services.exports.take(alice.id))
+        let held = try #require(harness.app.site.exports.take(alice.id))
         #expect(harness.get("/calls/export.csv").status == .tooManyRequests)
         held.release()
         #expect(harness.get("/calls/export.csv").status == .ok)

@@ -3,6 +3,7 @@ import Foundation
 import ObjectStore
 import Testing
 import VoxCore
+@testable import VoxServices
 @testable import VoxWeb
 
 /// Playback, download, tenancy, retention and the storage settings, through the pipeline.
@@ -17,7 +18,7 @@ import VoxCore
         let file = harness.path + "-rec-\(session).wav"
         _ = FileManager.default.createFile(atPath: file, contents: Data("RIFF....WAVE".utf8))
         defer { unlink(file) }
-        try harness.app.services.recordings.local.put(ObjectKey(key), fromFile: file, contentType: "audio/wav")
+        try harness.services.recordings.local.put(ObjectKey(key), fromFile: file, contentType: "audio/wav")
         call.recording = RecordingRef(store: RecordingRef.localStore, key: key, size: 12, contentType: "audio/wav", sha256: "00")
         let id = try CallStore(database: harness.database).upsert([call])[0].callID
         call.id = id
@@ -65,26 +66,26 @@ import VoxCore
 
     @Test func retentionReleasesOldRecordingsThenDeletesTheirObjects() throws {
         let (harness, alice, app) = try pages.aliceHarness()
-        let services = harness.app.services
+        let services = harness.services
         let now = harness.clock.now()
         let old = try archivedCall(harness, alice, app, session: 1, at: now - 40 * 86_400)
         let recent = try archivedCall(harness, alice, app, session: 2, at: now - 5 * 86_400)
-        #expect(try RecordingRetention(services: services).sweep() == 0, "retention is off by default")
+        #expect(try services.retention.sweep() == 0, "retention is off by default")
 
         var settings = StorageSettings()
         settings.retentionDays = 30
         try harness.database.environment.write { txn in try harness.database.storageSettings.put(txn, StorageSettings.recordID, settings) }
-        #expect(try RecordingRetention(services: services).sweep() == 1)
+        #expect(try services.retention.sweep() == 1)
         #expect(try services.calls.call(id: old.id, viewer: alice)?.recording == nil)
         #expect(try services.calls.call(id: recent.id, viewer: alice)?.recording != nil)
         // The object is still there until its deletion job runs; the call no longer points at it.
         let oldKey = try ObjectKey(old.recording!.key)
         #expect(try services.recordings.local.head(oldKey) != nil)
-        let job = try #require(try services.jobs.pending().first { $0.kind == RecordingJobs.deleteObject })
-        #expect(try JobHandlers.all(services)[RecordingJobs.deleteObject]!(job) == .done)
+        let job = try #require(try services.jobs.pending().first { $0.kind == JobKind.deleteRecording.rawValue })
+        #expect(try services.jobHandlers[.deleteRecording]!(job) == .done)
         #expect(try services.recordings.local.head(oldKey) == nil)
         #expect(try services.recordings.local.head(ObjectKey(recent.recording!.key)) != nil)
-        #expect(try RecordingRetention(services: services).sweep() == 0)
+        #expect(try services.retention.sweep() == 0)
     }
 
     @Test func storageSettingsAreForAdminsAndValidated() throws {
@@ -101,7 +102,7 @@ import VoxCore
         #expect(page.contains("The endpoint must look like"))
         #expect(page.contains("The bucket name must be"))
         #expect(page.contains("The secret access key is required"))
-        #expect(try harness.app.services.recordings.settings() == StorageSettings(), "nothing saved")
+        #expect(try harness.services.recordings.settings() == StorageSettings(), "nothing saved")
 
         let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         let saved = harness.post("/setup/storage", form: [
@@ -110,12 +111,12 @@ import VoxCore
         ], csrf: csrf)
         #expect(saved.status == .ok)
         #expect(!harness.body(saved).contains(secret))
-        let settings = try harness.app.services.recordings.settings()
+        let settings = try harness.services.recordings.settings()
         #expect(settings.kind == .s3 && settings.s3Endpoint == "https://s3.eu-central-1.amazonaws.com" && settings.retentionDays == 90)
         let sealed = try #require(settings.s3SecretSealed)
         #expect(!String(decoding: sealed, as: UTF8.self).contains("EXAMPLEKEY"))
-        #expect(try harness.app.services.vault.open(sealed, at: StorageSettings.secretPlace) == secret)
-        #expect(try harness.app.services.recordings.current().name == RecordingRef.s3Store)
+        #expect(try harness.vault.open(sealed, at: StorageSettings.secretPlace) == secret)
+        #expect(try harness.services.recordings.current().name == RecordingRef.s3Store)
 
         // An empty secret field keeps the saved secret.
         let again = harness.post("/setup/storage", form: [
@@ -123,7 +124,7 @@ import VoxCore
             ("addressing", "path"), ("access_key_id", "AKIAIOSFODNN7EXAMPLE"), ("secret", ""), ("retention_days", "0"),
         ], csrf: csrf)
         #expect(again.status == .ok)
-        #expect(try harness.app.services.recordings.settings().s3SecretSealed == sealed)
+        #expect(try harness.services.recordings.settings().s3SecretSealed == sealed)
 
         let users = Users(database: harness.database, hasher: PasswordHasher(logN: 4, r: 1, p: 1))
         _ = try users.create(email: "op@example.com", role: .operator, password: TestHarness.password)
@@ -144,7 +145,7 @@ import VoxCore
         ], csrf: csrf)
         #expect(response.status == .badGateway)
         #expect(harness.body(response).contains("Test failed: the store is unavailable"))
-        #expect(try harness.app.services.recordings.settings() == StorageSettings(), "a test saves nothing")
+        #expect(try harness.services.recordings.settings() == StorageSettings(), "a test saves nothing")
         let local = harness.post("/setup/storage/test", form: [("kind", "local"), ("retention_days", "0")], csrf: csrf)
         #expect(harness.body(local).contains("Test passed"))
     }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import VoxWeb
+@testable import VoxWorker
 
 /// A malformed setting is refused at start with the variable's name, never silently replaced.
 @Suite struct SettingsTests {

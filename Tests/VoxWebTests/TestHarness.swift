@@ -1,28 +1,42 @@
 import FastCGI
 import Foundation
+import Logging
 import VoxCore
+import VoxServices
 @testable import VoxWeb
+import VoxWorker
 
-/// The whole request pipeline over a temporary database, driven in-process, with a cookie
-/// jar like a browser's. The clock is manual so that tests can move time.
+/// The whole request pipeline over a temporary data folder, driven in-process, with a cookie
+/// jar like a browser's. The worker is built by the same function as `voxfcgi serve`
+/// (`Worker`), only with a manual clock (so that tests can move time) and a fast password
+/// hasher; nothing is started: requests go straight to `app.handle`.
 final class TestHarness {
     let path: String
-    let database: Database
+    let worker: Worker
     let clock = ManualClock()
-    let app: App
+    /// The key the harness's vault is made of, so that a test can open what it sealed.
+    static let masterKey = [UInt8](repeating: 7, count: 32)
+    let vault = Vault(keyring: Keyring(keys: [1: TestHarness.masterKey]))
     var cookies: [String: String] = [:]
     var address = "192.0.2.10"
     static let password = "correct horse battery"
 
+    var app: App { worker.app }
+    var database: Database { worker.database }
+    var services: ApplicationServices { worker.services }
+
     init(sessionLifetime: TimeInterval = 3600) throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("voxweb-\(UUID())").path
-        database = try Database(path: path)
-        let services = try Services(
-            database: database, keyring: Keyring(keys: [1: [UInt8](repeating: 7, count: 32)]),
-            templates: try Templates(), storageDirectory: path + "/storage", sessionLifetime: sessionLifetime,
-            hasher: PasswordHasher(logN: 10, r: 8, p: 1), clock: clock)
-        app = App(services: services)
-        _ = try services.users.create(email: "admin@example.com", role: .admin, password: TestHarness.password)
+        let settings = try Settings(environment: [
+            "VOXFCGI_DATA_DIR": path,
+            "VOXFCGI_MASTER_KEY": "1:" + Data(TestHarness.masterKey).base64EncodedString(),
+            "VOXFCGI_SESSION_HOURS": String(sessionLifetime / 3600),
+        ])
+        var overrides = Worker.Overrides()
+        overrides.clock = clock
+        overrides.hasher = PasswordHasher(logN: 10, r: 8, p: 1)
+        worker = try Worker(settings: settings, logger: Logger(label: "test"), overrides: overrides)
+        _ = try worker.services.users.create(email: "admin@example.com", role: .admin, password: TestHarness.password)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

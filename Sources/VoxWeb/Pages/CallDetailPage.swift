@@ -1,17 +1,18 @@
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 enum CallDetailPage {
-    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         // Someone else's call is "not found", not "forbidden": its existence is not revealed.
         let id = try context.id()
-        guard let call = try services.calls.call(id: id, viewer: user) else {
+        guard let call = try site.calls.call(id: id, viewer: user) else {
             throw HTTPError(.notFound, "there is no such call")
         }
         let formatting = Formatting(user: user)
-        let application = try services.statistics.applications(viewer: user).first { $0.id == call.applicationID }
+        let application = try site.statistics.applications(viewer: user).first { $0.id == call.applicationID }
         var values = CallsPage.row(call, formatting: formatting, applicationName: application?.name)
         values["ended"] = call.endedAt.map(formatting.dateTime) ?? "—"
         values["timeZone"] = formatting.timeZone.identifier
@@ -29,7 +30,7 @@ enum CallDetailPage {
         } else if call.recordingURL != nil {
             values["pendingRecording"] = true
         }
-        if let transcript = try services.calls.transcript(of: call) {
+        if let transcript = try site.calls.transcript(of: call) {
             values["transcript"] = [
                 "turns": transcript.turns.map { turn -> [String: Any] in
                     ["role": turn.role == "agent" ? "agent" : "user", "who": turn.role == "agent" ? "Agent" : "Caller",
@@ -39,6 +40,6 @@ enum CallDetailPage {
                 "verdict": transcript.successVerdict ?? "unknown",
             ]
         }
-        return Pages.render("call", title: "Call \(call.id)", values, context: context, services: services, activePath: "/calls")
+        return Pages.render("call", title: "Call \(call.id)", values, context: context, site: site, activePath: "/calls")
     }
 }

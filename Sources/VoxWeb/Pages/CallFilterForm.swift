@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 /// The Call History filter as it lives in the URL, so a filtered view can be bookmarked:
 /// `?from=2026-11-01&to=2026-11-07&status=failed&status=busy&number=4567&app=3&size=50`.
@@ -31,8 +32,7 @@ struct CallFilterForm {
                 errors.append("Page size must be one of \(CallFilterForm.sizes.map(String.init).joined(separator: ", ")).")
             }
         }
-        if !fromText.isEmpty && formatting.startOfDay(fromText) == nil { errors.append("“From” must be a date (YYYY-MM-DD).") }
-        if !toText.isEmpty && formatting.startOfDay(toText) == nil { errors.append("“To” must be a date (YYYY-MM-DD).") }
+        let days = DayRange(fromText: fromText, toText: toText, formatting: formatting)
         // One or two digits match nearly every call and make the search walk the whole index.
         let digits = PhoneNumber.digits(number)
         if !number.isEmpty && digits.count < CallFilterForm.minimumDigits {
@@ -40,14 +40,13 @@ struct CallFilterForm {
         } else if number.count > 64 || digits.count > 20 {
             errors.append("That is longer than any phone number.")
         }
-        if let from = formatting.startOfDay(fromText), let to = formatting.startOfDay(toText), to < from {
-            errors.append("“To” is before “From”.")
-        }
+        // After the other checks, as before: the date messages come last.
+        errors += days.errors
         self.filter = CallFilter()
         if errors.isEmpty {
             // Dates are whole days in the viewer's zone; "to" includes its day.
-            filter.from = formatting.startOfDay(fromText)
-            filter.to = formatting.startOfDay(toText).map { formatting.addingDays(1, to: $0) }
+            filter.from = days.from
+            filter.to = days.to.map { formatting.addingDays(1, to: $0) }
             filter.statuses = statuses
             filter.number = number.isEmpty ? nil : number
             filter.applicationID = applicationID

@@ -1,14 +1,15 @@
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 /// Call History: filter bar, table, keyset paging, CSV export.
 enum CallsPage {
-    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let formatting = Formatting(user: user)
         let form = CallFilterForm(query: request.query, formatting: formatting)
-        let applications = try services.statistics.applications(viewer: user)
+        let applications = try site.statistics.applications(viewer: user)
         let names = Dictionary(applications.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
 
         var values: [String: Any] = [
@@ -20,7 +21,7 @@ enum CallsPage {
         ]
         guard form.errors.isEmpty else {
             values["errors"] = form.errors
-            return Pages.render("calls", title: "Call History", values, context: context, services: services,
+            return Pages.render("calls", title: "Call History", values, context: context, site: site,
                                 status: .badRequest, activePath: "/calls")
         }
         let cursor: CallCursor?
@@ -28,15 +29,15 @@ enum CallsPage {
         if let text = request.query["before"] ?? request.query["after"] {
             guard let parsed = CallCursor(text) else {
                 values["errors"] = ["This paging link is not valid (it may have been cut or edited): start again from the first page."]
-                return Pages.render("calls", title: "Call History", values, context: context, services: services,
+                return Pages.render("calls", title: "Call History", values, context: context, site: site,
                                     status: .badRequest, activePath: "/calls")
             }
             cursor = parsed
         } else {
             cursor = nil
         }
-        let page = try services.calls.page(viewer: user, filter: form.filter, cursor: cursor, direction: direction, limit: form.size)
-        let total = try services.calls.count(viewer: user, filter: form.filter)
+        let page = try site.calls.page(viewer: user, filter: form.filter, cursor: cursor, direction: direction, limit: form.size)
+        let total = try site.calls.count(viewer: user, filter: form.filter)
 
         let base = form.parameters
         func link(_ name: String, _ cursor: CallCursor) -> String {
@@ -49,7 +50,7 @@ enum CallsPage {
         if let cursor = page.olderCursor { values["older"] = link("after", cursor) }
         if let cursor = page.newerCursor { values["newer"] = link("before", cursor) }
         values["export"] = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
-        return Pages.render("calls", title: "Call History", values, context: context, services: services, activePath: "/calls")
+        return Pages.render("calls", title: "Call History", values, context: context, site: site, activePath: "/calls")
     }
 
     static func row(_ call: Call, formatting: Formatting, applicationName: String?) -> [String: Any] {
@@ -71,17 +72,17 @@ enum CallsPage {
 
     /// All matching calls as CSV, streamed: the rows are read in chunks while being sent, so
     /// memory stays flat however many there are.
-    static func export(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func export(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let formatting = Formatting(user: user)
         let form = CallFilterForm(query: request.query, formatting: formatting)
         guard form.errors.isEmpty else { throw HTTPError(.badRequest, form.errors.joined(separator: " ")) }
         let filter = form.filter
-        let calls = services.calls
-        let names = Dictionary(try services.statistics.applications(viewer: user).map { ($0.id, $0.name) },
+        let calls = site.calls
+        let names = Dictionary(try site.statistics.applications(viewer: user).map { ($0.id, $0.name) },
                                uniquingKeysWith: { a, _ in a })
-        let filename = "calls-\(formatting.day(services.clock.now())).csv"
-        guard let slot = services.exports.take(user.id) else {
+        let filename = "calls-\(formatting.day(site.clock.now())).csv"
+        guard let slot = site.exports.take(user.id) else {
             var error = HTTPError(.tooManyRequests, "An export of yours is still running: wait for it to finish, then try again.")
             error.headers = [("Retry-After", "5")]
             throw error

@@ -1,16 +1,17 @@
 import FastCGI
 import VoxCore
+import VoxServices
 
 /// What is set up, and the next thing to do.
 enum HomePage {
-    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
-        let userCount = try services.users.count()
-        let setup = SetupService(database: services.database, vault: services.vault)
+        let userCount = try site.users.count()
+        let setup = site.setup
         let accounts = try setup.accounts(viewer: user)
         let applications = try setup.applications(viewer: user)
         let deployed = applications.filter { $0.status == .deployed }
-        let calls = try services.calls.count(viewer: user, filter: CallFilter())
+        let calls = try site.calls.count(viewer: user, filter: CallFilter())
         let steps: [[String: Any]] = [
             ["title": "Sign in", "detail": "You are signed in as \(user.email) (\(user.role.rawValue)).", "done": true],
             ["title": "Team", "detail": userCount == 1 ? "1 user. Add more with: voxfcgi user add --email … --role operator"
@@ -28,6 +29,6 @@ enum HomePage {
         let next = steps.first { ($0["done"] as? Bool) == false }?["title"] as? String ?? "Nothing: all set."
         return Pages.render("home", title: "Home", [
             "email": user.email, "steps": steps, "next": next,
-        ], context: context, services: services, activePath: "/")
+        ], context: context, site: site, activePath: "/")
     }
 }

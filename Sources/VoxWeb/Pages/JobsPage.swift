@@ -1,10 +1,11 @@
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 /// Jobs (admins): what is waiting, and what failed for good, with retry and discard.
 enum JobsPage {
-    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let formatting = Formatting(user: user)
         func row(_ job: Job) -> [String: Any] {
@@ -12,24 +13,23 @@ enum JobsPage {
              "due": formatting.dateTime(Time.date(micros: job.dueMicros)), "error": job.lastError ?? "",
              "failedAt": job.failedAt.map(formatting.dateTime) ?? ""]
         }
-        let pending = try services.jobs.pending()
-        let failed = try services.jobs.failed()
+        let pending = try site.jobs.pending()
+        let failed = try site.jobs.failed()
         return Pages.render("jobs", title: "Jobs", [
             "pending": pending.prefix(200).map(row), "pendingCount": pending.count,
             "failed": failed.map(row), "noFailed": failed.isEmpty,
-        ], context: context, services: services, activePath: "/jobs")
+        ], context: context, site: site, activePath: "/jobs")
     }
 
-    static func retry(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func retry(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
-        try services.jobs.retry(id: id)
-        services.jobWaker.wake()
+        try site.jobs.retry(id: id)
         return .redirect(to: "/jobs")
     }
 
-    static func discard(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func discard(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
-        try services.jobs.discard(id: id)
+        try site.jobs.discard(id: id)
         return .redirect(to: "/jobs")
     }
 }

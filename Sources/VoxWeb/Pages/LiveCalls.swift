@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 /// `GET /api/calls/live`: the viewer's calls in progress, for the panel on Call History that
 /// polls it every few seconds.
@@ -13,11 +14,11 @@ enum LiveCalls {
         let elapsedSeconds: Int
     }
 
-    static func json(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func json(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let formatting = Formatting(user: user)
-        let now = services.clock.now()
-        let calls = try services.calls.page(viewer: user, filter: CallFilter(statuses: [.inProgress]), limit: 100).calls
+        let now = site.clock.now()
+        let calls = try site.calls.page(viewer: user, filter: CallFilter(statuses: [.inProgress]), limit: 100).calls
         let rows = calls.map { call in
             Row(id: call.id, from: PhoneNumber.display(call.fromNumber), to: PhoneNumber.display(call.toNumber),
                 started: formatting.dateTime(call.startedAt), elapsedSeconds: max(0, Int(now.timeIntervalSince(call.startedAt))))

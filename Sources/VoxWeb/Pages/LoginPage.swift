@@ -1,58 +1,60 @@
+import Essentials
 import CryptoPrimitives
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 enum LoginPage {
-    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         if context.user != nil { return .redirect(to: safeNext(request.query["next"])) }
-        return form(context, services, email: "", next: request.query["next"] ?? "", error: nil, status: .ok)
+        return form(context, site, email: "", next: request.query["next"] ?? "", error: nil, status: .ok)
     }
 
-    static func submit(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func submit(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let form = try request.form()
         let email = form.text("email") ?? ""
         let password = form["password"] ?? ""
         let next = form["next"] ?? ""
         guard !email.isEmpty, !password.isEmpty else {
-            return self.form(context, services, email: email, next: next,
+            return self.form(context, site, email: email, next: next,
                              error: "Enter your email and password.", status: .unprocessableContent)
         }
         // RFC 5321's limit; longer is no one's login, and would not fit the throttle's keys.
         guard email.utf8.count <= 254, password.utf8.count <= 1024 else {
-            return self.form(context, services, email: String(email.prefix(254)), next: next,
+            return self.form(context, site, email: String(email.prefix(254)), next: next,
                              error: "That is not an email address and password of this site.", status: .unprocessableContent)
         }
-        switch try services.throttle.reserve(email: email, address: request.remoteAddress) {
+        switch try site.throttle.reserve(email: email, address: request.remoteAddress) {
         case .allowed:
             break
         case let .slowDown(seconds):
-            return self.form(context, services, email: email, next: next,
+            return self.form(context, site, email: email, next: next,
                              error: "Too many failed attempts. Wait \(seconds) s and try again.", status: .tooManyRequests)
         case let .locked(until):
-            let minutes = max(1, Int((until.timeIntervalSince(services.clock.now()) / 60).rounded(.up)))
-            return self.form(context, services, email: email, next: next,
+            let minutes = max(1, Int((until.timeIntervalSince(site.clock.now()) / 60).rounded(.up)))
+            return self.form(context, site, email: email, next: next,
                              error: "Too many failed attempts. Sign-in is locked for \(minutes) min.", status: .tooManyRequests)
         }
-        guard let user = try services.users.verify(email: email, password: password) else {
+        guard let user = try site.users.verify(email: email, password: password) else {
             // The failure was counted when the attempt was reserved.
             context.logger.notice("login failed", metadata: ["email": .string(LogText.escape(Users.normalize(email: email)))])
-            return self.form(context, services, email: email, next: next,
+            return self.form(context, site, email: email, next: next,
                              error: "Wrong email or password.", status: .unauthorized)
         }
-        try services.throttle.succeeded(email: email, address: request.remoteAddress)
+        try site.throttle.succeeded(email: email, address: request.remoteAddress)
         // A session fixed before login is never reused: a new token every time.
-        if let old = request.cookies[App.sessionCookie] { try services.sessions.end(token: old) }
-        let (token, _) = try services.sessions.start(for: user)
+        if let old = request.cookies[App.sessionCookie] { try site.sessions.end(token: old) }
+        let (token, _) = try site.sessions.start(for: user)
         var response = Response.redirect(to: safeNext(next))
         response.setCookie(Cookie(name: App.sessionCookie, value: token,
-                                  maxAge: Int(services.sessions.lifetime), secure: request.isHTTPS))
+                                  maxAge: Int(site.sessions.lifetime), secure: request.isHTTPS))
         context.logger.info("login", metadata: ["user_id": .stringConvertible(user.id)])
         return response
     }
 
-    static func logout(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        if let token = request.cookies[App.sessionCookie] { try services.sessions.end(token: token) }
+    static func logout(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        if let token = request.cookies[App.sessionCookie] { try site.sessions.end(token: token) }
         var response = Response.redirect(to: "/login")
         response.setCookie(Cookie(name: App.sessionCookie, value: "", maxAge: 0, secure: request.isHTTPS))
         return response
@@ -72,10 +74,10 @@ enum LoginPage {
     }
 
     private static func form(
-        _ context: RequestContext, _ services: Services, email: String, next: String, error: String?, status: HTTPStatus
+        _ context: RequestContext, _ site: Site, email: String, next: String, error: String?, status: HTTPStatus
     ) -> Response {
         var values: [String: Any] = ["email": email, "next": next]
         if let error { values["error"] = error }
-        return Pages.render("login", title: "Sign in", values, context: context, services: services, status: status)
+        return Pages.render("login", title: "Sign in", values, context: context, site: site, status: status)
     }
 }

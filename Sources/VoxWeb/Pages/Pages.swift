@@ -1,5 +1,6 @@
 import FastCGI
 import VoxCore
+import VoxServices
 
 /// Renders a page template inside the layout, with what every page needs.
 enum Pages {
@@ -20,12 +21,12 @@ enum Pages {
     ]
 
     static func render(
-        _ template: String, title: String, _ values: [String: Any], context: RequestContext, services: Services,
+        _ template: String, title: String, _ values: [String: Any], context: RequestContext, site: Site,
         status: HTTPStatus = .ok, activePath: String? = nil
     ) -> Response {
         var page = values
         page["csrf"] = context.csrfToken
-        let content = services.templates.render(template, page)
+        let content = site.templates.render(template, page)
         var layout: [String: Any] = [
             "title": title,
             "content": content,
@@ -37,13 +38,23 @@ enum Pages {
                 ["href": item.href, "label": item.label, "active": item.href == activePath]
             }
         }
-        return .html(services.templates.render("layout", layout), status: status)
+        return .html(site.templates.render("layout", layout), status: status)
     }
 
-    static func error(_ error: HTTPError, context: RequestContext, services: Services) -> Response {
+    /// Runs a form's action. When it fails with an error that has an HTTP meaning other than
+    /// "not found" (bad input, a record in use, an upstream that refused), `page` shows the form
+    /// again with it, at its status; a missing record (or someone else's) stays the 404 page.
+    static func submitting(_ action: () throws -> Response,
+                           orShow page: (any HTTPResponseError) throws -> Response) throws -> Response {
+        do { return try action() } catch let error as any HTTPResponseError where error.status != .notFound {
+            return try page(error)
+        }
+    }
+
+    static func error(_ error: any HTTPResponseError, context: RequestContext, site: Site) -> Response {
         if (300..<400).contains(error.status.rawValue) { return Response(status: error.status) }
         return render("error", title: error.status.reason, [
             "status": error.status.rawValue, "reason": error.status.reason, "message": error.message,
-        ], context: context, services: services, status: error.status)
+        ], context: context, site: site, status: error.status)
     }
 }

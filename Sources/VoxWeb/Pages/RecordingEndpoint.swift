@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 import ObjectStore
 import VoxCore
+import VoxServices
 
 /// `GET /recordings/:id`: a call's recording, for the audio player and the Download button.
 ///
@@ -9,12 +10,12 @@ import VoxCore
 /// nginx serves them (X-Accel-Redirect to its internal location, with Range support for
 /// seeking); from S3 the browser is redirected to a short-lived presigned URL.
 enum RecordingEndpoint {
-    static func serve(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func serve(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         // Another tenant's call answers exactly like a call without a recording.
         let id = try context.id()
-        guard let call = try services.calls.call(id: id, viewer: user),
-              let recording = call.recording, let store = try services.recordings.store(named: recording.store) else {
+        guard let call = try site.calls.call(id: id, viewer: user),
+              let recording = call.recording, let store = try site.recordings.store(named: recording.store) else {
             throw HTTPError(.notFound, "there is no recording for this call")
         }
         let download = request.query["download"] == "1"

@@ -1,33 +1,26 @@
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 enum StatisticsPage {
     static let statusSeries = CallStatus.allCases.map { Charts.Series(name: $0.name, cssClass: "s-\($0.name)") }
 
-    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let formatting = Formatting(user: user)
-        let today = formatting.startOfDay(formatting.day(services.clock.now()))!
-        var errors: [String] = []
+        let today = formatting.startOfDay(formatting.day(site.clock.now()))!
         let fromText = request.query.text("from") ?? formatting.day(formatting.addingDays(-29, to: today))
         let toText = request.query.text("to") ?? formatting.day(today)
-        let from = formatting.startOfDay(fromText)
-        let to = formatting.startOfDay(toText)
-        if from == nil { errors.append("“From” must be a date (YYYY-MM-DD).") }
-        if to == nil { errors.append("“To” must be a date (YYYY-MM-DD).") }
-        if let from, let to {
-            if to < from { errors.append("“To” is before “From”.") }
-            if to.timeIntervalSince(from) > 366 * 86_400 { errors.append("Choose at most a year.") }
-        }
+        let range = DayRange(fromText: fromText, toText: toText, formatting: formatting, maxDays: 366)
         var values: [String: Any] = ["from": fromText, "to": toText]
-        guard errors.isEmpty, let from, let to else {
-            values["errors"] = errors
-            return Pages.render("statistics", title: "Statistics", values, context: context, services: services,
+        guard range.errors.isEmpty, let from = range.from, let to = range.to else {
+            values["errors"] = range.errors
+            return Pages.render("statistics", title: "Statistics", values, context: context, site: site,
                                 status: .badRequest, activePath: "/statistics")
         }
-        let report = try services.statistics.report(viewer: user, firstDay: from, lastDay: to, timeZone: formatting.timeZone)
-        let currencies = try services.statistics.currencyByApplication(viewer: user)
+        let report = try site.statistics.report(viewer: user, firstDay: from, lastDay: to, timeZone: formatting.timeZone)
+        let currencies = try site.statistics.currencyByApplication(viewer: user)
         // Costs in different currencies do not add up: totals show money only when there is one.
         let distinct = Set(currencies.values)
         let currency = distinct.count == 1 ? distinct.first : nil
@@ -64,7 +57,7 @@ enum StatisticsPage {
             values["unlinked"] = row
         }
         values["days"] = labels.count
-        return Pages.render("statistics", title: "Statistics", values, context: context, services: services, activePath: "/statistics")
+        return Pages.render("statistics", title: "Statistics", values, context: context, site: site, activePath: "/statistics")
     }
 
     static func summary(_ stats: CallStatsBucket, currency: String?) -> [String: Any] {

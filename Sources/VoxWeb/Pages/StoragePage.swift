@@ -2,86 +2,60 @@ import FastCGI
 import Foundation
 import ObjectStore
 import VoxCore
+import VoxServices
 
 /// Setup › Recording storage (admins): local disk or an S3-compatible bucket, and retention.
 /// The secret key is write-only: the form never shows it, an empty field keeps the saved one.
 enum StoragePage {
-    static func show(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        try render(context, services, form: StorageForm(try services.recordings.settings()))
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        try render(context, site, form: StorageForm(try site.storage.saved()))
     }
 
-    /// Runs `body` with the submitted form and the settings it makes, or answers with the
+    /// Runs `body` with the submitted form and the change it asks for, or answers with the
     /// form and what is wrong with it.
-    static func withSubmittedForm(_ request: Request, _ context: RequestContext, _ services: Services,
-                                  _ body: (StorageForm, StorageSettings) throws -> Response) throws -> Response {
-        let saved = try services.recordings.settings()
+    static func withSubmittedForm(_ request: Request, _ context: RequestContext, _ site: Site,
+                                  _ body: (StorageForm, StorageConfiguration.Change) throws -> Response) throws -> Response {
         let form = StorageForm(try request.form())
-        let problems = form.problems(saved: saved)
-        guard problems.isEmpty else {
-            return try render(context, services, form: form, status: .unprocessableContent, notice: ("error", problems.joined(separator: " ")))
+        let problems = form.problems(saved: try site.storage.saved())
+        guard problems.isEmpty, let change = form.change else {
+            return try render(context, site, form: form, status: .unprocessableContent, notice: ("error", problems.joined(separator: " ")))
         }
-        return try body(form, try form.settings(updating: saved, vault: services.vault, now: services.clock.now()))
+        return try body(form, change)
     }
 
-    static func save(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        try withSubmittedForm(request, context, services) { form, settings in
-            try services.database.environment.write { txn in
-                try services.database.storageSettings.put(txn, StorageSettings.recordID, settings)
-            }
+    static func save(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        try withSubmittedForm(request, context, site) { form, change in
+            let settings = try site.storage.save(change)
             context.logger.notice("recording storage changed", metadata: ["kind": .string(settings.kind.rawValue),
                                                                           "retention_days": .stringConvertible(settings.retentionDays)])
-            return try render(context, services, form: StorageForm(settings), notice: ("ok", "Saved. New recordings go to \(form.summary)."))
+            return try render(context, site, form: StorageForm(settings), notice: ("ok", "Saved. New recordings go to \(form.summary)."))
         }
     }
 
     /// Writes, reads back and deletes a small object with the values in the form (saved or not).
-    static func test(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        try withSubmittedForm(request, context, services) { form, settings in
-            let store: any ObjectStore
-            if form.kind == .s3 {
-                store = try RecordingStores.makeS3(settings, vault: services.vault, timeout: 15, logger: context.logger,
-                                                   retry: .init(maxAttempts: 1))
-            } else {
-                store = services.recordings.local
-            }
+    static func test(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        try withSubmittedForm(request, context, site) { form, change in
             let started = Date()
-            do {
-                try probe(store, temporaryDirectory: services.temporaryDirectory)
-            } catch let error as ObjectStoreError {
-                return try render(context, services, form: form, status: .badGateway, notice: ("error", "Test failed: \(error.description)."))
-            }
-            let elapsed = Int(Date().timeIntervalSince(started) * 1000)
-            return try render(context, services, form: form,
-                              notice: ("ok", "Test passed: wrote, read back and deleted a test object in \(store.label) (\(elapsed) ms)."))
+            return try Pages.submitting({
+                let label = try site.storage.test(change, logger: context.logger)
+                let elapsed = Int(Date().timeIntervalSince(started) * 1000)
+                return try render(context, site, form: form,
+                                  notice: ("ok", "Test passed: wrote, read back and deleted a test object in \(label) (\(elapsed) ms)."))
+            }, orShow: { error in
+                try render(context, site, form: form, status: error.status, notice: ("error", "Test failed: \(error.message)."))
+            })
         }
     }
 
-    static func probe(_ store: any ObjectStore, temporaryDirectory: String) throws {
-        let file = temporaryDirectory + "/probe-\(UUID().uuidString)"
-        let marker = "voxfcgi storage test \(Date())"
-        guard FileManager.default.createFile(atPath: file, contents: Data(marker.utf8)) else {
-            throw ObjectStoreError.io("cannot write \(file)")
-        }
-        defer { unlink(file) }
-        let key = try ObjectKey("voxfcgi-probe/\(UUID().uuidString).txt")
-        try store.put(key, fromFile: file, contentType: "text/plain")
-        defer { try? store.delete(key) }
-        try store.get(key, toFile: file + ".back")
-        defer { unlink(file + ".back") }
-        guard (try? String(contentsOfFile: file + ".back", encoding: .utf8)) == marker else {
-            throw ObjectStoreError.io("the test object read back differently")
-        }
-    }
-
-    static func render(_ context: RequestContext, _ services: Services, form: StorageForm, status: HTTPStatus = .ok,
+    static func render(_ context: RequestContext, _ site: Site, form: StorageForm, status: HTTPStatus = .ok,
                        notice: (kind: String, text: String)? = nil) throws -> Response {
-        let saved = try services.recordings.settings()
+        let saved = try site.storage.saved()
         var values = form.values
         values["secretMask"] = saved.s3SecretSealed == nil ? "not saved" : "saved (leave empty to keep)"
         values["tokenSaved"] = saved.s3SessionTokenSealed != nil
-        values["localPath"] = services.recordings.local.root
+        values["localPath"] = site.storage.localRoot
         if let notice { values["notice"] = ["kind": notice.kind, "text": notice.text] }
-        return Pages.render("storage", title: "Recording storage", values, context: context, services: services, status: status,
+        return Pages.render("storage", title: "Recording storage", values, context: context, site: site, status: status,
                             activePath: "/setup")
     }
 }
@@ -92,7 +66,7 @@ struct StorageForm {
     var endpoint: String
     var region: String
     var bucket: String
-    var addressing: String
+    var addressing: S3Configuration.Addressing
     var accessKeyID: String
     var secret: String
     var sessionToken: String
@@ -104,7 +78,7 @@ struct StorageForm {
         endpoint = settings.s3Endpoint
         region = settings.s3Region
         bucket = settings.s3Bucket
-        addressing = settings.s3Addressing
+        addressing = S3Configuration.Addressing(rawValue: settings.s3Addressing) ?? .path
         accessKeyID = settings.s3AccessKeyID
         secret = ""
         sessionToken = ""
@@ -113,12 +87,12 @@ struct StorageForm {
     }
 
     init(_ form: Parameters) {
-        kind = form.text("kind") == "s3" ? .s3 : .local
+        kind = form.text("kind").flatMap(StorageSettings.Kind.init(rawValue:)) ?? .local
         endpoint = form.text("endpoint")?.trimmingCharacters(in: .whitespaces) ?? ""
         if endpoint.hasSuffix("/") { endpoint.removeLast() }
         region = form.text("region")?.trimmingCharacters(in: .whitespaces) ?? ""
         bucket = form.text("bucket")?.trimmingCharacters(in: .whitespaces) ?? ""
-        addressing = form.text("addressing") == "virtual-host" ? "virtual-host" : "path"
+        addressing = form.text("addressing").flatMap(S3Configuration.Addressing.init(rawValue:)) ?? .path
         accessKeyID = form.text("access_key_id")?.trimmingCharacters(in: .whitespaces) ?? ""
         secret = form.text("secret") ?? ""
         sessionToken = form.text("session_token") ?? ""
@@ -130,7 +104,7 @@ struct StorageForm {
 
     var configuration: S3Configuration {
         S3Configuration(endpoint: endpoint, region: region, bucket: bucket,
-                        addressing: S3Configuration.Addressing(rawValue: addressing) ?? .path, accessKeyID: accessKeyID)
+                        addressing: addressing, accessKeyID: accessKeyID)
     }
 
     var summary: String { kind == .s3 ? "s3://\(bucket) at \(endpoint)" : "this server's disk" }
@@ -144,31 +118,18 @@ struct StorageForm {
         return problems
     }
 
-    /// The settings to store: the saved secrets unless new ones were typed, sealed.
-    func settings(updating saved: StorageSettings, vault: Vault, now: Date) throws -> StorageSettings {
-        var settings = saved
-        settings.kind = kind
-        settings.retentionDays = retentionDays ?? saved.retentionDays
-        settings.updatedAt = now
-        guard kind == .s3 || !endpoint.isEmpty else { return settings }
-        settings.s3Endpoint = endpoint
-        settings.s3Region = region
-        settings.s3Bucket = bucket
-        settings.s3Addressing = addressing
-        settings.s3AccessKeyID = accessKeyID
-        if !secret.isEmpty { settings.s3SecretSealed = try vault.seal(secret, at: StorageSettings.secretPlace) }
-        if !sessionToken.isEmpty {
-            settings.s3SessionTokenSealed = try vault.seal(sessionToken, at: StorageSettings.sessionTokenPlace)
-        } else if clearSessionToken {
-            settings.s3SessionTokenSealed = nil
+    /// What the service is asked to apply; nil while the retention is not valid.
+    var change: StorageConfiguration.Change? {
+        retentionDays.map { days in
+            StorageConfiguration.Change(kind: kind, s3: configuration, retentionDays: days, secret: secret,
+                                        sessionToken: sessionToken, clearSessionToken: clearSessionToken)
         }
-        return settings
     }
 
     var values: [String: Any] {
         [
             "isLocal": kind == .local, "isS3": kind == .s3, "endpoint": endpoint, "region": region, "bucket": bucket,
-            "pathStyle": addressing == "path", "virtualHost": addressing == "virtual-host", "accessKeyID": accessKeyID,
+            "pathStyle": addressing == .path, "virtualHost": addressing == .virtualHost, "accessKeyID": accessKeyID,
             "retention": retention,
         ]
     }

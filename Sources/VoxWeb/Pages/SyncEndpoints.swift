@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import VoxCore
+import VoxServices
 
 /// "Sync now" on Call History, and the progress it shows while the sync runs.
 enum SyncEndpoints {
@@ -14,29 +15,24 @@ enum SyncEndpoints {
         let finished: String?
     }
 
-    static func statuses(_ user: User, _ services: Services) throws -> [Status] {
+    static func statuses(_ user: User, _ site: Site) throws -> [Status] {
         let formatting = Formatting(user: user)
-        let accounts = try SetupPage.service(services).accounts(viewer: user)
-        return try services.database.environment.read { txn in
-            try accounts.compactMap { account in
-                guard let state = try services.database.syncStates.get(txn, account.id) else { return nil }
-                return Status(account: account.name, running: state.running, pagesDone: state.pagesDone, inserted: state.inserted,
-                              updated: state.updated, error: state.lastError, finished: state.finishedAt.map(formatting.dateTime))
-            }
+        return try site.sync.states(of: try site.setup.accounts(viewer: user)).map { account, state in
+            Status(account: account.name, running: state.running, pagesDone: state.pagesDone, inserted: state.inserted,
+                   updated: state.updated, error: state.lastError, finished: state.finishedAt.map(formatting.dateTime))
         }
     }
 
-    static func syncNow(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
+    static func syncNow(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
-        let sync = CallSync(services: services)
-        for account in try SetupPage.service(services).accounts(viewer: user) where account.active {
-            try sync.enqueue(accountID: account.id)
+        for account in try site.setup.accounts(viewer: user) where account.active {
+            try site.sync.enqueue(accountID: account.id)
         }
         return .redirect(to: "/calls?syncing=1")
     }
 
-    static func status(_ request: Request, _ context: RequestContext, _ services: Services) throws -> Response {
-        var response = Response.json(["accounts": try statuses(try context.requireUser(), services)])
+    static func status(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        var response = Response.json(["accounts": try statuses(try context.requireUser(), site)])
         response.addHeader("Cache-Control", "no-store")
         return response
     }

@@ -10,40 +10,57 @@ import VoxCore
 /// the next run starts from the last committed page, and upserts by Voximplant's session id
 /// make the overlap harmless.
 public struct CallSync: Sendable {
-    let services: Services
+    let database: Database
+    let upstreams: Upstreams
+    let jobs: JobQueue
+    let clock: any Clock
     public var overlap: TimeInterval = 15 * 60
-    public var backfill: TimeInterval = 30 * 86_400
+    /// How far back the first sync of an account reaches.
+    public var backfill: TimeInterval
     public var pageSize = 1000
 
-    public static let jobKind = "sync-account"
-
-    public init(services: Services) {
-        self.services = services
-        backfill = services.backfillDays * 86_400
+    public init(database: Database, upstreams: Upstreams, jobs: JobQueue, clock: any Clock, backfillDays: Double) {
+        self.database = database
+        self.upstreams = upstreams
+        self.jobs = jobs
+        self.clock = clock
+        backfill = backfillDays * 86_400
     }
 
     /// Enqueues a sync of the account (once: a sync already waiting is not doubled).
     public func enqueue(accountID: UInt64) throws {
-        let waker = services.jobWaker
-        try services.database.environment.write { txn in
-            try services.jobs.enqueue(kind: CallSync.jobKind, payload: String(accountID), dedupeKey: "sync:\(accountID)", in: txn)
-            txn.onCommit { waker.wake() }
+        try database.environment.write { txn in
+            try jobs.enqueue(kind: .syncAccount, payload: String(accountID), dedupeKey: "sync:\(accountID)", in: txn)
+        }
+    }
+
+    /// Enqueues a sync of every active account with a key (housekeeping's schedule).
+    public func enqueueAll() throws {
+        let accounts = try database.environment.read { txn in try database.accounts.entries(txn) }
+        for account in accounts where account.value.active && account.value.apiKeySealed != nil {
+            try enqueue(accountID: account.key)
+        }
+    }
+
+    /// The last or running sync of each of `accounts` that has one, in their order.
+    public func states(of accounts: [Account]) throws -> [(account: Account, state: SyncState)] {
+        try database.environment.read { txn in
+            try accounts.compactMap { account in try database.syncStates.get(txn, account.id).map { (account, $0) } }
         }
     }
 
     /// Runs a whole sync. `stopAfterPages` simulates an interruption (tests).
     public func run(accountID: UInt64, stopAfterPages: Int? = nil, heartbeat: () throws -> Void = {}) throws {
-        let database = services.database
         guard let account = try database.environment.read({ txn in try database.accounts.get(txn, accountID) }),
               account.active else { return }
-        let client = try services.upstreams.voximplant(account, vault: services.vault)
+        let client = try upstreams.voximplant(account)
         let applications = try database.environment.read { txn in
             try database.applications.entries(txn).map(\.value).filter { $0.accountID == accountID }
         }
         let byVoxApp = Dictionary(applications.compactMap { app in app.voximplantApplicationID.map { ($0, app.id) } },
                                   uniquingKeysWith: { a, _ in a })
         var state = try database.environment.read { txn in try database.syncStates.get(txn, accountID) } ?? SyncState()
-        let now = services.clock.now()
+        let now = clock.now()
         let from = state.checkpoint.map { $0 - overlap } ?? now - backfill
         state.running = true
         state.pagesDone = 0
@@ -62,7 +79,6 @@ public struct CallSync: Sendable {
                 let calls = page.sessions.compactMap { CallSync.call(from: $0, account: account, applications: byVoxApp) }
                 try database.environment.write { txn in
                     let store = CallStore(database: database)
-                    var enqueued = false
                     for call in calls {
                         let result = try store.upsert(call, in: txn)
                         switch result {
@@ -72,11 +88,9 @@ public struct CallSync: Sendable {
                         }
                         // A recording Voximplant has and we have not archived yet.
                         if call.recordingURL != nil, try database.calls.get(txn, result.callID)?.recording == nil {
-                            try RecordingJobs.enqueueArchive(callID: result.callID, jobs: services.jobs, in: txn)
-                            enqueued = true
+                            try RecordingJobs.enqueueArchive(callID: result.callID, jobs: jobs, in: txn)
                         }
                     }
-                    if enqueued { txn.onCommit { [waker = services.jobWaker] in waker.wake() } }
                     state.pagesDone += 1
                     if let newest = calls.map(\.startedAt).max() { state.checkpoint = max(state.checkpoint ?? newest, newest) }
                     try database.syncStates.put(txn, accountID, state)
@@ -86,19 +100,19 @@ public struct CallSync: Sendable {
                 if page.sessions.isEmpty || offset >= page.totalCount { break }
             }
             state.running = false
-            state.finishedAt = services.clock.now()
+            state.finishedAt = clock.now()
             try save(state, accountID)
         } catch {
             state.running = false
             state.lastError = String(describing: error)
-            state.finishedAt = services.clock.now()
+            state.finishedAt = clock.now()
             try? save(state, accountID)
             throw error
         }
     }
 
     private func save(_ state: SyncState, _ accountID: UInt64) throws {
-        try services.database.environment.write { txn in try services.database.syncStates.put(txn, accountID, state) }
+        try database.environment.write { txn in try database.syncStates.put(txn, accountID, state) }
     }
 
     /// One Voximplant call session as our call. Status mapping (our choice, from the

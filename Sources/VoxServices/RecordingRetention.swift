@@ -7,10 +7,18 @@ import VoxCore
 /// The call lets go of its recording first, and the deletion of the object is enqueued in
 /// that same transaction: a call never points at a deleted object, and a deletion that fails
 /// (the store is down) is retried like any job instead of being forgotten.
-public struct RecordingRetention {
-    let services: Services
+public struct RecordingRetention: Sendable {
+    let database: Database
+    let stores: RecordingStores
+    let jobs: JobQueue
+    let clock: any Clock
 
-    public init(services: Services) { self.services = services }
+    public init(database: Database, stores: RecordingStores, jobs: JobQueue, clock: any Clock) {
+        self.database = database
+        self.stores = stores
+        self.jobs = jobs
+        self.clock = clock
+    }
 
     struct ObjectReference: Codable {
         var store: String
@@ -20,10 +28,8 @@ public struct RecordingRetention {
     /// Clears what is past retention, oldest first, in batches. Returns how many calls let go.
     @discardableResult
     public func sweep(batch: Int = 500) throws -> Int {
-        let settings = try services.recordings.settings()
-        guard let cutoff = settings.retentionCutoff(now: services.clock.now()).map(Time.micros) else { return 0 }
-        let database = services.database
-        let waker = services.jobWaker
+        let settings = try stores.settings()
+        guard let cutoff = settings.retentionCutoff(now: clock.now()).map(Time.micros) else { return 0 }
         var total = 0
         while true {
             let cleared = try database.environment.write { txn -> Int in
@@ -38,13 +44,12 @@ public struct RecordingRetention {
                     if let released {
                         let reference = ObjectReference(store: released.store, key: released.key)
                         let payload = String(decoding: try JSONEncoder().encode(reference), as: UTF8.self)
-                        try services.jobs.enqueue(kind: RecordingJobs.deleteObject, payload: payload,
+                        try jobs.enqueue(kind: .deleteRecording, payload: payload,
                                                   dedupeKey: "delete:\(released.store):\(released.key)", in: txn)
                     } else {
                         try database.recordingsByStart.delete(txn, (start, callID))  // its call is gone
                     }
                 }
-                if !expired.isEmpty { txn.onCommit { waker.wake() } }
                 return expired.count
             }
             total += cleared
@@ -53,11 +58,11 @@ public struct RecordingRetention {
     }
 
     /// The job that deletes an object nobody points at any more.
-    func deleteObject(_ job: Job) throws -> JobRunner.Outcome {
+    public func deleteObject(_ job: Job) throws -> JobRunner.Outcome {
         guard let reference = try? JSONDecoder().decode(ObjectReference.self, from: Data(job.payload.utf8)) else {
             throw JobRunner.PermanentFailure("unreadable payload")
         }
-        guard let store = try services.recordings.store(named: reference.store) else {
+        guard let store = try stores.store(named: reference.store) else {
             throw JobRunner.PermanentFailure("the '\(reference.store)' store is no longer configured; \(reference.key) stays there")
         }
         try store.delete(ObjectKey(reference.key))

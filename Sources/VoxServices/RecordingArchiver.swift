@@ -1,4 +1,6 @@
+import CryptoPrimitives
 import Foundation
+import HTTPTransport
 import Integrations
 import ObjectStore
 import VoxCore
@@ -11,20 +13,29 @@ import VoxCore
 /// and are hashed there. Upload before commit: a crash in between leaves an object nobody
 /// points at, which the rerun overwrites under the same key; never a call pointing at
 /// nothing. Idempotent: a call that already has its recording is done.
-struct RecordingArchiver {
-    let services: Services
+public struct RecordingArchiver: Sendable {
+    let database: Database
+    let stores: RecordingStores
+    let upstreams: Upstreams
+    let clock: any Clock
 
-    func run(_ job: Job) throws -> JobRunner.Outcome {
-        let database = services.database
+    public init(database: Database, stores: RecordingStores, upstreams: Upstreams, clock: any Clock) {
+        self.database = database
+        self.stores = stores
+        self.upstreams = upstreams
+        self.clock = clock
+    }
+
+    public func run(_ job: Job) throws -> JobRunner.Outcome {
         guard let callID = UInt64(job.payload),
               let call = try database.environment.read({ txn in try database.calls.get(txn, callID) }),
               call.recording == nil else { return .done }
-        let settings = try services.recordings.settings()
-        if let cutoff = settings.retentionCutoff(now: services.clock.now()), call.startedAt < cutoff {
+        let settings = try stores.settings()
+        if let cutoff = settings.retentionCutoff(now: clock.now()), call.startedAt < cutoff {
             return .done  // retention would delete it at once
         }
 
-        let temporary = services.temporaryDirectory + "/recording-\(callID)-\(UUID().uuidString)"
+        let temporary = stores.temporaryDirectory + "/recording-\(callID)-\(UUID().uuidString)"
         defer { unlink(temporary) }
         // The runner renews the job's lease while this runs (see JobRunner), so a slow but
         // live download keeps its job; a stalled one is cut by the policy's low-speed limit.
@@ -37,7 +48,7 @@ struct RecordingArchiver {
         let size = try FileDigest.size(temporary)
         let checksum = try FileDigest.sha256(file: temporary)
 
-        let (storeName, store) = try services.recordings.current()
+        let (storeName, store) = try stores.current()
         let key = try ObjectKey(RecordingArchiver.key(for: call, contentType: contentType))
         try store.put(key, fromFile: temporary, contentType: contentType)
         try database.environment.write { txn in
@@ -66,10 +77,10 @@ struct RecordingArchiver {
             try downloadFromVoximplant(url, call: call, to: path)
             return true
         }
-        guard let conversation = call.conversationID, let key = try services.database.elevenLabsKey(for: call) else { return false }
+        guard let conversation = call.conversationID, let key = try database.elevenLabsKey(for: call) else { return false }
         do {
-            let client = try services.upstreams.elevenLabs(key, vault: services.vault)
-            _ = try client.downloadAudio(conversationID: conversation, to: path, limits: services.upstreams.recordingPolicy)
+            let client = try upstreams.elevenLabs(key)
+            _ = try client.downloadAudio(conversationID: conversation, to: path, limits: upstreams.recordingPolicy)
             return true
         } catch ElevenLabsError.notFound {
             return false  // ElevenLabs has no audio for this conversation
@@ -83,10 +94,10 @@ struct RecordingArchiver {
         // reference is unsure how); plain GET is what public record URLs take. The URL came in
         // a signed event or from call history: the policy decides whether it may be fetched at
         // all (allowed origins, every redirect hop, no private addresses, size and speed).
-        let request = HTTPRequest(url: recordingURL, policy: services.upstreams.recordingPolicy)
+        let request = HTTPRequest(url: recordingURL, policy: upstreams.recordingPolicy)
         let response: HTTPResponse
         do {
-            response = try services.upstreams.recordingsHTTP.download(request, to: path, limiterKey: "account:\(call.accountID)")
+            response = try upstreams.recordingsHTTP.download(request, to: path, limiterKey: "account:\(call.accountID)")
         } catch let error as UpstreamError where error.isPermanent {
             throw JobRunner.PermanentFailure("the recording was not fetched: \(error)")
         }

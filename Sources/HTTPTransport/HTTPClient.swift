@@ -1,4 +1,4 @@
-import CryptoPrimitives
+import Essentials
 import Foundation
 import Logging
 
@@ -113,8 +113,7 @@ public struct RetryPolicy: Sendable {
             formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
             if let date = formatter.date(from: retryAfter) { return min(max(0, date.timeIntervalSince(now)), maxDelay) }
         }
-        let step = min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
-        return step / 2 + Double.random(in: 0...(step / 2))
+        return Backoff(base: baseDelay, limit: maxDelay).delay(attempt: attempt)
     }
 }
 
@@ -140,7 +139,7 @@ public final class HTTPClient: Sendable {
     let logger: Logger
     let sleep: @Sendable (TimeInterval) -> Void
 
-    public init(configuration: Configuration, logger: Logger = Logger(label: "voxfcgi.http"),
+    public init(configuration: Configuration, logger: Logger,
                 sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }) {
         self.configuration = configuration
         self.limiter = RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.burst)

@@ -1,5 +1,5 @@
 import Foundation
-import Integrations
+import HTTPTransport
 import Logging
 import ObjectStore
 import VoxCore
@@ -18,14 +18,17 @@ public final class RecordingStores: @unchecked Sendable {
     private let lock = NSLock()
     private var cached: (settings: StorageSettings, store: S3Store)?
 
-    public init(root: String, database: Database, vault: Vault, s3Timeout: TimeInterval = 120,
-                logger: Logger = Logger(label: "voxfcgi.s3")) throws {
+    public init(root: String, database: Database, vault: Vault, s3Timeout: TimeInterval = 120, logger: Logger) throws {
         local = try LocalDiskStore(root: root)
         self.database = database
         self.vault = vault
         self.s3Timeout = s3Timeout
         self.logger = logger
     }
+
+    /// Downloads in progress: the local store's own temporary folder, so that one clean-up at
+    /// start serves both.
+    public var temporaryDirectory: String { local.temporaryDirectory }
 
     public func settings() throws -> StorageSettings {
         try database.environment.read { txn in try database.storageSettings.get(txn, StorageSettings.recordID) } ?? StorageSettings()
@@ -61,12 +64,12 @@ public final class RecordingStores: @unchecked Sendable {
     }
 
     /// An S3 store for `settings` (also for "Test" on the Setup page, before saving).
-    static func makeS3(_ settings: StorageSettings, vault: Vault, timeout: TimeInterval, logger: Logger,
+    public static func makeS3(_ settings: StorageSettings, vault: Vault, timeout: TimeInterval, logger: Logger,
                        retry: RetryPolicy = RetryPolicy()) throws -> S3Store {
         guard let sealed = settings.s3SecretSealed else { throw ObjectStoreError.refused(status: 0, code: "NoSecret", message: "no secret key saved") }
         let credentials = AWSCredentials(
-            accessKeyID: settings.s3AccessKeyID, secretAccessKey: try vault.open(sealed, at: StorageSettings.secretPlace),
-            sessionToken: try settings.s3SessionTokenSealed.map { try vault.open($0, at: StorageSettings.sessionTokenPlace) })
+            accessKeyID: settings.s3AccessKeyID, secretAccessKey: try vault.open(sealed, as: .s3SecretKey, of: StorageSettings.recordID),
+            sessionToken: try settings.s3SessionTokenSealed.map { try vault.open($0, as: .s3SessionToken, of: StorageSettings.recordID) })
         var configuration = S3Configuration(endpoint: settings.s3Endpoint, region: settings.s3Region, bucket: settings.s3Bucket,
                                             addressing: S3Configuration.Addressing(rawValue: settings.s3Addressing) ?? .path,
                                             accessKeyID: settings.s3AccessKeyID)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 import Integrations
 import Logging
 import VoxCore
@@ -8,6 +9,7 @@ import VoxCore
 public struct Upstreams: Sendable {
     public let voximplantURL: String
     public let elevenLabsURL: String
+    let vault: Vault
     let voximplantHTTP: HTTPClient
     let elevenLabsHTTP: HTTPClient
     /// Recording downloads: long transfers, so their own timeout.
@@ -22,10 +24,9 @@ public struct Upstreams: Sendable {
     /// https here. [unconfirmed: widen VOXFCGI_RECORDING_SOURCES if a real account's URLs differ]
     public static let defaultRecordingSources = "https://*.voximplant.com"
 
-    public init(voximplantURL: String, elevenLabsURL: String, logger: Logger = Logger(label: "voxfcgi.http"),
-                retry: RetryPolicy = RetryPolicy(), timeout: TimeInterval = 30,
-                recordingPolicy: OutboundPolicy = .untrusted(try! OriginAllowList(Upstreams.defaultRecordingSources),
-                                                             maxBodyBytes: 512 << 20, lowSpeed: (1024, 60))) {
+    public init(voximplantURL: String, elevenLabsURL: String, vault: Vault, logger: Logger, retry: RetryPolicy = RetryPolicy(),
+                timeout: TimeInterval = 30, recordingPolicy: OutboundPolicy) {
+        self.vault = vault
         self.voximplantURL = voximplantURL
         self.elevenLabsURL = elevenLabsURL
         self.recordingPolicy = recordingPolicy
@@ -43,15 +44,15 @@ public struct Upstreams: Sendable {
         recordingsHTTP = HTTPClient(configuration: recordings, logger: logger)
     }
 
-    public func voximplant(_ account: Account, vault: Vault) throws -> VoximplantClient {
+    public func voximplant(_ account: Account) throws -> VoximplantClient {
         guard let sealed = account.apiKeySealed else { throw VoximplantError.authentication("no API key saved") }
-        let key = try vault.open(sealed, at: Vault.Place("accounts", account.id, "api_key"))
+        let key = try vault.open(sealed, as: .accountAPIKey, of: account.id)
         return VoximplantClient(baseURL: voximplantURL, credentials: .init(accountID: account.voximplantAccountID, apiKey: key),
                                 http: voximplantHTTP)
     }
 
-    public func elevenLabs(_ key: ElevenLabsKey, vault: Vault) throws -> ElevenLabsClient {
-        let secret = try vault.open(key.apiKeySealed, at: Vault.Place("elevenlabs_keys", key.id, "api_key"))
+    public func elevenLabs(_ key: ElevenLabsKey) throws -> ElevenLabsClient {
+        let secret = try vault.open(key.apiKeySealed, as: .elevenLabsAPIKey, of: key.id)
         return ElevenLabsClient(baseURL: key.baseURL.isEmpty ? elevenLabsURL : key.baseURL, apiKey: secret, http: elevenLabsHTTP,
                                 downloads: recordingsHTTP)
     }

@@ -12,11 +12,12 @@ public struct Purges: Sendable {
     let parkedJobDays: Double
     let orphanTranscriptDays: Double
 
-    public init(services: Services, parkedJobDays: Double, orphanTranscriptDays: Double) {
-        database = services.database
-        throttle = services.throttle
-        jobs = services.jobs
-        clock = services.clock
+    public init(database: Database, throttle: LoginThrottle, jobs: JobQueue, clock: any Clock, parkedJobDays: Double,
+                orphanTranscriptDays: Double) {
+        self.database = database
+        self.throttle = throttle
+        self.jobs = jobs
+        self.clock = clock
         self.parkedJobDays = parkedJobDays
         self.orphanTranscriptDays = orphanTranscriptDays
     }

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Integrations
+@testable import HTTPTransport
+import Logging
 import TestSupport
 import Testing
 
@@ -19,7 +20,7 @@ import Testing
     deinit { source.kill() }
 
     func accepts() throws -> Int {
-        Int(try HTTPClient(configuration: .init(service: "control")).send(HTTPRequest(url: base + "/_accepts")).text) ?? -1
+        Int(try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(HTTPRequest(url: base + "/_accepts")).text) ?? -1
     }
 
     /// The source's origin allowed explicitly, as the tests' settings do; the trap's not.
@@ -33,7 +34,7 @@ import Testing
         configuration.totalTimeout = 30
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("download-\(UUID())").path
         defer { unlink(path) }
-        return try HTTPClient(configuration: configuration).download(HTTPRequest(url: url, policy: policy), to: path)
+        return try HTTPClient(configuration: configuration, logger: testLogger).download(HTTPRequest(url: url, policy: policy), to: path)
     }
 
     func expectRefused(_ url: String, _ policy: OutboundPolicy, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -131,7 +132,7 @@ import Testing
         // And the source saw the connection go.
         var seen: Double?
         for _ in 0..<40 where seen == nil {
-            seen = Double(try HTTPClient(configuration: .init(service: "control")).send(HTTPRequest(url: base + "/_tarpit")).text)
+            seen = Double(try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(HTTPRequest(url: base + "/_tarpit")).text)
             if seen == nil { Thread.sleep(forTimeInterval: 0.25) }
         }
         #expect((seen ?? 99) < 8, "the tarpit held the connection \(seen ?? -1) s")
@@ -144,10 +145,12 @@ import Testing
         defer { unlink(path) }
         var configuration = HTTPClient.Configuration(service: "recordings")
         configuration.retry = RetryPolicy(maxAttempts: 1)
-        _ = try HTTPClient(configuration: configuration).download(HTTPRequest(url: base + "/gzip-bomb", policy: try policy()), to: path)
+        _ = try HTTPClient(configuration: configuration, logger: testLogger).download(HTTPRequest(url: base + "/gzip-bomb", policy: try policy()), to: path)
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? -1
         #expect(size > 0 && size < 1 << 20, "\(size) bytes on disk")
         let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
         #expect(mode & 0o077 == 0, "downloads are private: \(String(mode, radix: 8))")
     }
 }
+
+let testLogger = Logger(label: "test")

@@ -3,10 +3,10 @@ import Foundation
 /// The recording formats archived here, each with its media type and file extension, in one
 /// list: what the archive job recognises by its first bytes, names its objects with, and the
 /// call page shows.
-enum AudioFormat: CaseIterable {
+public enum AudioFormat: CaseIterable, Sendable {
     case mp3, wav, ogg, mp4, webm, flac
 
-    var contentType: String {
+    public var contentType: String {
         switch self {
         case .mp3: "audio/mpeg"
         case .wav: "audio/wav"
@@ -17,7 +17,7 @@ enum AudioFormat: CaseIterable {
         }
     }
 
-    var fileExtension: String {
+    public var fileExtension: String {
         switch self {
         case .mp3: "mp3"
         case .wav: "wav"
@@ -31,7 +31,7 @@ enum AudioFormat: CaseIterable {
     /// The format of a stored media type, older spellings included (recordings archived before
     /// types came from the bytes kept the source's header: `audio/x-wav`, `audio/x-m4a`…).
     /// Anything unknown reads as MP3, Voximplant's default.
-    init(contentType: String) {
+    public init(contentType: String) {
         switch contentType {
         case "audio/wav", "audio/x-wav", "audio/wave": self = .wav
         case "audio/ogg": self = .ogg
@@ -44,7 +44,7 @@ enum AudioFormat: CaseIterable {
 
     /// The format of a file from its first bytes; nil when it is none of these (an HTML error
     /// page, a script, anything else).
-    static func sniff(path: String) -> AudioFormat? {
+    public static func sniff(path: String) -> AudioFormat? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let head = [UInt8](handle.readData(ofLength: 12))

@@ -1,5 +1,6 @@
 import Foundation
-import Integrations
+import HTTPTransport
+import VoxServices
 
 public struct SettingsError: Error, CustomStringConvertible {
     public let description: String

@@ -4,42 +4,55 @@ import VoxCore
 
 /// What each kind of job does. Handlers are idempotent: a job can run again after a crash.
 public enum JobHandlers {
-    public static func all(_ services: Services) -> [String: JobRunner.Handler] {
+    public static func all(transcripts: TranscriptFetcher, archiver: RecordingArchiver, retention: RecordingRetention,
+                           sync: CallSync, jobs: JobQueue) -> [JobKind: JobRunner.Handler] {
         [
-            ScenarioEventIngest.transcriptJob: { job in try fetchTranscript(job, services) },
-            RecordingJobs.archive: { job in try RecordingArchiver(services: services).run(job) },
-            RecordingJobs.deleteObject: { job in try RecordingRetention(services: services).deleteObject(job) },
-            CallSync.jobKind: { job in
+            .fetchTranscript: { job in try transcripts.run(job) },
+            .archiveRecording: { job in try archiver.run(job) },
+            .deleteRecording: { job in try retention.deleteObject(job) },
+            .syncAccount: { job in
                 guard let accountID = UInt64(job.payload) else { return .done }
-                try CallSync(services: services).run(accountID: accountID) { try services.jobs.extendLease(job) }
+                try sync.run(accountID: accountID) { try jobs.extendLease(job) }
                 return .done
             },
         ]
     }
+}
 
-    /// Fetches the call's conversation from ElevenLabs. Until ElevenLabs says it is final, it
-    /// asks again later; then it stores the transcript and flags the call in one transaction.
-    static func fetchTranscript(_ job: Job, _ services: Services) throws -> JobRunner.Outcome {
-        let database = services.database
+/// The transcript job: fetches the call's conversation from ElevenLabs. Until ElevenLabs says
+/// it is final, it asks again later; then it stores the transcript and flags the call in one
+/// transaction.
+public struct TranscriptFetcher: Sendable {
+    let database: Database
+    let upstreams: Upstreams
+    let clock: any Clock
+
+    public init(database: Database, upstreams: Upstreams, clock: any Clock) {
+        self.database = database
+        self.upstreams = upstreams
+        self.clock = clock
+    }
+
+    public func run(_ job: Job) throws -> JobRunner.Outcome {
         guard let callID = UInt64(job.payload),
               let call = try database.environment.read({ txn in try database.calls.get(txn, callID) }),
               let conversationID = call.conversationID else { return .done }
-        guard let key = try database.elevenLabsKey(for: call) else { throw JobError.noElevenLabsKey }
-        let conversation = try services.upstreams.elevenLabs(key, vault: services.vault).conversation(id: conversationID)
+        // Retried, not parked: the key may be added to the application meanwhile.
+        guard let key = try database.elevenLabsKey(for: call) else { throw NoElevenLabsKey() }
+        let conversation = try upstreams.elevenLabs(key).conversation(id: conversationID)
         guard conversation.isFinal else { return .later(30) }
         var transcript = conversation.storedTranscript
         transcript.elevenLabsKeyID = key.id
-        transcript.receivedAt = services.clock.now()
+        transcript.receivedAt = clock.now()
         try database.environment.write { txn in
             try CallStore(database: database).saveTranscript(transcript, owner: call.ownerUserID, in: txn)
         }
         return .done
     }
+}
 
-    enum JobError: Error, CustomStringConvertible {
-        case noElevenLabsKey
-        var description: String { "the call's application has no ElevenLabs key" }
-    }
+struct NoElevenLabsKey: Error, CustomStringConvertible {
+    var description: String { "the call's application has no ElevenLabs key" }
 }
 
 extension ElevenLabsConversation {

@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "VoxWeb",
             dependencies: [
-                "VoxServices", "VoxCore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "Essentials",
+                "VoxServices", "VoxCore", "KVStore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "Essentials",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],

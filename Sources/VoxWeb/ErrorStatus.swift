@@ -29,21 +29,18 @@ extension UserError: HTTPResponseError {
     public var message: String { description }
 }
 
-/// Voximplant refused or failed: the fault is upstream of us.
-extension VoximplantError: HTTPResponseError {
+/// A service upstream of us (Voximplant, ElevenLabs, the S3 store) refused or failed: 502,
+/// with the error's own description of what it answered.
+protocol UpstreamFailure: HTTPResponseError, CustomStringConvertible {}
+
+extension UpstreamFailure {
     public var status: HTTPStatus { .badGateway }
     public var message: String { description }
 }
 
-extension ElevenLabsError: HTTPResponseError {
-    public var status: HTTPStatus { .badGateway }
-    public var message: String { description }
-}
-
-extension ObjectStoreError: HTTPResponseError {
-    public var status: HTTPStatus { .badGateway }
-    public var message: String { description }
-}
+extension VoximplantError: UpstreamFailure {}
+extension ElevenLabsError: UpstreamFailure {}
+extension ObjectStoreError: UpstreamFailure {}
 
 /// A sealed secret that does not open is ours to fix, not the user's.
 extension Vault.VaultError: HTTPResponseError {

@@ -4,10 +4,11 @@ import Logging
 import VoxCore
 
 /// The services the web layer calls, built once by the composition root (`Worker`) in
-/// dependency order. Each member was given only what it uses; this struct only holds them
-/// together so that the pages can be handed one thing. The job runner's handlers and
+/// dependency order. Each member was given only what it uses; this only holds them
+/// together so that the pages can be handed one thing (a class: reading a member through
+/// `Site` then costs one reference, not a copy of every member). The job runner's handlers and
 /// housekeeping are made from the same members (`jobHandlers`, `housekeeping`).
-public struct ApplicationServices: Sendable {
+public final class ApplicationServices: Sendable {
     public let clock: any Clock
     public let users: Users
     public let sessions: Sessions

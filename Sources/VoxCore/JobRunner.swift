@@ -1,5 +1,4 @@
 import Essentials
-import CryptoPrimitives
 import Foundation
 import Logging
 import Threads
@@ -121,8 +120,10 @@ public final class JobRunner: @unchecked Sendable {
 
     private func run(_ job: Job) {
         guard let handler = handlers[JobKind(rawValue: job.kind)] else {
-            logger.error("job parked: no handler for its kind", metadata: ["job_id": .stringConvertible(job.id), "kind": .string(job.kind)])
-            try? queue.park(job, error: "no handler for job kind '\(job.kind)'")
+            // Failed, not parked, as before: a newer worker on the same data may know the kind.
+            let reason = "no handler for job kind '\(job.kind)'"
+            logger.warning("job attempt failed: no handler for its kind", metadata: metadata(job, reason))
+            try? queue.fail(job, error: reason)
             return
         }
         leases.lock()

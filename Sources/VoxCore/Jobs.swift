@@ -6,7 +6,7 @@ import KVStore
 public struct Job: Codable, Sendable, Equatable {
     public var id: UInt64
     /// What to do: a `JobKind`'s raw value (stored as text, so an unknown kind from a newer
-    /// version stays readable and is parked by the runner instead of failing to decode).
+    /// version stays readable instead of failing to decode).
     public var kind: String
     /// What to do it to (an id, or small JSON).
     public var payload: String

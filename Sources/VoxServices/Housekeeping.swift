@@ -1,5 +1,4 @@
 import Essentials
-import CryptoPrimitives
 import Foundation
 import Logging
 import Threads

@@ -7,15 +7,56 @@ import VoxServices
 /// Applications: a phone number linked to an ElevenLabs agent, its generated scenario, and
 /// "Deploy to Voximplant".
 enum ApplicationsPage {
+    /// The new-application form. `numbers` is listed live from the chosen account.
+    struct FormValues {
+        let accounts: [Pages.Option]
+        let keys: [Pages.Option]
+        let name: String
+        let agent: String
+        let record: Bool
+        let noAccounts: Bool
+        let error: String?
+        var numbers: [Pages.Option] = []
+        var noNumbers = false
+        var numbersError: String? = nil
+    }
+
+    struct ShowValues {
+        let id: UInt64
+        let name: String
+        let number: String
+        let agent: String
+        let agentName: String
+        let status: String
+        let record: Bool
+        let code: String
+        let steps: [String]
+        let hasSteps: Bool
+        let voxApplicationID: String
+        let rotated: Bool
+    }
+
     static func list(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let setup = site.setup
         let accounts = Dictionary(try setup.accounts(viewer: user).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let rows = try setup.applications(viewer: user).map { app -> [String: Any] in
-            ["id": app.id, "name": app.name, "number": PhoneNumber.display(app.phoneNumber), "agent": app.elevenLabsAgentID,
-             "account": accounts[app.accountID] ?? "—", "status": app.status.rawValue]
+        struct Row {
+            let id: UInt64
+            let name: String
+            let number: String
+            let agent: String
+            let account: String
+            let status: String
         }
-        return Pages.render("applications", title: "Applications", ["rows": rows, "empty": rows.isEmpty],
+        struct Values {
+            let rows: [Row]
+            let empty: Bool
+        }
+        let rows = try setup.applications(viewer: user).map { app in
+            Row(id: app.id, name: app.name, number: PhoneNumber.display(app.phoneNumber), agent: app.elevenLabsAgentID,
+                account: accounts[app.accountID] ?? "—", status: app.status.rawValue)
+        }
+        return Pages.render("applications", title: "Applications", Values(rows: rows, empty: rows.isEmpty),
                             context: context, site: site, activePath: "/applications")
     }
 
@@ -30,21 +71,22 @@ enum ApplicationsPage {
         let setup = site.setup
         let accounts = try setup.accounts(viewer: user).filter(\.active)
         let chosen = input.text("account").flatMap(UInt64.init).flatMap { id in accounts.first { $0.id == id } } ?? accounts.first
-        var values: [String: Any] = [
-            "accounts": accounts.map { ["id": $0.id, "name": $0.name, "selected": $0.id == chosen?.id] },
-            "keys": try setup.elevenLabsKeys(viewer: user).map { ["id": $0.id, "name": $0.name, "selected": String($0.id) == input["key"]] },
-            "name": input["name"] ?? "", "agent": input["agent"] ?? "", "record": input["record"] != nil || input.items.isEmpty,
-            "noAccounts": accounts.isEmpty,
-        ]
-        if let error { values["error"] = error }
+        var values = FormValues(
+            accounts: accounts.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == chosen?.id) },
+            keys: try setup.elevenLabsKeys(viewer: user).map {
+                Pages.Option(value: String($0.id), label: $0.name, selected: String($0.id) == input["key"])
+            },
+            name: input["name"] ?? "", agent: input["agent"] ?? "", record: input["record"] != nil || input.items.isEmpty,
+            noAccounts: accounts.isEmpty, error: error)
         if let chosen {
             do {
                 let numbers = try site.upstreams.voximplant(chosen).phoneNumbers()
-                values["numbers"] = numbers.map { ["number": $0.phoneNumber, "display": PhoneNumber.display($0.phoneNumber),
-                                                   "selected": $0.phoneNumber == input["number"]] }
-                values["noNumbers"] = numbers.isEmpty
+                values.numbers = numbers.map {
+                    Pages.Option(value: $0.phoneNumber, label: PhoneNumber.display($0.phoneNumber), selected: $0.phoneNumber == input["number"])
+                }
+                values.noNumbers = numbers.isEmpty
             } catch let failure as any HTTPResponseError where failure.status == .badGateway {
-                values["numbersError"] = "Could not list the account's numbers: \(failure.message)."
+                values.numbersError = "Could not list the account's numbers: \(failure.message)."
             }
         }
         return Pages.render("application-new", title: "New application", values, context: context, site: site,
@@ -86,14 +128,14 @@ enum ApplicationsPage {
             agentName = agent.name
         }
         let code = try setup.scenario(for: application, viewer: user, publicURL: site.publicURL, revealSecrets: false)
-        return Pages.render("application", title: application.name, [
-            "id": application.id, "name": application.name, "number": PhoneNumber.display(application.phoneNumber),
-            "agent": application.elevenLabsAgentID, "agentName": agentName, "status": application.status.rawValue,
-            "record": application.record ?? false, "code": code, "steps": application.lastDeployment ?? [],
-            "hasSteps": !(application.lastDeployment ?? []).isEmpty,
-            "voxApplicationID": application.voximplantApplicationID.map(String.init) ?? "—",
-            "rotated": request.query["rotated"] == "1",
-        ], context: context, site: site, activePath: "/applications")
+        let steps = application.lastDeployment ?? []
+        return Pages.render("application", title: application.name, ShowValues(
+            id: application.id, name: application.name, number: PhoneNumber.display(application.phoneNumber),
+            agent: application.elevenLabsAgentID, agentName: agentName, status: application.status.rawValue,
+            record: application.record ?? false, code: code, steps: steps, hasSteps: !steps.isEmpty,
+            voxApplicationID: application.voximplantApplicationID.map(String.init) ?? "—",
+            rotated: request.query["rotated"] == "1"
+        ), context: context, site: site, activePath: "/applications")
     }
 
     /// The full scenario, secrets included, for the owner's copy button (a POST with the CSRF

@@ -4,6 +4,40 @@ import VoxCore
 import VoxServices
 
 enum CallDetailPage {
+    struct Recording {
+        let url: String
+        let contentType: String
+        let format: String
+        let size: String
+        let storeLabel: String
+    }
+
+    struct Turn {
+        let role: String
+        let who: String
+        let text: String
+        let at: String
+    }
+
+    struct Transcript {
+        let turns: [Turn]
+        /// Nil when ElevenLabs gave none, so the page shows no empty "Summary:" line.
+        let summary: String?
+        let verdict: String
+    }
+
+    struct Values {
+        let call: CallsPage.Row
+        let ended: String
+        let timeZone: String
+        let sessionID: UInt64
+        let conversationID: String
+        let finishReason: String
+        let recording: Recording?
+        let pendingRecording: Bool
+        let transcript: Transcript?
+    }
+
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         // Someone else's call is "not found", not "forbidden": its existence is not revealed.
@@ -13,33 +47,27 @@ enum CallDetailPage {
         }
         let formatting = Formatting(user: user)
         let application = try site.statistics.applications(viewer: user).first { $0.id == call.applicationID }
-        var values = CallsPage.row(call, formatting: formatting, applicationName: application?.name)
-        values["ended"] = call.endedAt.map(formatting.dateTime) ?? "—"
-        values["timeZone"] = formatting.timeZone.identifier
-        values["sessionID"] = call.voximplantSessionID
-        values["conversationID"] = call.conversationID ?? "—"
-        values["finishReason"] = call.finishReason ?? "—"
-        values["durationSeconds"] = call.durationSeconds
-        if let recording = call.recording {
-            values["recording"] = [
-                "url": "/recordings/\(call.id)", "contentType": recording.contentType,
-                "format": AudioFormat(contentType: recording.contentType).fileExtension.uppercased(),
-                "size": Formatting.bytes(recording.size),
-                "storeLabel": recording.store == RecordingRef.s3Store ? "S3" : "this server's disk",
-            ]
-        } else if call.recordingURL != nil {
-            values["pendingRecording"] = true
+        let recording = call.recording.map { recording in
+            Recording(url: "/recordings/\(call.id)", contentType: recording.contentType,
+                      format: AudioFormat(contentType: recording.contentType).fileExtension.uppercased(),
+                      size: Formatting.bytes(recording.size),
+                      storeLabel: recording.store == RecordingRef.s3Store ? "S3" : "this server's disk")
         }
-        if let transcript = try site.calls.transcript(of: call) {
-            values["transcript"] = [
-                "turns": transcript.turns.map { turn -> [String: Any] in
-                    ["role": turn.role == "agent" ? "agent" : "user", "who": turn.role == "agent" ? "Agent" : "Caller",
-                     "text": turn.text, "at": Formatting.duration(turn.secondsIntoCall)]
+        let transcript = try site.calls.transcript(of: call).map { transcript in
+            Transcript(
+                turns: transcript.turns.map { turn in
+                    Turn(role: turn.role == "agent" ? "agent" : "user", who: turn.role == "agent" ? "Agent" : "Caller",
+                         text: turn.text, at: Formatting.duration(turn.secondsIntoCall))
                 },
-                "summary": transcript.summary ?? "",
-                "verdict": transcript.successVerdict ?? "unknown",
-            ]
+                summary: transcript.summary.flatMap { $0.isEmpty ? nil : $0 },
+                verdict: transcript.successVerdict ?? "unknown")
         }
+        let values = Values(
+            call: CallsPage.Row(call, formatting: formatting, applicationName: application?.name),
+            ended: call.endedAt.map(formatting.dateTime) ?? "—", timeZone: formatting.timeZone.identifier,
+            sessionID: call.voximplantSessionID, conversationID: call.conversationID ?? "—",
+            finishReason: call.finishReason ?? "—", recording: recording,
+            pendingRecording: recording == nil && call.recordingURL != nil, transcript: transcript)
         return Pages.render("call", title: "Call \(call.id)", values, context: context, site: site, activePath: "/calls")
     }
 }

@@ -5,6 +5,54 @@ import VoxServices
 
 /// Call History: filter bar, table, keyset paging, CSV export.
 enum CallsPage {
+    /// One call as the table (and the call page) shows it.
+    struct Row {
+        let id: UInt64
+        let started: String
+        let direction: String
+        let directionLabel: String
+        let from: String
+        let to: String
+        let duration: String
+        let status: String
+        let cost: String
+        let application: String
+        let hasTranscript: Bool
+        let hasRecording: Bool
+
+        init(_ call: Call, formatting: Formatting, applicationName: String?) {
+            id = call.id
+            started = formatting.dateTime(call.startedAt)
+            direction = call.direction == .inbound ? "in" : "out"
+            directionLabel = call.direction == .inbound ? "Incoming" : "Outgoing"
+            from = PhoneNumber.display(call.fromNumber)
+            to = PhoneNumber.display(call.toNumber)
+            duration = Formatting.duration(call.durationSeconds)
+            status = call.status.name
+            cost = Formatting.money(call.cost)
+            application = applicationName ?? "—"
+            hasTranscript = call.hasTranscript
+            hasRecording = call.recording != nil
+        }
+    }
+
+    struct Values {
+        let from: String
+        let to: String
+        let number: String
+        let statuses: [Pages.Option]
+        let applications: [Pages.Option]
+        let sizes: [Pages.Option]
+        let syncing: Bool
+        var errors: [String] = []
+        var rows: [Row] = []
+        var empty = false
+        var total: String? = nil
+        var older: String? = nil
+        var newer: String? = nil
+        var export: String? = nil
+    }
+
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let formatting = Formatting(user: user)
@@ -12,15 +60,14 @@ enum CallsPage {
         let applications = try site.statistics.applications(viewer: user)
         let names = Dictionary(applications.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
 
-        var values: [String: Any] = [
-            "from": form.fromText, "to": form.toText, "number": form.number,
-            "statuses": CallStatus.allCases.map { ["name": $0.name, "checked": form.statuses.contains($0)] },
-            "applications": applications.map { ["id": $0.id, "name": $0.name, "selected": $0.id == form.applicationID] },
-            "sizes": CallFilterForm.sizes.map { ["value": $0, "selected": $0 == form.size] },
-            "syncing": request.query["syncing"] != nil,
-        ]
+        var values = Values(
+            from: form.fromText, to: form.toText, number: form.number,
+            statuses: CallStatus.allCases.map { Pages.Option(value: $0.name, label: $0.name, selected: form.statuses.contains($0)) },
+            applications: applications.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == form.applicationID) },
+            sizes: CallFilterForm.sizes.map { Pages.Option(value: String($0), label: String($0), selected: $0 == form.size) },
+            syncing: request.query["syncing"] != nil)
         guard form.errors.isEmpty else {
-            values["errors"] = form.errors
+            values.errors = form.errors
             return Pages.render("calls", title: "Call History", values, context: context, site: site,
                                 status: .badRequest, activePath: "/calls")
         }
@@ -28,7 +75,7 @@ enum CallsPage {
         let direction: PageDirection = request.query["before"] != nil ? .newer : .older
         if let text = request.query["before"] ?? request.query["after"] {
             guard let parsed = CallCursor(text) else {
-                values["errors"] = ["This paging link is not valid (it may have been cut or edited): start again from the first page."]
+                values.errors = ["This paging link is not valid (it may have been cut or edited): start again from the first page."]
                 return Pages.render("calls", title: "Call History", values, context: context, site: site,
                                     status: .badRequest, activePath: "/calls")
             }
@@ -43,31 +90,14 @@ enum CallsPage {
         func link(_ name: String, _ cursor: CallCursor) -> String {
             "/calls?" + Parameters(base.items + [(name, cursor.description)]).urlEncoded
         }
-        values["rows"] = page.calls.map { row($0, formatting: formatting, applicationName: names[$0.applicationID]) }
-        values["empty"] = page.calls.isEmpty
-        values["total"] = Formatting.count(Int64(total)) + (total == 1 ? " call" : " calls")
+        values.rows = page.calls.map { Row($0, formatting: formatting, applicationName: names[$0.applicationID]) }
+        values.empty = page.calls.isEmpty
+        values.total = Formatting.count(Int64(total)) + (total == 1 ? " call" : " calls")
             + (form.parameters.items.contains { $0.name != "size" } ? (total == 1 ? " matches the filter" : " match the filter") : "")
-        if let cursor = page.olderCursor { values["older"] = link("after", cursor) }
-        if let cursor = page.newerCursor { values["newer"] = link("before", cursor) }
-        values["export"] = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
+        values.older = page.olderCursor.map { link("after", $0) }
+        values.newer = page.newerCursor.map { link("before", $0) }
+        values.export = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
         return Pages.render("calls", title: "Call History", values, context: context, site: site, activePath: "/calls")
-    }
-
-    static func row(_ call: Call, formatting: Formatting, applicationName: String?) -> [String: Any] {
-        [
-            "id": call.id,
-            "started": formatting.dateTime(call.startedAt),
-            "direction": call.direction == .inbound ? "in" : "out",
-            "directionLabel": call.direction == .inbound ? "Incoming" : "Outgoing",
-            "from": PhoneNumber.display(call.fromNumber),
-            "to": PhoneNumber.display(call.toNumber),
-            "duration": Formatting.duration(call.durationSeconds),
-            "status": call.status.name,
-            "cost": Formatting.money(call.cost),
-            "application": applicationName ?? "—",
-            "hasTranscript": call.hasTranscript,
-            "hasRecording": call.recording != nil,
-        ]
     }
 
     /// All matching calls as CSV, streamed: the rows are read in chunks while being sent, so

@@ -4,6 +4,18 @@ import VoxServices
 
 /// What is set up, and the next thing to do.
 enum HomePage {
+    struct Step {
+        let title: String
+        let detail: String
+        let done: Bool
+        var href: String? = nil
+    }
+
+    struct Values {
+        let steps: [Step]
+        let next: String
+    }
+
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let userCount = try site.users.count()
@@ -12,23 +24,21 @@ enum HomePage {
         let applications = try setup.applications(viewer: user)
         let deployed = applications.filter { $0.status == .deployed }
         let calls = try site.calls.count(viewer: user, filter: CallFilter())
-        let steps: [[String: Any]] = [
-            ["title": "Sign in", "detail": "You are signed in as \(user.email) (\(user.role.rawValue)).", "done": true],
-            ["title": "Team", "detail": userCount == 1 ? "1 user. Add more with: voxfcgi user add --email … --role operator"
-                : "\(userCount) users.", "done": userCount > 1],
-            ["title": "Connect a Voximplant account",
-             "detail": accounts.isEmpty ? "Add the account id and API key on the Setup page." : "\(accounts.count) connected.",
-             "done": !accounts.isEmpty, "href": "/setup"],
-            ["title": "Link a phone number to an ElevenLabs agent",
-             "detail": applications.isEmpty ? "Create an application, then “Deploy to Voximplant”."
-                 : "\(applications.count) application(s), \(deployed.count) deployed.",
-             "done": !deployed.isEmpty, "href": "/applications"],
-            ["title": "Watch calls arrive", "detail": calls == 0 ? "Call History and Statistics fill in as calls come."
-                : "\(Formatting.count(Int64(calls))) calls so far.", "done": calls > 0, "href": "/calls"],
+        let steps = [
+            Step(title: "Sign in", detail: "You are signed in as \(user.email) (\(user.role.rawValue)).", done: true),
+            Step(title: "Team", detail: userCount == 1 ? "1 user. Add more with: voxfcgi user add --email … --role operator"
+                    : "\(userCount) users.", done: userCount > 1),
+            Step(title: "Connect a Voximplant account",
+                 detail: accounts.isEmpty ? "Add the account id and API key on the Setup page." : "\(accounts.count) connected.",
+                 done: !accounts.isEmpty, href: "/setup"),
+            Step(title: "Link a phone number to an ElevenLabs agent",
+                 detail: applications.isEmpty ? "Create an application, then “Deploy to Voximplant”."
+                     : "\(applications.count) application(s), \(deployed.count) deployed.",
+                 done: !deployed.isEmpty, href: "/applications"),
+            Step(title: "Watch calls arrive", detail: calls == 0 ? "Call History and Statistics fill in as calls come."
+                    : "\(Formatting.count(Int64(calls))) calls so far.", done: calls > 0, href: "/calls"),
         ]
-        let next = steps.first { ($0["done"] as? Bool) == false }?["title"] as? String ?? "Nothing: all set."
-        return Pages.render("home", title: "Home", [
-            "email": user.email, "steps": steps, "next": next,
-        ], context: context, site: site, activePath: "/")
+        return Pages.render("home", title: "Home", Values(steps: steps, next: steps.first { !$0.done }?.title ?? "Nothing: all set."),
+                            context: context, site: site, activePath: "/")
     }
 }

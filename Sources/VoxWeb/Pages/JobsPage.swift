@@ -5,20 +5,37 @@ import VoxServices
 
 /// Jobs (admins): what is waiting, and what failed for good, with retry and discard.
 enum JobsPage {
+    struct Row {
+        let id: UInt64
+        let kind: String
+        let payload: String
+        let attempts: Int
+        let due: String
+        let error: String
+        let failedAt: String
+    }
+
+    struct Values {
+        let pending: [Row]
+        let pendingCount: Int
+        let failed: [Row]
+        let noFailed: Bool
+    }
+
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let formatting = Formatting(user: user)
-        func row(_ job: Job) -> [String: Any] {
-            ["id": job.id, "kind": job.kind, "payload": job.payload, "attempts": job.attempts,
-             "due": formatting.dateTime(Time.date(micros: job.dueMicros)), "error": job.lastError ?? "",
-             "failedAt": job.failedAt.map(formatting.dateTime) ?? ""]
+        func row(_ job: Job) -> Row {
+            Row(id: job.id, kind: job.kind, payload: job.payload, attempts: job.attempts,
+                due: formatting.dateTime(Time.date(micros: job.dueMicros)), error: job.lastError ?? "",
+                failedAt: job.failedAt.map(formatting.dateTime) ?? "")
         }
         let pending = try site.jobs.pending()
         let failed = try site.jobs.failed()
-        return Pages.render("jobs", title: "Jobs", [
-            "pending": pending.prefix(200).map(row), "pendingCount": pending.count,
-            "failed": failed.map(row), "noFailed": failed.isEmpty,
-        ], context: context, site: site, activePath: "/jobs")
+        return Pages.render("jobs", title: "Jobs",
+                            Values(pending: pending.prefix(200).map(row), pendingCount: pending.count,
+                                   failed: failed.map(row), noFailed: failed.isEmpty),
+                            context: context, site: site, activePath: "/jobs")
     }
 
     static func retry(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {

@@ -76,8 +76,12 @@ enum LoginPage {
     private static func form(
         _ context: RequestContext, _ site: Site, email: String, next: String, error: String?, status: HTTPStatus
     ) -> Response {
-        var values: [String: Any] = ["email": email, "next": next]
-        if let error { values["error"] = error }
-        return Pages.render("login", title: "Sign in", values, context: context, site: site, status: status)
+        struct Values {
+            let email: String
+            let next: String
+            let error: String?
+        }
+        return Pages.render("login", title: "Sign in", Values(email: email, next: next, error: error),
+                            context: context, site: site, status: status)
     }
 }

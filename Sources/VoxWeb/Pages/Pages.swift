@@ -20,24 +20,52 @@ enum Pages {
         NavItem(href: "/jobs", label: "Jobs", adminOnly: true),
     ]
 
+    /// A one-line message at the top of a page about what was just done: `kind` is "ok" or
+    /// "error" (the CSS class).
+    struct Notice {
+        let kind: String
+        let text: String
+        static func ok(_ text: String) -> Notice { Notice(kind: "ok", text: text) }
+        static func error(_ text: String) -> Notice { Notice(kind: "error", text: text) }
+    }
+
+    /// A choice in a select or a group of check boxes, with whether it is the current one.
+    struct Option {
+        let value: String
+        let label: String
+        let selected: Bool
+    }
+
+    /// The layout's values: the page's HTML inside, the signed-in user and the menu.
+    struct Layout {
+        struct Viewer {
+            let email: String
+            let role: String
+        }
+        struct Link {
+            let href: String
+            let label: String
+            let active: Bool
+        }
+        let title: String
+        let content: String
+        let csrf: String
+        let user: Viewer?
+        let nav: [Link]
+    }
+
     static func render(
-        _ template: String, title: String, _ values: [String: Any], context: RequestContext, site: Site,
+        _ template: String, title: String, _ values: some Any, context: RequestContext, site: Site,
         status: HTTPStatus = .ok, activePath: String? = nil
     ) -> Response {
-        var page = values
-        page["csrf"] = context.csrfToken
-        let content = site.templates.render(template, page)
-        var layout: [String: Any] = [
-            "title": title,
-            "content": content,
-            "csrf": context.csrfToken,
-        ]
-        if let user = context.user {
-            layout["user"] = ["email": user.email, "role": user.role.rawValue]
-            layout["nav"] = navigation.filter { !$0.adminOnly || user.isAdmin }.map { item -> [String: Any] in
-                ["href": item.href, "label": item.label, "active": item.href == activePath]
-            }
-        }
+        let content = site.templates.render(template, WithCSRF(csrf: context.csrfToken, values: values))
+        let user = context.user
+        let layout = Layout(
+            title: title, content: content, csrf: context.csrfToken,
+            user: user.map { Layout.Viewer(email: $0.email, role: $0.role.rawValue) },
+            nav: user.map { user in
+                navigation.filter { !$0.adminOnly || user.isAdmin }.map { Layout.Link(href: $0.href, label: $0.label, active: $0.href == activePath) }
+            } ?? [])
         return .html(site.templates.render("layout", layout), status: status)
     }
 
@@ -53,8 +81,13 @@ enum Pages {
 
     static func error(_ error: any HTTPResponseError, context: RequestContext, site: Site) -> Response {
         if (300..<400).contains(error.status.rawValue) { return Response(status: error.status) }
-        return render("error", title: error.status.reason, [
-            "status": error.status.rawValue, "reason": error.status.reason, "message": error.message,
-        ], context: context, site: site, status: error.status)
+        struct Values {
+            let status: Int
+            let reason: String
+            let message: String
+        }
+        return render("error", title: error.status.reason,
+                      Values(status: Int(error.status.rawValue), reason: error.status.reason, message: error.message),
+                      context: context, site: site, status: error.status)
     }
 }

@@ -6,41 +6,79 @@ import VoxServices
 /// Setup: Voximplant accounts and ElevenLabs keys. API keys are write-only: shown masked,
 /// never sent back in a form.
 enum SetupPage {
+    struct AccountRow {
+        let id: UInt64
+        let name: String
+        let accountID: String
+        let key: String
+        let active: Bool
+    }
+
+    struct KeyRow {
+        let id: UInt64
+        let name: String
+        let key: String
+        let webhook: Bool
+        let webhookURL: String
+    }
+
+    /// What the add-account form held when it was refused, to show it again (never the key).
+    struct AccountForm {
+        var name = ""
+        var accountID = ""
+    }
+
+    struct KeyForm {
+        var name = ""
+    }
+
+    struct StorageSummary {
+        let `where`: String
+        let retention: Int
+        let forever: Bool
+    }
+
+    struct Values {
+        let accounts: [AccountRow]
+        let keys: [KeyRow]
+        let minimumSecret: Int
+        let accountForm: AccountForm
+        let keyForm: KeyForm
+        let isAdmin: Bool
+        let storage: StorageSummary?
+        let notice: Pages.Notice?
+    }
+
     /// The page, with an optional message about one record and the add forms' previous input.
-    static func render(_ context: RequestContext, _ site: Site, status: HTTPStatus = .ok,
-                       notice: (kind: String, text: String)? = nil, accountForm: [String: String] = [:],
-                       keyForm: [String: String] = [:]) throws -> Response {
+    static func render(_ context: RequestContext, _ site: Site, status: HTTPStatus = .ok, notice: Pages.Notice? = nil,
+                       accountForm: AccountForm = AccountForm(), keyForm: KeyForm = KeyForm()) throws -> Response {
         let user = try context.requireUser()
         let setup = site.setup
-        var values: [String: Any] = [
-            "accounts": try setup.accounts(viewer: user).map { account -> [String: Any] in
-                ["id": account.id, "name": account.name, "accountID": account.voximplantAccountID,
-                 "key": setup.apiKeyMask(account), "active": account.active, "currency": account.currency]
+        let storage = try user.isAdmin ? site.storage.saved() : nil
+        let values = Values(
+            accounts: try setup.accounts(viewer: user).map { account in
+                AccountRow(id: account.id, name: account.name, accountID: account.voximplantAccountID,
+                           key: setup.apiKeyMask(account), active: account.active)
             },
-            "keys": try setup.elevenLabsKeys(viewer: user).map { key -> [String: Any] in
-                ["id": key.id, "name": key.name, "key": setup.keyMask(key), "webhook": key.webhookSecretSealed != nil,
-                 "webhookURL": try setup.elevenLabsWebhookURL(for: key, publicURL: site.publicURL)]
+            keys: try setup.elevenLabsKeys(viewer: user).map { key in
+                KeyRow(id: key.id, name: key.name, key: setup.keyMask(key), webhook: key.webhookSecretSealed != nil,
+                       webhookURL: try setup.elevenLabsWebhookURL(for: key, publicURL: site.publicURL))
             },
-            "minimumSecret": SetupService.minimumWebhookSecretLength,
-            "accountForm": accountForm, "keyForm": keyForm,
-        ]
-        if user.isAdmin {
-            let storage = try site.storage.saved()
-            values["isAdmin"] = true
-            values["storage"] = [
-                "where": storage.kind == .s3 ? "s3://\(storage.s3Bucket)" : "this server's disk",
-                "retention": storage.retentionDays, "forever": storage.retentionDays == 0,
-            ]
-        }
-        if let notice { values["notice"] = ["kind": notice.kind, "text": notice.text] }
+            minimumSecret: SetupService.minimumWebhookSecretLength,
+            accountForm: accountForm, keyForm: keyForm, isAdmin: user.isAdmin,
+            storage: storage.map { storage in
+                StorageSummary(where: storage.kind == .s3 ? "s3://\(storage.s3Bucket)" : "this server's disk",
+                               retention: storage.retentionDays, forever: storage.retentionDays == 0)
+            },
+            notice: notice)
         return Pages.render("setup", title: "Setup", values, context: context, site: site, status: status,
                             activePath: "/setup")
     }
 
     /// The page again with what went wrong, at the error's status.
     static func failure(_ context: RequestContext, _ site: Site, _ error: any HTTPResponseError, prefix: String = "",
-                        accountForm: [String: String] = [:], keyForm: [String: String] = [:]) throws -> Response {
-        try render(context, site, status: error.status, notice: ("error", prefix + error.message + (prefix.isEmpty ? "" : ".")),
+                        accountForm: AccountForm = AccountForm(), keyForm: KeyForm = KeyForm()) throws -> Response {
+        try render(context, site, status: error.status, notice: .error(prefix + error.message + (prefix.isEmpty ? "" : ".")),
                    accountForm: accountForm, keyForm: keyForm)
     }
 
@@ -54,7 +92,7 @@ enum SetupPage {
         return try Pages.submitting({
             _ = try site.setup.addAccount(owner: try context.requireUser(), name: name, voximplantAccountID: accountID, apiKey: key)
             return .redirect(to: "/setup")
-        }, orShow: { try failure(context, site, $0, accountForm: ["name": name, "account_id": accountID]) })
+        }, orShow: { try failure(context, site, $0, accountForm: AccountForm(name: name, accountID: accountID)) })
     }
 
     static func testAccount(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -67,16 +105,23 @@ enum SetupPage {
                                          voximplantAccountID: account.voximplantAccountID, apiKey: nil, currency: currency)
             let balance = info.balance.flatMap { Money(decimal: $0.value, currency: currency) }
                 .map { Formatting.amount(micros: $0.micros, currency: currency) } ?? "unknown"
-            return try render(context, site, notice: ("ok", "“\(account.name)”: connected to \(info.accountName ?? "the account"), balance \(balance)."))
+            return try render(context, site, notice: .ok("“\(account.name)”: connected to \(info.accountName ?? "the account"), balance \(balance)."))
         }, orShow: { try failure(context, site, $0, prefix: "“\(account.name)”: ") })
     }
 
     static func editAccount(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let account = try site.setup.account(id: try context.id(), viewer: user)
-        return Pages.render("account-edit", title: "Edit account", [
-            "id": account.id, "name": account.name, "accountID": account.voximplantAccountID, "key": site.setup.apiKeyMask(account),
-        ], context: context, site: site, activePath: "/setup")
+        struct Values {
+            let id: UInt64
+            let name: String
+            let accountID: String
+            let key: String
+        }
+        return Pages.render("account-edit", title: "Edit account",
+                            Values(id: account.id, name: account.name, accountID: account.voximplantAccountID,
+                                   key: site.setup.apiKeyMask(account)),
+                            context: context, site: site, activePath: "/setup")
     }
 
     static func updateAccount(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -111,7 +156,7 @@ enum SetupPage {
             _ = try site.setup.addElevenLabsKey(owner: try context.requireUser(), name: name, apiKey: key,
                                             webhookSecret: form.text("webhook_secret"))
             return .redirect(to: "/setup")
-        }, orShow: { try failure(context, site, $0, keyForm: ["name": name]) })
+        }, orShow: { try failure(context, site, $0, keyForm: KeyForm(name: name)) })
     }
 
     static func setWebhookSecret(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -119,7 +164,7 @@ enum SetupPage {
         return try Pages.submitting({
             try site.setup.setElevenLabsWebhookSecret(keyID: id, viewer: try context.requireUser(),
                                                       secret: try request.form().text("webhook_secret") ?? "")
-            return try render(context, site, notice: ("ok", "Webhook secret saved."))
+            return try render(context, site, notice: .ok("Webhook secret saved."))
         }, orShow: { try failure(context, site, $0) })
     }
 
@@ -128,7 +173,7 @@ enum SetupPage {
         let key = try site.setup.elevenLabsKey(id: try context.id(), viewer: user)
         return try Pages.submitting({
             _ = try site.upstreams.elevenLabs(key).conversations(pageSize: 1)
-            return try render(context, site, notice: ("ok", "“\(key.name)”: ElevenLabs accepted the key."))
+            return try render(context, site, notice: .ok("“\(key.name)”: ElevenLabs accepted the key."))
         }, orShow: { try failure(context, site, $0, prefix: "“\(key.name)”: ") })
     }
 

@@ -4,6 +4,35 @@ import VoxCore
 import VoxServices
 
 enum StatisticsPage {
+    /// Counts of one group of calls, formatted. A row of the per-application table names itself;
+    /// the totals do not. Every name a row's section reads is a field here: a name missing from
+    /// the row would be read from the totals around it.
+    struct Summary {
+        let name: String?
+        let number: String?
+        let calls: String
+        let answered: String
+        let answeredRate: String
+        let averageDuration: String
+        let cost: String
+        let failed: String
+        let busy: String
+        let noAnswer: String
+    }
+
+    struct Values {
+        let from: String
+        let to: String
+        var errors: [String] = []
+        var total: Summary? = nil
+        var callsChart = ""
+        var durationChart = ""
+        var costChart: String? = nil
+        var mixedCurrencies = false
+        var applications: [Summary] = []
+        var unlinked: Summary? = nil
+    }
+
     static let statusSeries = CallStatus.allCases.map { Charts.Series(name: $0.name, cssClass: "s-\($0.name)") }
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -13,9 +42,9 @@ enum StatisticsPage {
         let fromText = request.query.text("from") ?? formatting.day(formatting.addingDays(-29, to: today))
         let toText = request.query.text("to") ?? formatting.day(today)
         let range = DayRange(fromText: fromText, toText: toText, formatting: formatting, maxDays: 366)
-        var values: [String: Any] = ["from": fromText, "to": toText]
+        var values = Values(from: fromText, to: toText)
         guard range.errors.isEmpty, let from = range.from, let to = range.to else {
-            values["errors"] = range.errors
+            values.errors = range.errors
             return Pages.render("statistics", title: "Statistics", values, context: context, site: site,
                                 status: .badRequest, activePath: "/statistics")
         }
@@ -25,52 +54,45 @@ enum StatisticsPage {
         let distinct = Set(currencies.values)
         let currency = distinct.count == 1 ? distinct.first : nil
         let labels = report.days.map(\.day)
-        let total = report.total
-        values["total"] = summary(total, currency: currency)
-        values["callsChart"] = Charts.stackedBars(
+        values.total = summary(report.total, currency: currency)
+        values.callsChart = Charts.stackedBars(
             title: "Calls per day", labels: labels, series: statusSeries,
             values: report.days.map { day in CallStatus.allCases.map { Double(day.stats.count($0)) } },
             format: { Formatting.count(Int64($0)) })
-        values["durationChart"] = Charts.bars(
+        values.durationChart = Charts.bars(
             title: "Average duration of answered calls", labels: labels,
             values: report.days.map { day in
                 let answered = day.stats.count(.answered)
                 return answered > 0 ? Double(day.stats.answeredDurationSeconds) / Double(answered) : 0
             }, cssClass: "s-duration", format: { Formatting.duration(Int($0)) })
         if let currency {
-            values["costChart"] = Charts.bars(
+            values.costChart = Charts.bars(
                 title: "Cost per day", labels: labels, values: report.days.map { Double($0.stats.costMicros) / 1_000_000 },
                 cssClass: "s-cost", format: { Formatting.amount(micros: Int64($0 * 1_000_000), currency: currency) })
         }
-        values["mixedCurrencies"] = currency == nil && !currencies.isEmpty
-        values["applications"] = report.perApplication.map { entry -> [String: Any] in
-            var row = summary(entry.stats, currency: currencies[entry.application.id])
-            row["name"] = entry.application.name
-            row["number"] = PhoneNumber.display(entry.application.phoneNumber)
-            return row
+        values.mixedCurrencies = currency == nil && !currencies.isEmpty
+        values.applications = report.perApplication.map { entry in
+            summary(entry.stats, currency: currencies[entry.application.id],
+                    name: entry.application.name, number: PhoneNumber.display(entry.application.phoneNumber))
         }
         let unlinked = report.unlinked
         if unlinked.total > 0 {
-            var row = summary(unlinked, currency: currency)
-            row["name"] = "Other calls"
-            row["number"] = "not linked to an application"
-            values["unlinked"] = row
+            values.unlinked = summary(unlinked, currency: currency, name: "Other calls", number: "not linked to an application")
         }
-        values["days"] = labels.count
         return Pages.render("statistics", title: "Statistics", values, context: context, site: site, activePath: "/statistics")
     }
 
-    static func summary(_ stats: CallStatsBucket, currency: String?) -> [String: Any] {
+    static func summary(_ stats: CallStatsBucket, currency: String?, name: String? = nil, number: String? = nil) -> Summary {
         let answered = stats.count(.answered)
-        return [
-            "calls": Formatting.count(stats.total),
-            "answered": Formatting.count(answered),
-            "answeredRate": Formatting.percent(answered, of: stats.total),
-            "averageDuration": answered > 0 ? Formatting.duration(Int(stats.answeredDurationSeconds / answered)) : "—",
-            "cost": currency.map { Formatting.amount(micros: stats.costMicros, currency: $0) } ?? "mixed currencies",
-            "failed": Formatting.count(stats.count(.failed)),
-            "busy": Formatting.count(stats.count(.busy)),
-            "noAnswer": Formatting.count(stats.count(.noAnswer)),
-        ]
+        return Summary(
+            name: name, number: number,
+            calls: Formatting.count(stats.total),
+            answered: Formatting.count(answered),
+            answeredRate: Formatting.percent(answered, of: stats.total),
+            averageDuration: answered > 0 ? Formatting.duration(Int(stats.answeredDurationSeconds / answered)) : "—",
+            cost: currency.map { Formatting.amount(micros: stats.costMicros, currency: $0) } ?? "mixed currencies",
+            failed: Formatting.count(stats.count(.failed)),
+            busy: Formatting.count(stats.count(.busy)),
+            noAnswer: Formatting.count(stats.count(.noAnswer)))
     }
 }

@@ -18,7 +18,7 @@ enum StoragePage {
         let form = StorageForm(try request.form())
         let problems = form.problems(saved: try site.storage.saved())
         guard problems.isEmpty, let change = form.change else {
-            return try render(context, site, form: form, status: .unprocessableContent, notice: ("error", problems.joined(separator: " ")))
+            return try render(context, site, form: form, status: .unprocessableContent, notice: .error(problems.joined(separator: " ")))
         }
         return try body(form, change)
     }
@@ -28,7 +28,7 @@ enum StoragePage {
             let settings = try site.storage.save(change)
             context.logger.notice("recording storage changed", metadata: ["kind": .string(settings.kind.rawValue),
                                                                           "retention_days": .stringConvertible(settings.retentionDays)])
-            return try render(context, site, form: StorageForm(settings), notice: ("ok", "Saved. New recordings go to \(form.summary)."))
+            return try render(context, site, form: StorageForm(settings), notice: .ok("Saved. New recordings go to \(form.summary)."))
         }
     }
 
@@ -40,21 +40,39 @@ enum StoragePage {
                 let label = try site.storage.test(change, logger: context.logger)
                 let elapsed = Int(Date().timeIntervalSince(started) * 1000)
                 return try render(context, site, form: form,
-                                  notice: ("ok", "Test passed: wrote, read back and deleted a test object in \(label) (\(elapsed) ms)."))
+                                  notice: .ok("Test passed: wrote, read back and deleted a test object in \(label) (\(elapsed) ms)."))
             }, orShow: { error in
-                try render(context, site, form: form, status: error.status, notice: ("error", "Test failed: \(error.message)."))
+                try render(context, site, form: form, status: error.status, notice: .error("Test failed: \(error.message)."))
             })
         }
     }
 
+    /// The form as typed (or as saved), and what is saved of its secrets: only whether they are.
+    struct Values {
+        let isLocal: Bool
+        let isS3: Bool
+        let endpoint: String
+        let region: String
+        let bucket: String
+        let pathStyle: Bool
+        let virtualHost: Bool
+        let accessKeyID: String
+        let retention: String
+        let secretMask: String
+        let tokenSaved: Bool
+        let localPath: String
+        let notice: Pages.Notice?
+    }
+
     static func render(_ context: RequestContext, _ site: Site, form: StorageForm, status: HTTPStatus = .ok,
-                       notice: (kind: String, text: String)? = nil) throws -> Response {
+                       notice: Pages.Notice? = nil) throws -> Response {
         let saved = try site.storage.saved()
-        var values = form.values
-        values["secretMask"] = saved.s3SecretSealed == nil ? "not saved" : "saved (leave empty to keep)"
-        values["tokenSaved"] = saved.s3SessionTokenSealed != nil
-        values["localPath"] = site.storage.localRoot
-        if let notice { values["notice"] = ["kind": notice.kind, "text": notice.text] }
+        let values = Values(
+            isLocal: form.kind == .local, isS3: form.kind == .s3, endpoint: form.endpoint, region: form.region,
+            bucket: form.bucket, pathStyle: form.addressing == .path, virtualHost: form.addressing == .virtualHost,
+            accessKeyID: form.accessKeyID, retention: form.retention,
+            secretMask: saved.s3SecretSealed == nil ? "not saved" : "saved (leave empty to keep)",
+            tokenSaved: saved.s3SessionTokenSealed != nil, localPath: site.storage.localRoot, notice: notice)
         return Pages.render("storage", title: "Recording storage", values, context: context, site: site, status: status,
                             activePath: "/setup")
     }
@@ -124,13 +142,5 @@ struct StorageForm {
             StorageConfiguration.Change(kind: kind, s3: configuration, retentionDays: days, secret: secret,
                                         sessionToken: sessionToken, clearSessionToken: clearSessionToken)
         }
-    }
-
-    var values: [String: Any] {
-        [
-            "isLocal": kind == .local, "isS3": kind == .s3, "endpoint": endpoint, "region": region, "bucket": bucket,
-            "pathStyle": addressing == .path, "virtualHost": addressing == .virtualHost, "accessKeyID": accessKeyID,
-            "retention": retention,
-        ]
     }
 }

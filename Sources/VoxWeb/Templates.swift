@@ -35,26 +35,12 @@ public struct Templates: Sendable {
         self.library = library
     }
 
-    /// Renders `context`, a struct whose stored properties are the template's names (read by
-    /// reflection; nested structs and arrays of them for sections, optionals that are nil for
-    /// absent ones).
-    public func render(_ name: String, _ context: some Any) -> String {
-        library.render(context, withTemplate: name) ?? "template \(name) missing"
-    }
-}
-
-/// A page's values plus the CSRF token every form on it needs, so no page struct repeats the
-/// field. Mustache looks `csrf` up here from any depth of the page (a row's form included).
-struct WithCSRF<Values>: MustacheParent {
-    let csrf: String
-    let values: Values
-
-    func child(named name: String) -> Any? {
-        if name == "csrf" { return csrf }
-        guard let value = Mirror(reflecting: values).children.first(where: { $0.label == name })?.value else { return nil }
-        // A nil optional is an absent name, as the library reads it in nested values.
-        let mirror = Mirror(reflecting: value)
-        guard mirror.displayStyle == .optional else { return value }
-        return mirror.children.first?.value
+    /// Renders a page's values: a struct whose properties are the template's names (nested
+    /// structs and arrays of them for sections; a nil optional is an absent name). `extra` adds
+    /// names every page has (the CSRF token).
+    public func render(_ name: String, _ values: some Encodable, adding extra: [String: Any] = [:]) -> String {
+        var context = TemplateEncoder.dictionary(values)
+        context.merge(extra) { _, new in new }
+        return library.render(context, withTemplate: name) ?? "template \(name) missing"
     }
 }

@@ -8,7 +8,7 @@ import VoxServices
 /// "Deploy to Voximplant".
 enum ApplicationsPage {
     /// The new-application form. `numbers` is listed live from the chosen account.
-    struct FormValues {
+    struct FormValues: Encodable {
         let accounts: [Pages.Option]
         let keys: [Pages.Option]
         let name: String
@@ -21,7 +21,7 @@ enum ApplicationsPage {
         var numbersError: String? = nil
     }
 
-    struct ShowValues {
+    struct ShowValues: Encodable {
         let id: UInt64
         let name: String
         let number: String
@@ -40,7 +40,7 @@ enum ApplicationsPage {
         let user = try context.requireUser()
         let setup = site.setup
         let accounts = Dictionary(try setup.accounts(viewer: user).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        struct Row {
+        struct Row: Encodable {
             let id: UInt64
             let name: String
             let number: String
@@ -48,7 +48,7 @@ enum ApplicationsPage {
             let account: String
             let status: String
         }
-        struct Values {
+        struct Values: Encodable {
             let rows: [Row]
             let empty: Bool
         }

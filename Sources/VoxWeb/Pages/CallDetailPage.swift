@@ -4,7 +4,7 @@ import VoxCore
 import VoxServices
 
 enum CallDetailPage {
-    struct Recording {
+    struct Recording: Encodable {
         let url: String
         let contentType: String
         let format: String
@@ -12,21 +12,21 @@ enum CallDetailPage {
         let storeLabel: String
     }
 
-    struct Turn {
+    struct Turn: Encodable {
         let role: String
         let who: String
         let text: String
         let at: String
     }
 
-    struct Transcript {
+    struct Transcript: Encodable {
         let turns: [Turn]
         /// Nil when ElevenLabs gave none, so the page shows no empty "Summary:" line.
         let summary: String?
         let verdict: String
     }
 
-    struct Values {
+    struct Values: Encodable {
         let call: CallsPage.Row
         let ended: String
         let timeZone: String

@@ -6,7 +6,7 @@ import VoxServices
 /// Call History: filter bar, table, keyset paging, CSV export.
 enum CallsPage {
     /// One call as the table (and the call page) shows it.
-    struct Row {
+    struct Row: Encodable {
         let id: UInt64
         let started: String
         let direction: String
@@ -36,7 +36,7 @@ enum CallsPage {
         }
     }
 
-    struct Values {
+    struct Values: Encodable {
         let from: String
         let to: String
         let number: String

@@ -4,14 +4,14 @@ import VoxServices
 
 /// What is set up, and the next thing to do.
 enum HomePage {
-    struct Step {
+    struct Step: Encodable {
         let title: String
         let detail: String
         let done: Bool
         var href: String? = nil
     }
 
-    struct Values {
+    struct Values: Encodable {
         let steps: [Step]
         let next: String
     }

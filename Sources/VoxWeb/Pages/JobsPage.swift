@@ -5,7 +5,7 @@ import VoxServices
 
 /// Jobs (admins): what is waiting, and what failed for good, with retry and discard.
 enum JobsPage {
-    struct Row {
+    struct Row: Encodable {
         let id: UInt64
         let kind: String
         let payload: String
@@ -15,7 +15,7 @@ enum JobsPage {
         let failedAt: String
     }
 
-    struct Values {
+    struct Values: Encodable {
         let pending: [Row]
         let pendingCount: Int
         let failed: [Row]

@@ -76,7 +76,7 @@ enum LoginPage {
     private static func form(
         _ context: RequestContext, _ site: Site, email: String, next: String, error: String?, status: HTTPStatus
     ) -> Response {
-        struct Values {
+        struct Values: Encodable {
             let email: String
             let next: String
             let error: String?

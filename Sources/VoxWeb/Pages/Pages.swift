@@ -22,7 +22,7 @@ enum Pages {
 
     /// A one-line message at the top of a page about what was just done: `kind` is "ok" or
     /// "error" (the CSS class).
-    struct Notice {
+    struct Notice: Encodable {
         let kind: String
         let text: String
         static func ok(_ text: String) -> Notice { Notice(kind: "ok", text: text) }
@@ -30,19 +30,19 @@ enum Pages {
     }
 
     /// A choice in a select or a group of check boxes, with whether it is the current one.
-    struct Option {
+    struct Option: Encodable {
         let value: String
         let label: String
         let selected: Bool
     }
 
     /// The layout's values: the page's HTML inside, the signed-in user and the menu.
-    struct Layout {
-        struct Viewer {
+    struct Layout: Encodable {
+        struct Viewer: Encodable {
             let email: String
             let role: String
         }
-        struct Link {
+        struct Link: Encodable {
             let href: String
             let label: String
             let active: Bool
@@ -55,10 +55,10 @@ enum Pages {
     }
 
     static func render(
-        _ template: String, title: String, _ values: some Any, context: RequestContext, site: Site,
+        _ template: String, title: String, _ values: some Encodable, context: RequestContext, site: Site,
         status: HTTPStatus = .ok, activePath: String? = nil
     ) -> Response {
-        let content = site.templates.render(template, WithCSRF(csrf: context.csrfToken, values: values))
+        let content = site.templates.render(template, values, adding: ["csrf": context.csrfToken])
         let user = context.user
         let layout = Layout(
             title: title, content: content, csrf: context.csrfToken,
@@ -81,7 +81,7 @@ enum Pages {
 
     static func error(_ error: any HTTPResponseError, context: RequestContext, site: Site) -> Response {
         if (300..<400).contains(error.status.rawValue) { return Response(status: error.status) }
-        struct Values {
+        struct Values: Encodable {
             let status: Int
             let reason: String
             let message: String

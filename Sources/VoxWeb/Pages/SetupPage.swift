@@ -6,7 +6,7 @@ import VoxServices
 /// Setup: Voximplant accounts and ElevenLabs keys. API keys are write-only: shown masked,
 /// never sent back in a form.
 enum SetupPage {
-    struct AccountRow {
+    struct AccountRow: Encodable {
         let id: UInt64
         let name: String
         let accountID: String
@@ -14,7 +14,7 @@ enum SetupPage {
         let active: Bool
     }
 
-    struct KeyRow {
+    struct KeyRow: Encodable {
         let id: UInt64
         let name: String
         let key: String
@@ -23,22 +23,22 @@ enum SetupPage {
     }
 
     /// What the add-account form held when it was refused, to show it again (never the key).
-    struct AccountForm {
+    struct AccountForm: Encodable {
         var name = ""
         var accountID = ""
     }
 
-    struct KeyForm {
+    struct KeyForm: Encodable {
         var name = ""
     }
 
-    struct StorageSummary {
+    struct StorageSummary: Encodable {
         let `where`: String
         let retention: Int
         let forever: Bool
     }
 
-    struct Values {
+    struct Values: Encodable {
         let accounts: [AccountRow]
         let keys: [KeyRow]
         let minimumSecret: Int
@@ -112,7 +112,7 @@ enum SetupPage {
     static func editAccount(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let account = try site.setup.account(id: try context.id(), viewer: user)
-        struct Values {
+        struct Values: Encodable {
             let id: UInt64
             let name: String
             let accountID: String

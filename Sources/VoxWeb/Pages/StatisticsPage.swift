@@ -7,7 +7,7 @@ enum StatisticsPage {
     /// Counts of one group of calls, formatted. A row of the per-application table names itself;
     /// the totals do not. Every name a row's section reads is a field here: a name missing from
     /// the row would be read from the totals around it.
-    struct Summary {
+    struct Summary: Encodable {
         let name: String?
         let number: String?
         let calls: String
@@ -20,7 +20,7 @@ enum StatisticsPage {
         let noAnswer: String
     }
 
-    struct Values {
+    struct Values: Encodable {
         let from: String
         let to: String
         var errors: [String] = []

@@ -48,7 +48,7 @@ enum StoragePage {
     }
 
     /// The form as typed (or as saved), and what is saved of its secrets: only whether they are.
-    struct Values {
+    struct Values: Encodable {
         let isLocal: Bool
         let isS3: Bool
         let endpoint: String

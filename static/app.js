@@ -1,9 +1,10 @@
 // VoxFCGI: the little script the pages need. No framework; served by nginx (CSP: 'self').
 "use strict";
 
-// "Copy code": fetch the complete scenario (POST with the CSRF token) and put it on the clipboard.
-(function () {
-  const button = document.getElementById("copy-code");
+// "Copy code" and "Copy secrets": fetch the text (POST with the CSRF token) and put it on the
+// clipboard.
+["copy-code", "copy-secrets"].forEach(function (id) {
+  const button = document.getElementById(id);
   if (!button) return;
   const status = document.getElementById("copy-status");
   button.addEventListener("click", async function () {
@@ -26,12 +27,12 @@
         area.remove();
       }
       button.dataset.copiedLength = String(code.length);
-      status.textContent = "Copied " + code.split("\n").length + " lines.";
+      status.textContent = "Copied " + code.trimEnd().split("\n").length + " lines.";
     } catch (error) {
       status.textContent = "Could not copy: " + error.message;
     }
   });
-})();
+});
 
 // Live calls on Call History: poll the JSON endpoint every 3 s; when a call ends, reload so
 // it shows up in the history below with its outcome.

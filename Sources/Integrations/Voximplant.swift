@@ -54,17 +54,32 @@ public final class VoximplantClient: Sendable {
         try call("GetRules", [("application_id", String(applicationID))], as: ListEnvelope<VoximplantRule>.self).result
     }
 
-    /// One page of call history. Times are sent and read in UTC (`timezone=Etc/GMT`).
-    public func callHistory(from: Date, to: Date, offset: Int, count: Int = 1000, withCalls: Bool = true,
-                            withRecords: Bool = true, applicationID: UInt64? = nil) throws -> VoximplantCallHistoryPage {
+    /// GetCallHistory's limits: `count` "The maximum value is 1000", `offset` "The maximum
+    /// value of 10000" (apiclient-nodejs `src/Interfaces.ts`, GetCallHistoryRequest). Paging
+    /// deeper than the offset cap is the caller's job: move `from` forward instead.
+    public static let maxHistoryCount = 1000
+    public static let maxHistoryOffset = 10_000
+
+    /// One page of call history, oldest first. Times are sent and read in UTC
+    /// (`timezone=Etc/GMT`, as apiclient-nodejs `examples/History/getCallHistory_1.js` does).
+    /// `with_total_count=false` (the total costs Voximplant a count; the caller stops on a short
+    /// page instead), `with_other_resources=true` for the session's full cost.
+    public func callHistory(from: Date, to: Date, offset: Int, count: Int = maxHistoryCount, withCalls: Bool = true,
+                            withRecords: Bool = true, applicationID: UInt64? = nil,
+                            sessionIDs: [UInt64] = []) throws -> VoximplantCallHistoryPage {
+        guard (0...Self.maxHistoryOffset).contains(offset) else {
+            throw VoximplantError.api(code: 497, message: "offset \(offset) is beyond GetCallHistory's 10000")
+        }
         var parameters = [
             ("from_date", VoximplantTime.format(from)), ("to_date", VoximplantTime.format(to)), ("timezone", "Etc/GMT"),
-            ("offset", String(offset)), ("count", String(min(count, 1000))),
+            ("offset", String(offset)), ("count", String(min(max(count, 1), Self.maxHistoryCount))),
             ("with_calls", withCalls ? "true" : "false"), ("with_records", withRecords ? "true" : "false"),
+            ("with_other_resources", "true"), ("with_total_count", "false"),
         ]
         if let applicationID { parameters.append(("application_id", String(applicationID))) }
+        if !sessionIDs.isEmpty { parameters.append(("call_session_history_id", sessionIDs.map(String.init).joined(separator: ";"))) }
         let page = try call("GetCallHistory", parameters, as: ListEnvelope<VoximplantCallSession>.self)
-        return VoximplantCallHistoryPage(sessions: page.result, totalCount: page.totalCount ?? page.result.count)
+        return VoximplantCallHistoryPage(sessions: page.result)
     }
 
     public func addScenario(name: String, script: String) throws -> UInt64 {
@@ -88,6 +103,19 @@ public final class VoximplantClient: Sendable {
     public func bindPhoneNumber(_ phoneNumber: String, applicationID: UInt64, ruleID: UInt64) throws {
         _ = try call("BindPhoneNumberToApplication", [("phone_number", phoneNumber), ("application_id", String(applicationID)),
                                                         ("rule_id", String(ruleID)), ("bind", "true")], as: CreatedEnvelope.self)
+    }
+
+    /// Sets an application secret, creating it if it is new (AddSecret / SetSecretInfo /
+    /// GetSecrets, apiclient-nodejs 4.8.0 `src/index.ts` `Secrets`; not in apiclient-python
+    /// 2.2.0). A scenario reads it with `VoxEngine.getSecretValue(name)`.
+    public func setSecret(applicationID: UInt64, name: String, value: String) throws {
+        let app = ("application_id", String(applicationID))
+        let existing = try call("GetSecrets", [app, ("secret_name_part", name)], as: ListEnvelope<VoximplantSecret>.self).result
+        if existing.contains(where: { $0.secretName == name }) {
+            _ = try call("SetSecretInfo", [app, ("secret_name", name), ("secret_value", value)], as: CreatedEnvelope.self)
+        } else {
+            _ = try call("AddSecret", [app, ("secret_name", name), ("secret_value", value)], as: SecretAdded.self)
+        }
     }
 
     // MARK: Transport
@@ -264,6 +292,22 @@ public struct VoximplantPhoneNumber: Decodable, Sendable {
     }
 }
 
+struct VoximplantSecret: Decodable {
+    let secretID: UInt64?
+    let secretName: String
+
+    enum CodingKeys: String, CodingKey { case secretID = "secret_id", secretName = "secret_name" }
+}
+
+/// AddSecret answers `{"result": [{"secret_id": N}]}` (an array, src/Interfaces.ts AddSecretResponse).
+struct SecretAdded: Decodable {
+    struct Item: Decodable {
+        let secretID: FlexibleNumber?
+        enum CodingKeys: String, CodingKey { case secretID = "secret_id" }
+    }
+    let result: [Item]
+}
+
 public struct VoximplantScenario: Decodable, Sendable {
     public let scenarioID: UInt64
     public let scenarioName: String
@@ -285,7 +329,6 @@ public struct VoximplantRule: Decodable, Sendable {
 
 public struct VoximplantCallHistoryPage: Sendable {
     public let sessions: [VoximplantCallSession]
-    public let totalCount: Int
 }
 
 public struct VoximplantCallSession: Decodable, Sendable {
@@ -298,20 +341,37 @@ public struct VoximplantCallSession: Decodable, Sendable {
     public let customData: String?
     public let calls: [VoximplantCall]?
     public let records: [VoximplantRecord]?
+    public let otherResourceUsage: [VoximplantResourceUsage]?
 
     enum CodingKeys: String, CodingKey {
         case callSessionHistoryID = "call_session_history_id", applicationID = "application_id",
              applicationName = "application_name", startDate = "start_date", duration, finishReason = "finish_reason",
-             customData = "custom_data", calls, records
+             customData = "custom_data", calls, records, otherResourceUsage = "other_resource_usage"
     }
 
     public var startedAt: Date? { startDate.flatMap(VoximplantTime.parse) }
 }
 
 public struct VoximplantCall: Decodable, Sendable {
+    /// `end_reason` is typed `any` in the SDK ("End reason code and description",
+    /// apiclient-nodejs `src/Structures.ts`); live payloads carry `{code, details}`, older
+    /// notes say `description`. Both are read; neither is required.
     public struct EndReason: Decodable, Sendable {
         public let code: FlexibleNumber?
-        public let description: String?
+        public let text: String?
+
+        enum CodingKeys: String, CodingKey { case code, details, description }
+
+        public init(from decoder: Decoder) throws {
+            guard let container = try? decoder.container(keyedBy: CodingKeys.self) else {
+                code = nil
+                text = nil
+                return
+            }
+            code = try? container.decodeIfPresent(FlexibleNumber.self, forKey: .code)
+            text = (try? container.decodeIfPresent(String.self, forKey: .details))
+                ?? (try? container.decodeIfPresent(String.self, forKey: .description))
+        }
     }
 
     public let callID: UInt64?
@@ -336,9 +396,22 @@ public struct VoximplantRecord: Decodable, Sendable {
     public let recordURL: String?
     public let duration: FlexibleNumber?
     public let fileSize: FlexibleNumber?
+    public let cost: FlexibleNumber?
 
     enum CodingKeys: String, CodingKey {
-        case recordID = "record_id", recordURL = "record_url", duration, fileSize = "file_size"
+        case recordID = "record_id", recordURL = "record_url", duration, fileSize = "file_size", cost
+    }
+}
+
+/// ResourceUsageType (apiclient-nodejs `src/Structures.ts`): what else the session was billed
+/// for (`CALLSESSION`, `ASR`, `TTS_TEXT_GOOGLE`, …), with its cost.
+public struct VoximplantResourceUsage: Decodable, Sendable {
+    public let resourceType: String?
+    public let cost: FlexibleNumber?
+    public let refCallID: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case resourceType = "resource_type", cost, refCallID = "ref_call_id"
     }
 }
 

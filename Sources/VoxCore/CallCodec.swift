@@ -9,8 +9,9 @@ import KVStore
 /// version byte, and `decode` keeps reading every older version.
 /// - 1: the first layout.
 /// - 2: the recording names its store (version 1 recordings are on local disk).
+/// - 3: the cost's breakdown, at the end.
 public enum CallCodec: ValueCodec {
-    static let version: UInt8 = 2
+    static let version: UInt8 = 3
 
     public static func encode(_ call: Call) -> [UInt8] {
         var b: [UInt8] = []
@@ -46,13 +47,19 @@ public enum CallCodec: ValueCodec {
             b.appendString(recording.sha256)
         }
         b.append(call.hasTranscript ? 1 : 0)
+        b.append(call.costBreakdown == nil ? 0 : 1)
+        if let split = call.costBreakdown {
+            b.appendBigEndian(split.telephonyMicros)
+            b.appendBigEndian(split.recordingMicros)
+            b.appendBigEndian(split.otherMicros)
+        }
         return b
     }
 
     public static func decode(_ raw: UnsafeRawBufferPointer) throws -> Call {
         var r = ByteReader(raw)
         let layout = try r.readBigEndian(UInt8.self)
-        guard layout == 1 || layout == 2 else { throw CodecError.truncated(needed: 1, available: 0) }
+        guard (1...3).contains(layout) else { throw CodecError.truncated(needed: 1, available: 0) }
         let id = try r.readBigEndian(UInt64.self)
         let owner = try r.readBigEndian(UInt64.self)
         let account = try r.readBigEndian(UInt64.self)
@@ -84,11 +91,16 @@ public enum CallCodec: ValueCodec {
             recording = RecordingRef(store: store, key: key, size: size, contentType: type, sha256: try r.readString())
         }
         let hasTranscript = try r.readBigEndian(UInt8.self) != 0
+        var split: CostBreakdown?
+        if layout >= 3, try r.readBigEndian(UInt8.self) != 0 {
+            split = CostBreakdown(telephonyMicros: try r.readBigEndian(Int64.self), recordingMicros: try r.readBigEndian(Int64.self),
+                                  otherMicros: try r.readBigEndian(Int64.self))
+        }
         return Call(
             id: id, ownerUserID: owner, accountID: account, applicationID: application, voximplantSessionID: session,
             conversationID: conversation, direction: direction, fromNumber: from, toNumber: to, startedAt: started,
             endedAt: ended, durationSeconds: duration, cost: cost, status: status, finishReason: finishReason,
-            recordingURL: recordingURL, recording: recording, hasTranscript: hasTranscript)
+            recordingURL: recordingURL, recording: recording, hasTranscript: hasTranscript, costBreakdown: split)
     }
 
     /// Whole microseconds, so that a decoded call equals the one encoded (upserts compare).

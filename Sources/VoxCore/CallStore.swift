@@ -50,6 +50,7 @@ public struct CallStore: Sendable {
             // for another (whose transcript would then show on this call).
             call.conversationID = existing.conversationID ?? call.conversationID
             call.hasTranscript = call.hasTranscript || existing.hasTranscript
+            call.costBreakdown = call.costBreakdown ?? existing.costBreakdown
             if call == existing { return .unchanged(existing.id) }
             try replace(existing, with: call, in: txn)
             return .updated(existing.id)

@@ -18,6 +18,9 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, ExpressibleByString
     public static let deleteRecording: JobKind = "delete-recording"
     /// Payload: the account id. Pulls the account's call history from Voximplant.
     public static let syncAccount: JobKind = "sync-account"
+    /// Payload: the call id. Fetches that one call's session from Voximplant's history right
+    /// after it ended: its cost, talk time and recording, without waiting for the next sync.
+    public static let fetchSession: JobKind = "fetch-session"
 }
 
 /// Wakes the job runner when a commit made a job due, so it looks now instead of at its next

@@ -169,13 +169,15 @@ public struct Call: Codable, Sendable, Equatable {
     public var recordingURL: String?
     public var recording: RecordingRef?
     public var hasTranscript: Bool
+    /// `cost` split by what Voximplant billed; nil where only a total is known (a live event).
+    public var costBreakdown: CostBreakdown?
 
     public init(
         id: UInt64 = 0, ownerUserID: UInt64, accountID: UInt64, applicationID: UInt64, voximplantSessionID: UInt64,
         conversationID: String? = nil, direction: Direction, fromNumber: String, toNumber: String, startedAt: Date,
         endedAt: Date? = nil, durationSeconds: Int = 0, cost: Money? = nil, status: CallStatus,
         finishReason: String? = nil, recordingURL: String? = nil, recording: RecordingRef? = nil,
-        hasTranscript: Bool = false
+        hasTranscript: Bool = false, costBreakdown: CostBreakdown? = nil
     ) {
         self.id = id
         self.ownerUserID = ownerUserID
@@ -195,11 +197,35 @@ public struct Call: Codable, Sendable, Equatable {
         self.recordingURL = recordingURL
         self.recording = recording
         self.hasTranscript = hasTranscript
+        self.costBreakdown = costBreakdown
     }
 
     public var fromDigits: String { PhoneNumber.digits(fromNumber) }
     public var toDigits: String { PhoneNumber.digits(toNumber) }
     public var startMicros: UInt64 { Time.micros(startedAt) }
+}
+
+/// A call's cost by what it was for, in micros of the call's currency: the call legs
+/// (`calls[].cost`), the recording (`records[].cost`) and the session's other resources
+/// (`other_resource_usage[].cost`: the JS session, speech recognition, …). Voximplant has no
+/// total field: the three add up to the call's cost.
+public struct CostBreakdown: Codable, Sendable, Equatable {
+    public var telephonyMicros: Int64
+    public var recordingMicros: Int64
+    public var otherMicros: Int64
+
+    public init(telephonyMicros: Int64, recordingMicros: Int64, otherMicros: Int64) {
+        self.telephonyMicros = telephonyMicros
+        self.recordingMicros = recordingMicros
+        self.otherMicros = otherMicros
+    }
+
+    /// The sum, or nil if it overflows (amounts come from outside).
+    public var totalMicros: Int64? {
+        let (partial, first) = telephonyMicros.addingReportingOverflow(recordingMicros)
+        let (total, second) = partial.addingReportingOverflow(otherMicros)
+        return first || second ? nil : total
+    }
 }
 
 public struct Transcript: Codable, Sendable, Equatable {

@@ -4,6 +4,11 @@ import KVStore
 /// An event posted by a generated scenario to `/api/webhook/voximplant` (see
 /// `ScenarioGenerator`). Field names are the scenario's own.
 public struct ScenarioEvent: Sendable, Equatable {
+    /// `call_ended` reasons that make the call failed whatever its duration: the call leg
+    /// failed, or the ElevenLabs agent could not start or lost its connection (the scenario
+    /// then ends the call; see ScenarioGenerator).
+    public static let failureReasons: Set<String> = ["failed", "agent_failed", "agent_error"]
+
     public enum Kind: String, Sendable {
         case callStarted = "call_started"
         case conversationStarted = "conversation_started"
@@ -142,7 +147,7 @@ public struct ScenarioEventIngest: Sendable {
             call.durationSeconds = duration
             call.finishReason = event.reason
             call.conversationID = call.conversationID ?? event.conversationID
-            call.status = event.reason == "failed" ? .failed : duration > 0 ? .answered : .noAnswer
+            call.status = ScenarioEvent.failureReasons.contains(event.reason ?? "") ? .failed : duration > 0 ? .answered : .noAnswer
             if existing == nil { call.startedAt = sentAt - Double(duration) }
         }
         if let existing, existing.status != .inProgress, call.status == .inProgress { call.status = existing.status }
@@ -153,6 +158,10 @@ public struct ScenarioEventIngest: Sendable {
         let followsUp = event.type == .callEnded || existing?.endedAt != nil
         var enqueued = false
         if followsUp, result != .unchanged(id) {
+            if event.type == .callEnded {
+                // Voximplant lists a session moments after it ends: ask shortly after.
+                try jobs.enqueue(kind: .fetchSession, payload: String(id), dedupeKey: "session:\(id)", delay: 5, in: txn)
+            }
             if call.conversationID != nil {
                 try jobs.enqueue(kind: .fetchTranscript, payload: String(id), dedupeKey: "transcript:\(id)", in: txn)
                 enqueued = true

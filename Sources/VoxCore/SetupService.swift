@@ -277,20 +277,30 @@ public struct SetupService: Sendable {
         }
     }
 
-    /// The scenario code. With `revealSecrets` false the keys are masked: that version may be
-    /// shown on a page; the real one goes only to Voximplant and to the owner's copy button.
-    public func scenario(for application: Application, viewer: User, publicURL: String, revealSecrets: Bool) throws -> String {
+    /// The scenario code. It holds no secret, so it may be shown and copied: the secrets go to
+    /// Voximplant as application secrets (`scenarioSecrets`).
+    public func scenario(for application: Application, viewer: User, publicURL: String) throws -> String {
         let key = try application.elevenLabsKeyID.map { try self.elevenLabsKey(id: $0, viewer: viewer) }
-        let agentKey = try key.map { try vault.open($0.apiKeySealed, as: .elevenLabsAPIKey, of: $0.id) } ?? ""
-        let secret = try application.webhookSecretSealed.map {
-            try vault.open($0, as: .applicationWebhookSecret, of: application.id)
-        } ?? ""
+        // A key with its own host is on a regional (data-residency) API; "" is the default host.
+        let regional = key.map(\.baseURL).flatMap { $0.isEmpty ? nil : $0 }
         let input = ScenarioGenerator.Input(
             applicationID: application.id, applicationName: application.name, agentID: application.elevenLabsAgentID,
-            elevenLabsAPIKey: revealSecrets ? agentKey : Vault.mask(agentKey),
+            elevenLabsBaseURL: regional,
             webhookURL: publicURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/webhook/voximplant",
-            webhookSecret: revealSecrets ? secret : Vault.mask(secret), record: application.record ?? false)
+            record: application.record ?? false)
         return ScenarioGenerator().generate(input)
+    }
+
+    /// The secrets the scenario reads from its Voximplant application, by name, in clear: for
+    /// the deployment and for the owner who sets them up by hand. Never for a page.
+    public func scenarioSecrets(for application: Application, viewer: User) throws -> [(name: String, value: String)] {
+        let key = try application.elevenLabsKeyID.map { try self.elevenLabsKey(id: $0, viewer: viewer) }
+        let agentKey = try key.map { try vault.open($0.apiKeySealed, as: .elevenLabsAPIKey, of: $0.id) }
+        let secret = try application.webhookSecretSealed.map {
+            try vault.open($0, as: .applicationWebhookSecret, of: application.id)
+        }
+        return [(ScenarioGenerator.SecretName.elevenLabsAPIKey, agentKey), (ScenarioGenerator.SecretName.webhookSecret, secret)]
+            .compactMap { name, value in value.map { (name, $0) } }
     }
 
     public func recordDeployment(applicationID: UInt64, steps: [String], succeeded: Bool, scenarioID: UInt64?,

@@ -9,6 +9,13 @@ import VoxCore
 /// advanced in one transaction, so an interruption anywhere loses nothing and repeats nothing:
 /// the next run starts from the last committed page, and upserts by Voximplant's session id
 /// make the overlap harmless.
+///
+/// GetCallHistory refuses an `offset` beyond 10,000, so a busy account's month cannot be paged
+/// by offset alone. Each page after the first starts at the newest start time of the page
+/// before (`from_date` is inclusive [?: the docs say "The from date"; an exclusive one would
+/// skip the rest of that second]), and the sessions of that second already seen are
+/// skipped by id. Only when one second holds a whole page does the offset grow, within that
+/// second; more than 10,000 calls starting in one second fail the sync with a message.
 public struct CallSync: Sendable {
     let database: Database
     let upstreams: Upstreams
@@ -72,32 +79,15 @@ public struct CallSync: Sendable {
         try save(state, accountID)
 
         do {
-            var offset = 0
+            var window = PagingWindow(from: from)
             while true {
                 if let stop = stopAfterPages, state.pagesDone >= stop { return }
-                let page = try client.callHistory(from: from, to: now + 60, offset: offset, count: pageSize)
-                let calls = page.sessions.compactMap { CallSync.call(from: $0, account: account, applications: byVoxApp) }
-                try database.environment.write { txn in
-                    let store = CallStore(database: database)
-                    for call in calls {
-                        let result = try store.upsert(call, in: txn)
-                        switch result {
-                        case .inserted: state.inserted += 1
-                        case .updated: state.updated += 1
-                        case .unchanged: continue
-                        }
-                        // A recording Voximplant has and we have not archived yet.
-                        if call.recordingURL != nil, try database.calls.get(txn, result.callID)?.recording == nil {
-                            try RecordingJobs.enqueueArchive(callID: result.callID, jobs: jobs, in: txn)
-                        }
-                    }
-                    state.pagesDone += 1
-                    if let newest = calls.map(\.startedAt).max() { state.checkpoint = max(state.checkpoint ?? newest, newest) }
-                    try database.syncStates.put(txn, accountID, state)
-                }
-                offset += page.sessions.count
+                let page = try client.callHistory(from: window.from, to: now + 60, offset: window.offset, count: pageSize)
+                let fresh = window.unseen(page.sessions)
+                try store(fresh, account: account, applications: byVoxApp, state: &state)
                 try heartbeat()
-                if page.sessions.isEmpty || offset >= page.totalCount { break }
+                guard page.sessions.count >= pageSize else { break }
+                try window.advance(past: page.sessions)
             }
             state.running = false
             state.finishedAt = clock.now()
@@ -111,8 +101,103 @@ public struct CallSync: Sendable {
         }
     }
 
+    /// Fetches the sessions with these ids (right after a call ends, so its cost, talk time and
+    /// recording arrive in seconds rather than at the next sync). Returns how many were found:
+    /// Voximplant may not list a session the moment it ends.
+    @discardableResult
+    public func fetch(accountID: UInt64, sessionIDs: [UInt64], around time: Date) throws -> Int {
+        guard let account = try database.environment.read({ txn in try database.accounts.get(txn, accountID) }),
+              account.active, !sessionIDs.isEmpty else { return 0 }
+        let client = try upstreams.voximplant(account)
+        let applications = try database.environment.read { txn in
+            try database.applications.entries(txn).map(\.value).filter { $0.accountID == accountID }
+        }
+        let byVoxApp = Dictionary(applications.compactMap { app in app.voximplantApplicationID.map { ($0, app.id) } },
+                                  uniquingKeysWith: { a, _ in a })
+        let page = try client.callHistory(from: time - 86_400, to: min(time + 86_400, clock.now() + 60), offset: 0,
+                                          count: sessionIDs.count, sessionIDs: sessionIDs)
+        let wanted = Set(sessionIDs)
+        var ignored = SyncState()
+        let found = page.sessions.filter { wanted.contains($0.callSessionHistoryID) }
+        try store(found, account: account, applications: byVoxApp, state: &ignored, advanceCheckpoint: false)
+        return found.count
+    }
+
+    /// The fetch-session job: the ended call's session, asked again while Voximplant does not
+    /// list it yet (every 15 s for the first minute, then every minute), for five minutes at
+    /// most; after that the scheduled sync brings it.
+    public func fetchEnded(_ job: Job) throws -> JobRunner.Outcome {
+        guard let callID = UInt64(job.payload),
+              let call = try database.environment.read({ txn in try database.calls.get(txn, callID) }) else { return .done }
+        let found = try fetch(accountID: call.accountID, sessionIDs: [call.voximplantSessionID], around: call.startedAt)
+        let waited = clock.now().timeIntervalSince(call.endedAt ?? call.startedAt)
+        guard found == 0, waited < 5 * 60 else { return .done }
+        return .later(waited < 60 ? 15 : 60)
+    }
+
+    /// Upserts one page's calls and records the progress, in one transaction; a recording not
+    /// archived yet gets its job.
+    private func store(_ sessions: [VoximplantCallSession], account: Account, applications: [UInt64: UInt64],
+                       state: inout SyncState, advanceCheckpoint: Bool = true) throws {
+        let calls = sessions.compactMap { CallSync.call(from: $0, account: account, applications: applications) }
+        try database.environment.write { txn in
+            let store = CallStore(database: database)
+            for call in calls {
+                let result = try store.upsert(call, in: txn)
+                switch result {
+                case .inserted: state.inserted += 1
+                case .updated: state.updated += 1
+                case .unchanged: continue
+                }
+                // A recording Voximplant has and we have not archived yet.
+                if call.recordingURL != nil, try database.calls.get(txn, result.callID)?.recording == nil {
+                    try RecordingJobs.enqueueArchive(callID: result.callID, jobs: jobs, in: txn)
+                }
+            }
+            guard advanceCheckpoint else { return }
+            state.pagesDone += 1
+            if let newest = calls.map(\.startedAt).max() { state.checkpoint = max(state.checkpoint ?? newest, newest) }
+            try database.syncStates.put(txn, account.id, state)
+        }
+    }
+
     private func save(_ state: SyncState, _ accountID: UInt64) throws {
         try database.environment.write { txn in try database.syncStates.put(txn, accountID, state) }
+    }
+
+    /// Where the next page of call history starts: a time, the sessions of that second already
+    /// stored, and an offset that is not zero only inside one crowded second.
+    struct PagingWindow {
+        private(set) var from: Date
+        private(set) var offset = 0
+        private var seenAtFrom: Set<UInt64> = []
+
+        init(from: Date) { self.from = from }
+
+        /// The sessions not stored yet (a page starting at `from` repeats that second's).
+        func unseen(_ sessions: [VoximplantCallSession]) -> [VoximplantCallSession] {
+            sessions.filter { !seenAtFrom.contains($0.callSessionHistoryID) }
+        }
+
+        /// Moves past a full page.
+        mutating func advance(past sessions: [VoximplantCallSession]) throws {
+            guard let newest = sessions.compactMap(\.startedAt).max() else {
+                throw VoximplantError.malformed(method: "GetCallHistory (a page without start dates)")
+            }
+            let atNewest = sessions.filter { $0.startedAt == newest }.map(\.callSessionHistoryID)
+            if newest > from {
+                from = newest
+                offset = 0
+                seenAtFrom = Set(atNewest)
+            } else {
+                // The whole page started in the second `from`: page on inside it.
+                offset += sessions.count
+                seenAtFrom.formUnion(atNewest)
+                guard offset <= VoximplantClient.maxHistoryOffset else {
+                    throw VoximplantError.api(code: 497, message: "more than 10,000 calls started at \(VoximplantTime.format(from)) UTC; GetCallHistory cannot page past them")
+                }
+            }
+        }
     }
 
     /// One Voximplant call session as our call. Status mapping (our choice, from the
@@ -136,9 +221,19 @@ public struct CallSync: Sendable {
             default: status = .failed
             }
         }
-        let cost = Money(decimal: legs.compactMap { $0.cost?.value }.reduce(0, +), currency: account.currency)
-        guard let duration = (session.duration ?? leg?.duration ?? FlexibleNumber(0)).integer(in: 0...(7 * 86_400)),
-              let cost else { return nil }
+        // No total field exists: the cost is the legs', the records' and the other resources'
+        // (apiclient-nodejs src/Structures.ts CallSessionInfoType has no total_cost).
+        func micros(_ values: [FlexibleNumber?]) -> Int64? {
+            Money(decimal: values.compactMap { $0?.value }.reduce(0, +), currency: account.currency)?.micros
+        }
+        guard let telephony = micros(legs.map(\.cost)), let recording = micros((session.records ?? []).map(\.cost)),
+              let other = micros((session.otherResourceUsage ?? []).map(\.cost)) else { return nil }
+        let split = CostBreakdown(telephonyMicros: telephony, recordingMicros: recording, otherMicros: other)
+        // Talk time is the caller's leg (`calls[].duration`, "Call duration in seconds"); the
+        // session's `duration` is the whole JS session, agent set-up included.
+        guard let total = split.totalMicros,
+              let duration = (leg?.duration ?? session.duration ?? FlexibleNumber(0)).integer(in: 0...(7 * 86_400)) else { return nil }
+        let cost = Money(micros: total, currency: account.currency)
         return Call(
             ownerUserID: account.ownerUserID, accountID: account.id,
             applicationID: session.applicationID.flatMap { applications[$0] } ?? 0,
@@ -146,6 +241,6 @@ public struct CallSync: Sendable {
             fromNumber: incoming ? remote : local, toNumber: incoming ? local : remote, startedAt: started,
             endedAt: started + Double(duration), durationSeconds: duration,
             cost: cost, status: status, finishReason: session.finishReason,
-            recordingURL: session.records?.first?.recordURL ?? leg?.recordURL)
+            recordingURL: session.records?.first?.recordURL ?? leg?.recordURL, costBreakdown: split)
     }
 }

@@ -24,7 +24,8 @@ public struct Deployment: Sendable {
     public func deploy(applicationID: UInt64, viewer: User) throws -> Application {
         let application = try setup.application(id: applicationID, viewer: viewer)
         let account = try setup.account(id: application.accountID, viewer: viewer)
-        let code = try setup.scenario(for: application, viewer: viewer, publicURL: publicURL, revealSecrets: true)
+        let code = try setup.scenario(for: application, viewer: viewer, publicURL: publicURL)
+        let secrets = try setup.scenarioSecrets(for: application, viewer: viewer)
         var steps: [String] = []
         var scenarioID = application.voximplantScenarioID
         var voxAppID = application.voximplantApplicationID
@@ -51,6 +52,11 @@ public struct Deployment: Sendable {
                 voxAppID = appID
                 steps.append("✓ Application voxfcgi-\(application.id) created (id \(appID))")
             }
+            // The scenario holds no secret: it reads these from its application.
+            for secret in secrets {
+                try vox.setSecret(applicationID: appID, name: secret.name, value: secret.value)
+            }
+            steps.append("✓ Secrets \(secrets.map(\.name).joined(separator: ", ")) set on the application")
             let rule: UInt64
             if let existing = ruleID {
                 rule = existing

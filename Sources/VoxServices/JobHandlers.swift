@@ -15,6 +15,7 @@ public enum JobHandlers {
                 try sync.run(accountID: accountID) { try jobs.extendLease(job) }
                 return .done
             },
+            .fetchSession: { job in try sync.fetchEnded(job) },
         ]
     }
 }

@@ -51,6 +51,7 @@ public enum Routes {
         post("/applications", .signedIn, ApplicationsPage.create),
         get("/applications/:id", .signedIn, ApplicationsPage.show),
         post("/applications/:id/code", .signedIn, ApplicationsPage.code),
+        post("/applications/:id/secrets", .signedIn, ApplicationsPage.secrets),
         post("/applications/:id/deploy", .signedIn, ApplicationsPage.deploy),
         post("/applications/:id/rotate-secret", .signedIn, ApplicationsPage.rotateSecret),
         get("/api/sync/status", .signedIn, SyncEndpoints.status),

@@ -14,7 +14,8 @@ import Testing
                         durationSeconds: 100, cost: Money(micros: -5, currency: "RUB"), status: .noAnswer, finishReason: "Busy",
                         recordingURL: "https://example.com/r.mp3",
                         recording: RecordingRef(store: "s3", key: "recs/a b+c.mp3", size: 1 << 40, contentType: "audio/mpeg", sha256: "ab"),
-                        hasTranscript: true)
+                        hasTranscript: true,
+                        costBreakdown: CostBreakdown(telephonyMicros: 1_900_000, recordingMicros: 100_000, otherMicros: -7))
         #expect(try codecRoundTrip(full) == full)
         // What upserts compare with: the stored form without a codec round trip.
         #expect(try full.roundTripped() == codecRoundTrip(full))
@@ -30,6 +31,11 @@ import Testing
                         recording: RecordingRef(store: "local", key: "k.mp3", size: 3, contentType: "audio/mpeg", sha256: "cd"),
                         hasTranscript: true)
         var bytes = CallCodec.encode(call)
+        // Version 2 is version 3 without the cost breakdown's flag (0: none) at the end.
+        #expect(bytes.last == 0)
+        bytes.removeLast()
+        bytes[0] = 2
+        #expect(try bytes.withUnsafeBytes { try CallCodec.decode($0) } == call)
         // Version 1 is version 2 without the store name (u16 length + "local") in the recording.
         let storeName: [UInt8] = [0, 5] + Array("local".utf8)
         let at = try #require((0...(bytes.count - storeName.count)).first { Array(bytes[$0..<($0 + storeName.count)]) == storeName })

@@ -28,9 +28,10 @@ import Testing
             var call = try #require(calls.first)
             call.id = 0
             results.append(call)
-            // The transcript, and the audio (the conversation's, as no Voximplant recording was announced).
+            // The transcript, the audio (the conversation's, as no Voximplant recording was
+            // announced), and the session's cost and talk time from Voximplant's history.
             #expect(try JobQueue(database: f.database).pending().map(\.kind).sorted()
-                == [JobKind.archiveRecording.rawValue, JobKind.fetchTranscript.rawValue])
+                == [JobKind.archiveRecording.rawValue, JobKind.fetchSession.rawValue, JobKind.fetchTranscript.rawValue])
         }
         let first = results[0]
         #expect(results.allSatisfy { $0 == first })
@@ -47,16 +48,17 @@ import Testing
         func apply(_ json: String) throws -> ScenarioEventIngest.Applied {
             try f.database.environment.write { txn in try ingest.apply(try event(json), in: txn) }
         }
-        // No recording, no conversation: nothing to fetch, and nothing to wake the runner for.
+        // No recording, no conversation: nothing to fetch but the session's outcome from the
+        // call history (later), and nothing to wake the runner for now.
         let bare = try apply(#"{"type":"call_ended","application_id":1,"session_id":5,"sent_at":1790000060000,"duration":0,"reason":"failed"}"#)
-        #expect(try jobs.pending().isEmpty)
+        #expect(try jobs.pending().map(\.kind) == [JobKind.fetchSession.rawValue])
         #expect(!bare.enqueuedJobs)
         // A recording announced after the end event still gets archived, once.
         try apply(#"{"type":"call_ended","application_id":1,"session_id":6,"sent_at":1790000060000,"duration":30}"#)
         let late = #"{"type":"recording_started","application_id":1,"session_id":6,"sent_at":1790000001000,"recording_url":"https://r.example/6.mp3"}"#
         #expect(try apply(late).enqueuedJobs)
         #expect(try !apply(late).enqueuedJobs)
-        #expect(try jobs.pending().map(\.kind) == [JobKind.archiveRecording.rawValue])
+        #expect(try jobs.pending().map(\.kind).filter { $0 != JobKind.fetchSession.rawValue } == [JobKind.archiveRecording.rawValue])
     }
 
     @Test func malformedEventsAreRefused() {

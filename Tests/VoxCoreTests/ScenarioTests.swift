@@ -6,8 +6,7 @@ import VoxCore
     let generator = ScenarioGenerator()
     let known = ScenarioGenerator.Input(
         applicationID: 42, applicationName: "Support line", agentID: "agent_7101k5zvyjhmfg983brhmhkd98n6",
-        elevenLabsAPIKey: "el-test-key", webhookURL: "https://voice-admin.example.com/api/webhook/voximplant",
-        webhookSecret: "whsec_0123456789abcdef", record: true)
+        webhookURL: "https://voice-admin.example.com/api/webhook/voximplant", record: true)
 
     /// Record mode, as in snapshot testing: `VOXFCGI_RECORD_EXPECTED=1 swift test --filter ScenarioTests`
     /// rewrites the expected file in the source tree; review its diff before committing.
@@ -26,12 +25,22 @@ import VoxCore
         var hostile = known
         hostile.applicationName = "x\"; VoxEngine.terminate(); //\n</script>\u{2028}"
         hostile.agentID = "a\\\"b"
-        hostile.webhookSecret = "'`${1}"
+        hostile.elevenLabsBaseURL = "'`${1}"
         let code = generator.generate(hostile)
         #expect(!code.contains("\"; VoxEngine.terminate(); //\n"))
         #expect(code.contains(#"agentId: "a\\\"b""#))
         #expect(!code.contains("</script>"))
         try nodeCheck(code)
+    }
+
+    /// The scenario text carries no secret: they are Voximplant application secrets, read
+    /// with `VoxEngine.getSecretValue`.
+    @Test func holdsNoSecret() throws {
+        let code = generator.generate(known)
+        #expect(code.contains("VoxEngine.getSecretValue(SECRETS.webhookSecret)"))
+        #expect(code.contains("VoxEngine.getSecretValue(SECRETS.elevenLabsApiKey)"))
+        #expect(!code.contains("xiApiKey: \""))
+        #expect(!code.contains("baseUrl = CONFIG") || code.contains("elevenLabsBaseUrl: null"))
     }
 
     @Test func generatedCodeParses() throws {

@@ -72,11 +72,12 @@ import Testing
         let account = try setup.addAccount(owner: f.alice, name: "A", voximplantAccountID: "902", apiKey: "key-key-key-1")
         let app = try setup.createApplication(viewer: f.alice, accountID: account.id, name: "App", phoneNumber: "+74951234567",
                                               agentID: "agent", elevenLabsKeyID: key.id, record: false)
-        let before = try setup.scenario(for: app, viewer: f.alice, publicURL: "https://panel.example", revealSecrets: true)
+        let before = try setup.scenarioSecrets(for: app, viewer: f.alice)
         try setup.rotateWebhookSecret(applicationID: app.id, viewer: f.alice)
         let rotated = try setup.application(id: app.id, viewer: f.alice)
-        let after = try setup.scenario(for: rotated, viewer: f.alice, publicURL: "https://panel.example", revealSecrets: true)
-        #expect(before != after)
+        let after = try setup.scenarioSecrets(for: rotated, viewer: f.alice)
+        #expect(before.map(\.name) == ["VOXFCGI_ELEVENLABS_API_KEY", "VOXFCGI_WEBHOOK_SECRET"])
+        #expect(before[0].value == after[0].value && before[1].value != after[1].value)
         #expect(throws: SetupError.notFound) { try setup.rotateWebhookSecret(applicationID: app.id, viewer: f.bob) }
     }
 }

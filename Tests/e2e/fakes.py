@@ -14,9 +14,10 @@ EL_API_KEY = "el-test-api-key-2222-3333"
 
 
 class Fakes:
-    def __init__(self, sessions=100, record_every=1):
+    def __init__(self, sessions=100, record_every=1, epoch=None, spacing=None):
+        extra = (["--epoch", epoch.strftime("%Y-%m-%dT%H:%M:%S")] if epoch else []) + (["--spacing", str(spacing)] if spacing else [])
         self.process = subprocess.Popen([sys.executable, str(ROOT / "Tests" / "fakes" / "fakes.py"), "--sessions", str(sessions),
-                                         "--record-every", str(record_every)],
+                                         "--record-every", str(record_every)] + extra,
                                         stdout=subprocess.PIPE, text=True)
         try:
             line = self.process.stdout.readline()
@@ -30,6 +31,10 @@ class Fakes:
         # Where the fake call history starts (a week before now, unless the fake is told):
         # tests derive their date ranges from it, never from a calendar date.
         self.epoch = datetime.fromisoformat(ports["epoch"]).replace(tzinfo=timezone.utc) if ports.get("epoch", "-") != "-" else None
+
+    def get(self, path):
+        with urllib.request.urlopen(self.voximplant + path) as response:
+            return json.load(response)
 
     def log(self):
         with urllib.request.urlopen(self.voximplant + "/_control/log") as response:
@@ -61,6 +66,15 @@ def create_application(stack, session, name="Support", record=True):
     created = session.post(stack.base_url + "/applications", data=fields, allow_redirects=False)
     assert created.status_code == 303, created.text
     app_id = int(created.headers["Location"].rsplit("/", 1)[1])
-    detail = session.get(stack.base_url + created.headers["Location"])
-    code = session.post(stack.base_url + f"/applications/{app_id}/code", headers={"X-CSRF-Token": csrf_from(detail.text)}).text
-    return app_id, re.search(r'webhookSecret: "([^"]+)"', code).group(1)
+    return app_id, application_secrets(stack, session, app_id)["VOXFCGI_WEBHOOK_SECRET"]
+
+
+def application_secrets(stack, session, app_id):
+    """The secrets the application's scenario reads from Voximplant, as its page's "Copy
+    secrets" button gets them (NAME=value lines)."""
+    from stack import csrf_from
+
+    detail = session.get(f"{stack.base_url}/applications/{app_id}", timeout=30)
+    text = session.post(f"{stack.base_url}/applications/{app_id}/secrets", headers={"X-CSRF-Token": csrf_from(detail.text)},
+                        timeout=30).text
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)

@@ -34,7 +34,7 @@ import pytest
 import requests
 
 from conftest import ADMIN
-from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes, create_application
+from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes, application_secrets, create_application
 from hostile import (BY_LABEL, CURSORS, ESSENTIAL, JSON_NUMBERS, JSON_STRINGS, LONG, NUMBERS, U64_MAX, VALUES, Canary,
                      Failure, Prober, WorkerCrashed, crawl, derived_values, form_body, json_object, load_routes, pct,
                      sign_elevenlabs, sign_voximplant)
@@ -101,11 +101,8 @@ class World:
 
 
 def application_secret(stack, session, app_id):
-    """The application's webhook secret, as its page's Copy code button gets it."""
-    detail = session.get(f"{stack.base_url}/applications/{app_id}", timeout=30)
-    code = session.post(f"{stack.base_url}/applications/{app_id}/code", headers={"X-CSRF-Token": csrf_from(detail.text)},
-                        timeout=30).text
-    return re.search(r'webhookSecret: "([^"]+)"', code).group(1)
+    """The application's webhook secret, as its page's "Copy secrets" button gets it."""
+    return application_secrets(stack, session, app_id)["VOXFCGI_WEBHOOK_SECRET"]
 
 
 def post_event(session, stack, secret, event):

@@ -69,27 +69,31 @@ def test_browser_sets_up_and_deploys_an_application(world, browser):
     assert browser.find_element(By.ID, "agent-name").text == "Support agent"
     code = browser.find_element(By.ID, "scenario-code").text
     assert "require(Modules.ElevenLabs)" in code and "https://voice.example.com/api/webhook/voximplant" in code
-    assert EL_API_KEY not in code  # masked on the page
+    assert EL_API_KEY not in code and "VOXFCGI_WEBHOOK_SECRET" in code  # no secret: read from Voximplant
 
     browser.find_element(By.ID, "copy-code").click()
     wait(browser).until(EC.text_to_be_present_in_element((By.ID, "copy-status"), "Copied"))
     copied = int(browser.find_element(By.ID, "copy-code").get_attribute("data-copied-length"))
-    assert copied > len(code) - 200  # the complete scenario, keys included
+    assert copied > len(code) - 200  # the complete scenario
 
     browser.find_element(By.CSS_SELECTOR, "#deploy button").click()
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#deploy-steps li")))
     steps = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#deploy-steps li")]
-    assert len(steps) == 4 and all(step.startswith("✓") for step in steps), steps
+    assert len(steps) == 5 and all(step.startswith("✓") for step in steps), steps
     assert browser.find_element(By.ID, "application-status").text == "deployed"
     methods = [entry["method"] for entry in fakes.log()]
-    assert methods == ["AddScenario", "AddApplication", "AddRule", "BindPhoneNumberToApplication"]
+    assert methods == ["AddScenario", "AddApplication", "AddSecret", "AddSecret", "AddRule", "BindPhoneNumberToApplication"]
     bind = fakes.log()[-1]
     assert bind["phone_number"] == "74951234567"
+    # The secrets the scenario reads are on the Voximplant application, with their values.
+    stored = {entry["secret_name"]: entry["secret_value"] for entry in fakes.get("/_control/secrets")}
+    assert stored["VOXFCGI_ELEVENLABS_API_KEY"] == EL_API_KEY and len(stored["VOXFCGI_WEBHOOK_SECRET"]) == 43
 
-    # Deploying again updates the scenario and keeps the application and rule.
+    # Deploying again updates the scenario and the secrets, and keeps the application and rule.
     browser.find_element(By.CSS_SELECTOR, "#deploy button").click()
     wait(browser).until(EC.text_to_be_present_in_element((By.ID, "deploy-steps"), "updated"))
-    assert [entry["method"] for entry in fakes.log()][4:] == ["SetScenarioInfo", "BindPhoneNumberToApplication"]
+    assert [entry["method"] for entry in fakes.log()][6:] == ["SetScenarioInfo", "SetSecretInfo", "SetSecretInfo",
+                                                              "BindPhoneNumberToApplication"]
 
 
 def test_secrets_never_in_data_file_or_log(world):

@@ -9,6 +9,7 @@ Every K-th answered call in the history has a recording (K=1: all of them).
 Prints one line `ready voximplant=<port> elevenlabs=<port>` once both listen.
 
 Recordings (fake Voximplant's storage; call history gives absolute URLs to them):
+    GET /records/<n>.mp3           MP3 (silence), what call history links to: VoxEngine records MP3
     GET /records/<n>.wav           a real, playable WAV (8 kHz mono, a tone), a few seconds long
     GET /records/big-<bytes>.wav   <bytes> bytes (a WAV header, then deterministic noise),
                                    streamed; for the large-upload tests
@@ -19,6 +20,8 @@ Control endpoints (on either server):
          modes: 401, 404, 500, 429, 429-retry-after, slow, malformed, truncated
     POST /_control/latency {"seconds": 0.3}   every API answer waits this long first
     GET  /_control/log    what was asked of the fake (deployment calls, in order)
+    GET  /_control/history-requests   every GetCallHistory page asked for (offset, count, from_date)
+    GET  /_control/secrets            the application secrets deployed (names and values)
     POST /_control/reset
 """
 
@@ -27,6 +30,7 @@ import base64
 import json
 import math
 import random
+import re
 import struct
 import threading
 import time
@@ -47,7 +51,7 @@ def default_epoch():
 
 
 class State:
-    def __init__(self, sessions: int, record_every: int = 1, epoch: datetime = None):
+    def __init__(self, sessions: int, record_every: int = 1, epoch: datetime = None, spacing: float = 37):
         epoch = epoch or default_epoch()
         self.lock = threading.Lock()
         self.faults = []
@@ -64,26 +68,50 @@ class State:
         rng = random.Random(42)
         self.sessions = []
         for i in range(sessions):
-            start = epoch + timedelta(seconds=i * 37)
+            # `spacing` below one second puts several sessions in the same second, as on a busy
+            # account: paging by time must then not lose or repeat any at a page's edge.
+            start = epoch + timedelta(seconds=math.floor(i * spacing))
             ok = rng.random() < 0.75
             duration = rng.randint(20, 400) if ok else 0
+            # The whole JS session runs a few seconds longer than the call leg: `duration` is
+            # the "Entire JS session duration", calls[].duration the leg's (apiclient-nodejs
+            # src/Structures.ts CallSessionInfoType, CallInfoType).
+            session_duration = duration + 3
+            call_id = 900_000_000 + i
+            has_record = ok and i % record_every == 0
             self.sessions.append({
                 "call_session_history_id": 800_000_000 + i,
                 "account_id": int(VOX_ACCOUNT_ID), "application_id": 501,
                 "application_name": "existing.app.voximplant.com", "rule_name": "incoming",
-                "start_date": start.strftime("%Y-%m-%d %H:%M:%S"), "duration": duration,
+                "start_date": start.strftime("%Y-%m-%d %H:%M:%S"), "duration": session_duration,
                 "finish_reason": "Normal termination" if ok else "Busy",
                 "custom_data": None, "log_file_url": "https://logs.example/" + str(i),
                 "calls": [{
-                    "call_id": 900_000_000 + i, "start_time": start.strftime("%Y-%m-%d %H:%M:%S"),
+                    "call_id": call_id, "start_time": start.strftime("%Y-%m-%d %H:%M:%S"),
                     "duration": duration, "local_number": "74951234567",
                     "remote_number": "7999%07d" % rng.randint(0, 9_999_999), "remote_number_type": "pstn",
                     "incoming": True, "successful": ok, "cost": round(duration / 60 * 1.9, 4) if ok else 0,
-                    "end_reason": {"code": 200 if ok else 486, "description": "OK" if ok else "Busy Here"},
+                    "transaction_id": 600_000_000 + i,
+                    # CallInfoType.end_reason is typed `any` ("End reason code and description",
+                    # apiclient-nodejs src/Structures.ts); live payloads carry {code, details}.
+                    "end_reason": {"code": 200 if ok else 486, "details": "OK" if ok else "Busy Here"},
                 }],
-                "records": [{"record_id": 700_000 + i, "record_url": f"/records/{i}.wav", "duration": duration,
-                             "file_size": duration * 16000}] if ok and i % record_every == 0 else [],
+                # RecordType: record_id, cost, duration, file_size, record_url (Structures.ts).
+                # call.record() writes MP3 unless told otherwise (VoxEngine CallRecordParameters).
+                "records": [{"record_id": 700_000 + i, "record_url": f"/records/{i}.mp3", "duration": duration,
+                             "file_size": duration * 16000, "cost": round(duration / 60 * 0.1, 4),
+                             "start_time": start.strftime("%Y-%m-%d %H:%M:%S"), "transaction_id": 610_000_000 + i}]
+                if has_record else [],
+                # ResourceUsageType: resource_usage_id, resource_type, cost, description, used_at,
+                # transaction_id, resource_quantity, unit, ref_call_id (Structures.ts).
+                "other_resource_usage": [{"resource_usage_id": 500_000 + i, "resource_type": "CALLSESSION",
+                                          "cost": 0.02, "description": "JS session",
+                                          "used_at": start.strftime("%Y-%m-%d %H:%M:%S"),
+                                          "transaction_id": 620_000_000 + i, "resource_quantity": 1, "unit": "session",
+                                          "ref_call_id": call_id}],
             })
+        self.history_requests = []
+        self.secrets = {}  # (application id, name) -> (secret id, value)
         self.agents = {"agent_support_1": "Support agent", "agent_sales_2": "Sales agent"}
         self.conversations = {}
 
@@ -135,6 +163,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"ok": True})
         if path == "/_control/log":
             return self.send(200, self.state.log)
+        if path == "/_control/history-requests":
+            return self.send(200, self.state.history_requests)
+        if path == "/_control/secrets":
+            return self.send(200, [{"application_id": a, "secret_name": n, "secret_value": v}
+                                   for (a, n), (_, v) in self.state.secrets.items()])
         if path == "/_control/reset":
             with self.state.lock:
                 self.state.faults.clear()
@@ -208,6 +241,8 @@ class VoximplantHandler(Handler):
                 self.wfile.write(chunk)
                 remaining -= len(chunk)
             return
+        if name.endswith(".mp3"):
+            return self.send(200, None, raw=SILENT_MP3, content_type="audio/mpeg")
         return self.send(200, None, raw=TONE, content_type="audio/wav")
 
     def do_POST(self):
@@ -252,25 +287,76 @@ class VoximplantHandler(Handler):
         self.paged([r for r in self.state.rules if r["application_id"] == app], params)
 
     def m_GetCallHistory(self, params):
+        """GetCallHistory as apiclient-nodejs src/Interfaces.ts documents it: `count` "The
+        maximum value is 1000", `offset` "The maximum value of 10000" (an error beyond: the
+        code, 497 INVALID_RANGE from src/Enums.ts, is our pick; none is documented), sessions
+        in ascending time unless `desc_order`, `with_calls`/`with_records`/`with_other_resources`
+        switch the lists on, and `total_count` only unless `with_total_count=false`."""
         if "from_date" not in params or "to_date" not in params:
             return self.send(200, {"error": {"code": 101, "msg": "Invalid arguments: from_date and to_date are required"}})
+        offset, count = int(params.get("offset", 0)), int(params.get("count", 20))
+        if not 0 <= offset <= 10_000:
+            return self.send(200, {"error": {"code": 497, "msg": "offset should be in range of 0..10000"}})
+        if not 1 <= count <= 1000:
+            return self.send(200, {"error": {"code": 497, "msg": "count should be in range of 1..1000"}})
         lo, hi = params["from_date"], params["to_date"]
-        sessions = [s for s in self.state.sessions if lo <= s["start_date"] <= hi]
-        strip = []
-        for s in sessions:
+        wanted = set(int(x) for x in params["call_session_history_id"].split(";")) if params.get("call_session_history_id") else None
+        sessions = [s for s in self.state.sessions if lo <= s["start_date"] <= hi
+                    and (wanted is None or s["call_session_history_id"] in wanted)]
+        if params.get("desc_order") == "true":
+            sessions.reverse()
+        self.state.history_requests.append({"offset": offset, "count": count, "from_date": lo,
+                                            "with_total_count": params.get("with_total_count")})
+        page = []
+        for s in sessions[offset: offset + count]:
             item = dict(s)
             if params.get("with_calls") != "true":
                 item.pop("calls")
+            if params.get("with_other_resources") != "true":
+                item.pop("other_resource_usage")
             if params.get("with_records") != "true":
                 item.pop("records")
             else:
                 # Voximplant's record URLs are absolute: point them at this server.
                 item["records"] = [dict(r, record_url=f"http://{self.headers['Host']}{r['record_url']}") for r in item["records"]]
-            strip.append(item)
-        offset, count = int(params.get("offset", 0)), min(int(params.get("count", 20)), 1000)
-        page = strip[offset: offset + count]
-        self.send(200, {"result": page, "count": len(page), "total_count": len(strip),
-                        "timezone": params.get("timezone", "Etc/GMT")})
+            page.append(item)
+        answer = {"result": page, "count": len(page), "timezone": params.get("timezone", "Etc/GMT")}
+        if params.get("with_total_count") != "false":
+            answer["total_count"] = len(sessions)
+        self.send(200, answer)
+
+    def m_GetSecrets(self, params):
+        """Secrets per application (apiclient-nodejs 4.8.0 src/index.ts `Secrets`; docs
+        voximplant.com/docs/guides/voxengine/secrets): the list carries names, never values."""
+        app = int(params.get("application_id", 0))
+        part = params.get("secret_name_part", "")
+        items = [{"secret_id": sid, "secret_name": name, "created": "2026-01-01 00:00:00", "modified": "2026-01-01 00:00:00"}
+                 for (a, name), (sid, _) in self.state.secrets.items() if a == app and part in name]
+        self.send(200, {"result": items, "count": len(items), "total_count": len(items)})
+
+    def m_AddSecret(self, params):
+        """AddSecret: `secret_name` starts with a Latin letter, up to 64 letters, digits and
+        underscores; `secret_value` up to 8192 characters; the result is an array of
+        {secret_id} (apiclient-nodejs src/Interfaces.ts AddSecretRequest, AddSecretResult)."""
+        app, name, value = int(params.get("application_id", 0)), params.get("secret_name", ""), params.get("secret_value", "")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name) or len(value) > 8192:
+            return self.send(200, {"error": {"code": 101, "msg": "Invalid arguments: secret_name or secret_value"}})
+        if (app, name) in self.state.secrets:
+            return self.send(200, {"error": {"code": 101, "msg": "The secret already exists"}})
+        sid = self.state.new_id()
+        self.state.secrets[(app, name)] = (sid, value)
+        self.record({"method": "AddSecret", "application_id": app, "secret_name": name})
+        self.send(200, {"result": [{"secret_id": sid}]})
+
+    def m_SetSecretInfo(self, params):
+        """SetSecretInfo by `secret_name` (or `secret_id`); returns 1 (src/Interfaces.ts)."""
+        app, name = int(params.get("application_id", 0)), params.get("secret_name", "")
+        if (app, name) not in self.state.secrets:
+            return self.send(200, {"error": {"code": 101, "msg": "Invalid arguments: no such secret"}})
+        sid, value = self.state.secrets[(app, name)]
+        self.state.secrets[(app, name)] = (sid, params.get("secret_value", value))
+        self.record({"method": "SetSecretInfo", "application_id": app, "secret_name": name})
+        self.send(200, {"result": 1})
 
     def record(self, entry):
         with self.state.lock:
@@ -396,6 +482,16 @@ def tone_wav(seconds, rate=8000, hz=440):
 TONE = tone_wav(seconds=3)
 
 
+def silent_mp3(seconds):
+    """MPEG-1 Layer III frames of silence, 128 kbit/s at 44.1 kHz: a header (FF FB 90 64), then
+    zeros, which decode as silence. 417 bytes and 1152 samples a frame."""
+    frames = int(seconds * 44100 / 1152)
+    return (b"\xff\xfb\x90\x64" + bytes(413)) * frames
+
+
+SILENT_MP3 = silent_mp3(3)
+
+
 def serve(handler, port, state):
     handler.state = state
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -410,10 +506,11 @@ def main():
     parser.add_argument("--elevenlabs-port", type=int, default=0)
     parser.add_argument("--sessions", type=int, default=2500)
     parser.add_argument("--record-every", type=int, default=1)
+    parser.add_argument("--spacing", type=float, default=37, help="seconds between sessions (below 1: several a second)")
     parser.add_argument("--epoch", type=lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc),
                         help="UTC start of the call history, e.g. 2026-11-01T00:00:00 (default: a week ago)")
     args = parser.parse_args()
-    state = State(args.sessions, args.record_every, args.epoch)
+    state = State(args.sessions, args.record_every, args.epoch, args.spacing)
     vox = serve(type("V", (VoximplantHandler,), {}), args.voximplant_port, state)
     el = serve(type("E", (ElevenLabsHandler,), {}), args.elevenlabs_port, State(0))
     epoch = state.sessions[0]["start_date"].replace(" ", "T") if state.sessions else "-"

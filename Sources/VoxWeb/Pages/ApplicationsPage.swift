@@ -127,7 +127,7 @@ enum ApplicationsPage {
            let agent = try? site.upstreams.elevenLabs(key).agent(id: application.elevenLabsAgentID) {
             agentName = agent.name
         }
-        let code = try setup.scenario(for: application, viewer: user, publicURL: site.publicURL, revealSecrets: false)
+        let code = try setup.scenario(for: application, viewer: user, publicURL: site.publicURL)
         let steps = application.lastDeployment ?? []
         return Pages.render("application", title: application.name, ShowValues(
             id: application.id, name: application.name, number: PhoneNumber.display(application.phoneNumber),
@@ -138,13 +138,25 @@ enum ApplicationsPage {
         ), context: context, site: site, activePath: "/applications")
     }
 
-    /// The full scenario, secrets included, for the owner's copy button (a POST with the CSRF
-    /// token, so no other site can read it).
+    /// The scenario for the copy button. It holds no secret.
     static func code(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let setup = site.setup
         let application = try setup.application(id: try context.id(), viewer: user)
-        var response = Response.text(try setup.scenario(for: application, viewer: user, publicURL: site.publicURL, revealSecrets: true))
+        var response = Response.text(try setup.scenario(for: application, viewer: user, publicURL: site.publicURL))
+        response.addHeader("Cache-Control", "no-store")
+        return response
+    }
+
+    /// The secrets the scenario reads, `NAME=value` a line, for an owner who sets up the
+    /// Voximplant application by hand instead of "Deploy" (a POST with the CSRF token, so no
+    /// other site can read it; never cached).
+    static func secrets(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let user = try context.requireUser()
+        let setup = site.setup
+        let application = try setup.application(id: try context.id(), viewer: user)
+        let lines = try setup.scenarioSecrets(for: application, viewer: user).map { "\($0.name)=\($0.value)\n" }
+        var response = Response.text(lines.joined())
         response.addHeader("Cache-Control", "no-store")
         return response
     }

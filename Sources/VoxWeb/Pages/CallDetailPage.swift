@@ -3,6 +3,12 @@ import Foundation
 import VoxCore
 import VoxServices
 
+/// Both optionals, or nil.
+private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
+}
+
 enum CallDetailPage {
     struct Recording: Encodable {
         let url: String
@@ -26,8 +32,16 @@ enum CallDetailPage {
         let verdict: String
     }
 
+    /// The cost by what Voximplant billed it for.
+    struct CostSplit: Encodable {
+        let telephony: String
+        let recording: String
+        let other: String
+    }
+
     struct Values: Encodable {
         let call: CallsPage.Row
+        let costSplit: CostSplit?
         let ended: String
         let timeZone: String
         let sessionID: UInt64
@@ -64,6 +78,11 @@ enum CallDetailPage {
         }
         let values = Values(
             call: CallsPage.Row(call, formatting: formatting, applicationName: application?.name),
+            costSplit: zip(call.costBreakdown, call.cost?.currency).map { split, currency in
+                CostSplit(telephony: Formatting.amount(micros: split.telephonyMicros, currency: currency),
+                          recording: Formatting.amount(micros: split.recordingMicros, currency: currency),
+                          other: Formatting.amount(micros: split.otherMicros, currency: currency))
+            },
             ended: call.endedAt.map(formatting.dateTime) ?? "—", timeZone: formatting.timeZone.identifier,
             sessionID: call.voximplantSessionID, conversationID: call.conversationID ?? "—",
             finishReason: call.finishReason ?? "—", recording: recording,

@@ -292,11 +292,11 @@ public struct VoximplantPhoneNumber: Decodable, Sendable {
     }
 }
 
+/// An entry of GetSecrets: the name is all `setSecret` needs (the list never carries values).
 struct VoximplantSecret: Decodable {
-    let secretID: UInt64?
     let secretName: String
 
-    enum CodingKeys: String, CodingKey { case secretID = "secret_id", secretName = "secret_name" }
+    enum CodingKeys: String, CodingKey { case secretName = "secret_name" }
 }
 
 /// AddSecret answers `{"result": [{"secret_id": N}]}` (an array, src/Interfaces.ts AddSecretResponse).

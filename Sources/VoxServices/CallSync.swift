@@ -1,5 +1,6 @@
 import Foundation
 import Integrations
+import KVStore
 import VoxCore
 
 /// Pulls an account's call history from Voximplant and upserts every call.
@@ -61,11 +62,7 @@ public struct CallSync: Sendable {
         guard let account = try database.environment.read({ txn in try database.accounts.get(txn, accountID) }),
               account.active else { return }
         let client = try upstreams.voximplant(account)
-        let applications = try database.environment.read { txn in
-            try database.applications.entries(txn).map(\.value).filter { $0.accountID == accountID }
-        }
-        let byVoxApp = Dictionary(applications.compactMap { app in app.voximplantApplicationID.map { ($0, app.id) } },
-                                  uniquingKeysWith: { a, _ in a })
+        let byVoxApp = try applicationIDs(accountID: accountID)
         var state = try database.environment.read { txn in try database.syncStates.get(txn, accountID) } ?? SyncState()
         let now = clock.now()
         let from = state.checkpoint.map { $0 - overlap } ?? now - backfill
@@ -83,8 +80,13 @@ public struct CallSync: Sendable {
             while true {
                 if let stop = stopAfterPages, state.pagesDone >= stop { return }
                 let page = try client.callHistory(from: window.from, to: now + 60, offset: window.offset, count: pageSize)
-                let fresh = window.unseen(page.sessions)
-                try store(fresh, account: account, applications: byVoxApp, state: &state)
+                try store(window.unseen(page.sessions), account: account, applications: byVoxApp) { txn, tally in
+                    state.inserted += tally.inserted
+                    state.updated += tally.updated
+                    state.pagesDone += 1
+                    if let newest = tally.newest { state.checkpoint = max(state.checkpoint ?? newest, newest) }
+                    try database.syncStates.put(txn, accountID, state)
+                }
                 try heartbeat()
                 guard page.sessions.count >= pageSize else { break }
                 try window.advance(past: page.sessions)
@@ -109,17 +111,12 @@ public struct CallSync: Sendable {
         guard let account = try database.environment.read({ txn in try database.accounts.get(txn, accountID) }),
               account.active, !sessionIDs.isEmpty else { return 0 }
         let client = try upstreams.voximplant(account)
-        let applications = try database.environment.read { txn in
-            try database.applications.entries(txn).map(\.value).filter { $0.accountID == accountID }
-        }
-        let byVoxApp = Dictionary(applications.compactMap { app in app.voximplantApplicationID.map { ($0, app.id) } },
-                                  uniquingKeysWith: { a, _ in a })
+        let byVoxApp = try applicationIDs(accountID: accountID)
         let page = try client.callHistory(from: time - 86_400, to: min(time + 86_400, clock.now() + 60), offset: 0,
                                           count: sessionIDs.count, sessionIDs: sessionIDs)
         let wanted = Set(sessionIDs)
-        var ignored = SyncState()
         let found = page.sessions.filter { wanted.contains($0.callSessionHistoryID) }
-        try store(found, account: account, applications: byVoxApp, state: &ignored, advanceCheckpoint: false)
+        try store(found, account: account, applications: byVoxApp)
         return found.count
     }
 
@@ -135,18 +132,27 @@ public struct CallSync: Sendable {
         return .later(waited < 60 ? 15 : 60)
     }
 
-    /// Upserts one page's calls and records the progress, in one transaction; a recording not
-    /// archived yet gets its job.
+    /// What one `store` changed.
+    struct Tally {
+        var inserted = 0
+        var updated = 0
+        /// The newest start time among the calls stored.
+        var newest: Date?
+    }
+
+    /// Upserts sessions as calls in one transaction; a recording not archived yet gets its
+    /// job. `progress` runs in the same transaction, so what it records commits with them.
     private func store(_ sessions: [VoximplantCallSession], account: Account, applications: [UInt64: UInt64],
-                       state: inout SyncState, advanceCheckpoint: Bool = true) throws {
+                       progress: (WriteTransaction, Tally) throws -> Void = { _, _ in }) throws {
         let calls = sessions.compactMap { CallSync.call(from: $0, account: account, applications: applications) }
         try database.environment.write { txn in
             let store = CallStore(database: database)
+            var tally = Tally(newest: calls.map(\.startedAt).max())
             for call in calls {
                 let result = try store.upsert(call, in: txn)
                 switch result {
-                case .inserted: state.inserted += 1
-                case .updated: state.updated += 1
+                case .inserted: tally.inserted += 1
+                case .updated: tally.updated += 1
                 case .unchanged: continue
                 }
                 // A recording Voximplant has and we have not archived yet.
@@ -154,11 +160,18 @@ public struct CallSync: Sendable {
                     try RecordingJobs.enqueueArchive(callID: result.callID, jobs: jobs, in: txn)
                 }
             }
-            guard advanceCheckpoint else { return }
-            state.pagesDone += 1
-            if let newest = calls.map(\.startedAt).max() { state.checkpoint = max(state.checkpoint ?? newest, newest) }
-            try database.syncStates.put(txn, account.id, state)
+            try progress(txn, tally)
         }
+    }
+
+    /// Our application id for each Voximplant application id of the account: a call is filed
+    /// under the application it ran in.
+    private func applicationIDs(accountID: UInt64) throws -> [UInt64: UInt64] {
+        let applications = try database.environment.read { txn in
+            try database.applications.entries(txn).map(\.value).filter { $0.accountID == accountID }
+        }
+        return Dictionary(applications.compactMap { app in app.voximplantApplicationID.map { ($0, app.id) } },
+                          uniquingKeysWith: { a, _ in a })
     }
 
     private func save(_ state: SyncState, _ accountID: UInt64) throws {

@@ -3,12 +3,6 @@ import Foundation
 import VoxCore
 import VoxServices
 
-/// Both optionals, or nil.
-private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
-}
-
 enum CallDetailPage {
     struct Recording: Encodable {
         let url: String
@@ -37,6 +31,14 @@ enum CallDetailPage {
         let telephony: String
         let recording: String
         let other: String
+
+        /// Nil for a call whose cost came as a total only (a live event).
+        init?(_ call: Call) {
+            guard let split = call.costBreakdown, let currency = call.cost?.currency else { return nil }
+            telephony = Formatting.amount(micros: split.telephonyMicros, currency: currency)
+            recording = Formatting.amount(micros: split.recordingMicros, currency: currency)
+            other = Formatting.amount(micros: split.otherMicros, currency: currency)
+        }
     }
 
     struct Values: Encodable {
@@ -78,11 +80,7 @@ enum CallDetailPage {
         }
         let values = Values(
             call: CallsPage.Row(call, formatting: formatting, applicationName: application?.name),
-            costSplit: zip(call.costBreakdown, call.cost?.currency).map { split, currency in
-                CostSplit(telephony: Formatting.amount(micros: split.telephonyMicros, currency: currency),
-                          recording: Formatting.amount(micros: split.recordingMicros, currency: currency),
-                          other: Formatting.amount(micros: split.otherMicros, currency: currency))
-            },
+            costSplit: CostSplit(call),
             ended: call.endedAt.map(formatting.dateTime) ?? "—", timeZone: formatting.timeZone.identifier,
             sessionID: call.voximplantSessionID, conversationID: call.conversationID ?? "—",
             finishReason: call.finishReason ?? "—", recording: recording,

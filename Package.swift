@@ -38,7 +38,7 @@ let package = Package(
             dependencies: ["CCurl", "Essentials", .product(name: "Logging", package: "swift-log")]
         ),
         // Voximplant's and ElevenLabs' APIs as typed clients over the transport.
-        .target(name: "Integrations", dependencies: ["HTTPTransport", "Essentials"]),
+        .target(name: "Integrations", dependencies: ["HTTPTransport", "CryptoPrimitives", "Essentials"]),
         // Local disk and S3-compatible stores; SigV4 as a pure function.
         .target(
             name: "ObjectStore",
@@ -101,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationsTests",
-            dependencies: ["Integrations", "HTTPTransport", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Integrations", "HTTPTransport", "CryptoPrimitives", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ObjectStoreTests",

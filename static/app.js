@@ -161,3 +161,16 @@
   form.querySelectorAll('input[name="kind"]').forEach(function (radio) { radio.addEventListener("change", update); });
   update();
 })();
+
+// "Load file" beside a textarea (the service-account JSON): reads the chosen file into the
+// field in the browser; nothing is sent until the form is. Without script, paste instead.
+(function () {
+  document.querySelectorAll("input.load-into").forEach(function (input) {
+    input.addEventListener("change", function () {
+      const file = input.files && input.files[0];
+      const target = input.form && input.form.elements[input.dataset.target];
+      if (!file || !target || file.size > 16384) return;
+      file.text().then(function (text) { target.value = text; });
+    });
+  });
+})();

@@ -67,14 +67,31 @@ public final class ElevenLabsClient: Sendable {
     private var headers: [(String, String)] { [("xi-api-key", apiKey), ("Accept", "application/json")] }
     private var limiterKey: String { "elevenlabs:" + String(apiKey.suffix(6)) }
 
-    private func get<T: Decodable>(_ path: String, as type: T.Type) throws -> T {
+    func get<T: Decodable>(_ path: String, as type: T.Type) throws -> T {
+        try decode(try send("GET", path), path: path, as: T.self)
+    }
+
+    /// A call with a JSON body (PATCH, POST), decoded as `T`.
+    func send<T: Decodable>(_ method: String, _ path: String, json body: some Encodable, as type: T.Type) throws -> T {
+        try decode(try send(method, path, body: try JSONEncoder().encode(body)), path: path, as: T.self)
+    }
+
+    /// The answer's body when its status is 2xx; otherwise the error the body describes.
+    func send(_ method: String, _ path: String, body: Data? = nil) throws -> HTTPResponse {
+        var headers = self.headers
+        if body != nil { headers.append(("Content-Type", "application/json")) }
         let response: HTTPResponse
         do {
-            response = try http.send(HTTPRequest(url: baseURL + path, headers: headers), limiterKey: limiterKey)
+            response = try http.send(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body.map(Array.init)),
+                                     limiterKey: limiterKey)
         } catch let error as UpstreamError {
             throw ElevenLabsError.upstream(error)
         }
         guard (200..<300).contains(response.status) else { throw ElevenLabsError.from(status: response.status, body: response.body) }
+        return response
+    }
+
+    private func decode<T: Decodable>(_ response: HTTPResponse, path: String, as type: T.Type) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
@@ -168,12 +185,6 @@ public enum ElevenLabsError: Error, Equatable, CustomStringConvertible {
 
 // MARK: - Response shapes (tolerant: unknown fields ignored, uncertain fields optional)
 
-public struct ElevenLabsAgent: Decodable, Sendable {
-    public let agentID: String
-    public let name: String
-
-    enum CodingKeys: String, CodingKey { case agentID = "agent_id", name }
-}
 
 public struct ElevenLabsConversation: Decodable, Sendable {
     public struct Turn: Decodable, Sendable {

@@ -7,16 +7,29 @@ import HTTPTransport
 /// the official SDKs, voximplant/apiclient-nodejs `src/index.ts` and voximplant/apiclient-python
 /// `src/voximplant/apiclient/client.py`.
 ///
-/// Authentication is `account_id` + `api_key`. They travel in the POST form body, never the
-/// URL, so that no access log or proxy records the key. Every answer is JSON; failures come
-/// as HTTP 200 with `{"error": {"code", "msg"}}`, so the body decides, not the status.
+/// Two ways to authenticate. A service-account key (what Voximplant now issues; both SDKs use
+/// only this) signs a short-lived JWT per request, sent as `Authorization: Bearer`. The older
+/// `account_id` + `api_key` (called deprecated, "still work") travel in the POST form body,
+/// never the URL, so that no access log or proxy records the key. Every answer is JSON;
+/// failures come as HTTP 200 with `{"error": {"code", "msg"}}`, so the body decides, not the status.
 public final class VoximplantClient: Sendable {
     public struct Credentials: Sendable {
+        public enum Method: Sendable {
+            case apiKey(String)
+            case serviceAccount(VoximplantServiceAccount)
+        }
+
         public var accountID: String
-        public var apiKey: String
+        public var method: Method
+
         public init(accountID: String, apiKey: String) {
             self.accountID = accountID
-            self.apiKey = apiKey
+            method = .apiKey(apiKey)
+        }
+
+        public init(serviceAccount: VoximplantServiceAccount) {
+            accountID = String(serviceAccount.accountID)
+            method = .serviceAccount(serviceAccount)
         }
     }
 
@@ -26,16 +39,32 @@ public final class VoximplantClient: Sendable {
     let credentials: Credentials
     let http: HTTPClient
 
-    public init(baseURL: String = defaultBaseURL, credentials: Credentials, http: HTTPClient) {
+    let now: @Sendable () -> Date
+
+    public init(baseURL: String = defaultBaseURL, credentials: Credentials, http: HTTPClient,
+                now: @escaping @Sendable () -> Date = Date.init) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.credentials = credentials
         self.http = http
+        self.now = now
+    }
+
+    /// `Authorization` for a request to Voximplant on this account's behalf (a secure-storage
+    /// recording, say), or nil for an API-key account, which has no token to give.
+    public func bearerAuthorization() throws -> String? {
+        guard case let .serviceAccount(key) = credentials.method else { return nil }
+        return "Bearer " + (try key.token(at: now()))
     }
 
     // MARK: Methods the product uses
 
+    /// The account, with `api_address` from beside the result (apiclient-nodejs `src/index.ts`
+    /// getAccountInfo's response mapper reads `api_address` at the top level).
     public func accountInfo() throws -> VoximplantAccountInfo {
-        try call("GetAccountInfo", [], as: ResultEnvelope<VoximplantAccountInfo>.self).result
+        let envelope = try call("GetAccountInfo", [], as: AccountInfoEnvelope.self)
+        var info = envelope.result
+        info.apiAddress = envelope.apiAddress
+        return info
     }
 
     public func applications() throws -> [VoximplantApplication] {
@@ -91,8 +120,22 @@ public final class VoximplantClient: Sendable {
         _ = try call("SetScenarioInfo", [("scenario_id", String(scenarioID)), ("scenario_script", script)], as: CreatedEnvelope.self)
     }
 
-    public func addApplication(name: String) throws -> UInt64 {
-        try call("AddApplication", [("application_name", name)], as: CreatedEnvelope.self).id(for: "application_id")
+    /// `secure_record_storage`: recordings then need a JWT to download (AddApplicationRequest,
+    /// apiclient-nodejs `src/Interfaces.ts`; "secure objects" in Voximplant's docs).
+    public func addApplication(name: String, secureRecordStorage: Bool) throws -> UInt64 {
+        try call("AddApplication", [("application_name", name), ("secure_record_storage", secureRecordStorage ? "true" : "false")],
+                 as: CreatedEnvelope.self).id(for: "application_id")
+    }
+
+    public func setSecureRecordStorage(applicationID: UInt64, _ on: Bool) throws {
+        _ = try call("SetApplicationInfo", [("application_id", String(applicationID)), ("secure_record_storage", on ? "true" : "false")],
+                     as: CreatedEnvelope.self)
+    }
+
+    /// Deletes Voximplant's copy of a recording by its URL (DeleteRecordRequest takes
+    /// `record_url` or `record_id`; answers `{"result": 1}`, src/Interfaces.ts).
+    public func deleteRecord(url: String) throws {
+        _ = try call("DeleteRecord", [("record_url", url)], as: CreatedEnvelope.self)
     }
 
     public func addRule(applicationID: UInt64, name: String, pattern: String, scenarioID: UInt64) throws -> UInt64 {
@@ -121,11 +164,17 @@ public final class VoximplantClient: Sendable {
     // MARK: Transport
 
     func call<T: Decodable>(_ method: String, _ parameters: [(String, String)], as type: T.Type) throws -> T {
-        let form = ([("account_id", credentials.accountID), ("api_key", credentials.apiKey)] + parameters)
-            .map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
-        let request = HTTPRequest(method: "POST", url: "\(baseURL)/\(method)/",
-                                  headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-                                  body: Array(form.utf8))
+        var fields = parameters
+        var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
+        switch credentials.method {
+        case let .apiKey(key):
+            fields.insert(contentsOf: [("account_id", credentials.accountID), ("api_key", key)], at: 0)
+        case .serviceAccount:
+            // The SDKs send the token alone: the account is the token's `iss`.
+            if let authorization = try bearerAuthorization() { headers.append(("Authorization", authorization)) }
+        }
+        let form = fields.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
+        let request = HTTPRequest(method: "POST", url: "\(baseURL)/\(method)/", headers: headers, body: Array(form.utf8))
         let response: HTTPResponse
         do {
             response = try http.send(request, limiterKey: "voximplant:\(credentials.accountID)")
@@ -172,7 +221,7 @@ public enum VoximplantError: Error, Equatable, CustomStringConvertible {
     /// What a page shows. Never contains a key: Voximplant's messages do not echo them.
     public var description: String {
         switch self {
-        case .authentication: "Voximplant refused the account id or API key (wrong API key?)"
+        case .authentication: "Voximplant refused the credentials (wrong API key or service account key?)"
         case .rateLimited: "Voximplant is rate limiting us; retrying later"
         case let .notFound(message): "Voximplant: \(message)"
         case let .api(code, message): "Voximplant error \(code): \(message)"
@@ -262,11 +311,19 @@ public struct FlexibleNumber: Decodable, Sendable, Equatable {
     }
 }
 
+struct AccountInfoEnvelope: Decodable {
+    let result: VoximplantAccountInfo
+    let apiAddress: String?
+    enum CodingKeys: String, CodingKey { case result, apiAddress = "api_address" }
+}
+
 public struct VoximplantAccountInfo: Decodable, Sendable {
     public let accountID: FlexibleNumber?
     public let accountName: String?
     public let balance: FlexibleNumber?
     public let currency: String?
+    /// The host Voximplant prefers for this account's API calls, unchecked (see `VoximplantAPIAddress`).
+    public internal(set) var apiAddress: String?
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id", accountName = "account_name", balance, currency

@@ -51,6 +51,7 @@ public struct CallStore: Sendable {
             call.conversationID = existing.conversationID ?? call.conversationID
             call.hasTranscript = call.hasTranscript || existing.hasTranscript
             call.costBreakdown = call.costBreakdown ?? existing.costBreakdown
+            call.recordingNote = call.recordingNote ?? existing.recordingNote
             if call == existing { return .unchanged(existing.id) }
             try replace(existing, with: call, in: txn)
             return .updated(existing.id)

@@ -21,6 +21,12 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, ExpressibleByString
     /// Payload: the call id. Fetches that one call's session from Voximplant's history right
     /// after it ended: its cost, talk time and recording, without waiting for the next sync.
     public static let fetchSession: JobKind = "fetch-session"
+    /// Payload: JSON `{"call": …, "url": …}`. Deletes Voximplant's copy of the call's recording once it is
+    /// archived here (applications with "delete Voximplant's copy").
+    public static let deleteVoximplantRecording: JobKind = "delete-voximplant-recording"
+    /// Payload: the call id. Deletes the call's ElevenLabs conversation after retention removed
+    /// its recording (applications with "delete the ElevenLabs conversation").
+    public static let deleteConversation: JobKind = "delete-conversation"
 }
 
 /// Wakes the job runner when a commit made a job due, so it looks now instead of at its next

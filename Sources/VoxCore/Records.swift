@@ -12,6 +12,17 @@ public struct Account: Codable, Sendable, Equatable {
     /// The API key, sealed by the vault; nil until one is saved. Never plaintext.
     public var apiKeySealed: [UInt8]?
     public var createdAt: Date
+    /// The service-account key file (JSON with the RSA private key), sealed; preferred over
+    /// the API key when both are saved.
+    public var serviceAccountSealed: [UInt8]?
+    /// The service-account key's id, to show which key is saved (not a secret).
+    public var serviceAccountKeyID: String?
+    /// The API base URL Voximplant prefers for the account (`api_address`), already checked
+    /// against the allow-list when it was stored.
+    public var apiBaseURL: String?
+
+    /// Whether the account can sign in to Voximplant at all (a service account or an API key).
+    public var hasCredentials: Bool { serviceAccountSealed != nil || apiKeySealed != nil }
 
     public init(id: UInt64, ownerUserID: UInt64, voximplantAccountID: String, name: String, active: Bool = true,
                 currency: String = "USD", apiKeySealed: [UInt8]? = nil, createdAt: Date = Date()) {
@@ -51,6 +62,13 @@ public struct Application: Codable, Sendable, Equatable {
     public var record: Bool?
     /// The outcome of the last "Deploy to Voximplant", step by step.
     public var lastDeployment: [String]?
+    /// Ask Voximplant to keep this application's recordings in secure storage (downloads then
+    /// need the service account's token). Nil on applications from before the option: off.
+    public var secureRecordStorage: Bool?
+    /// After a recording is archived here, delete Voximplant's copy (privacy; one copy to pay for).
+    public var deleteVoximplantRecordings: Bool?
+    /// When retention deletes a call's recording, delete its ElevenLabs conversation too.
+    public var deleteElevenLabsConversations: Bool?
 
     public init(id: UInt64, accountID: UInt64, name: String, elevenLabsAgentID: String, phoneNumber: String,
                 voximplantApplicationID: UInt64? = nil, voximplantRuleID: UInt64? = nil, scenarioCode: String = "",
@@ -171,13 +189,16 @@ public struct Call: Codable, Sendable, Equatable {
     public var hasTranscript: Bool
     /// `cost` split by what Voximplant billed; nil where only a total is known (a live event).
     public var costBreakdown: CostBreakdown?
+    /// Why the archived recording is not Voximplant's, or why there is none: shown on the call
+    /// page (e.g. Voximplant refused a secure-storage download, ElevenLabs' audio was kept).
+    public var recordingNote: String?
 
     public init(
         id: UInt64 = 0, ownerUserID: UInt64, accountID: UInt64, applicationID: UInt64, voximplantSessionID: UInt64,
         conversationID: String? = nil, direction: Direction, fromNumber: String, toNumber: String, startedAt: Date,
         endedAt: Date? = nil, durationSeconds: Int = 0, cost: Money? = nil, status: CallStatus,
         finishReason: String? = nil, recordingURL: String? = nil, recording: RecordingRef? = nil,
-        hasTranscript: Bool = false, costBreakdown: CostBreakdown? = nil
+        hasTranscript: Bool = false, costBreakdown: CostBreakdown? = nil, recordingNote: String? = nil
     ) {
         self.id = id
         self.ownerUserID = ownerUserID
@@ -198,6 +219,7 @@ public struct Call: Codable, Sendable, Equatable {
         self.recording = recording
         self.hasTranscript = hasTranscript
         self.costBreakdown = costBreakdown
+        self.recordingNote = recordingNote
     }
 
     public var fromDigits: String { PhoneNumber.digits(fromNumber) }
@@ -291,6 +313,8 @@ public struct ElevenLabsKey: Codable, Sendable, Equatable {
     /// The token of this key's own webhook URL (`/api/webhook/elevenlabs/<token>`), sealed so
     /// that the Setup page can show the URL again; LMDB indexes only its SHA-256.
     public var webhookTokenSealed: [UInt8]?
+    /// The workspace webhook this server created for the key ("Set up at ElevenLabs"), if any.
+    public var workspaceWebhookID: String?
 
     public init(id: UInt64, ownerUserID: UInt64, name: String, apiKeySealed: [UInt8], baseURL: String, createdAt: Date = Date()) {
         self.id = id

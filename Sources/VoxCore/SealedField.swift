@@ -7,6 +7,8 @@ import Foundation
 public enum SealedField: CaseIterable, Sendable {
     /// `accounts.api_key`: the Voximplant API key.
     case accountAPIKey
+    /// `accounts.service_account`: the Voximplant service-account key file (its RSA private key).
+    case accountServiceAccount
     /// `applications.webhook_secret`: what the generated scenario signs its events with.
     case applicationWebhookSecret
     /// `elevenlabs_keys.api_key`.
@@ -22,7 +24,7 @@ public enum SealedField: CaseIterable, Sendable {
 
     public var table: String {
         switch self {
-        case .accountAPIKey: "accounts"
+        case .accountAPIKey, .accountServiceAccount: "accounts"
         case .applicationWebhookSecret: "applications"
         case .elevenLabsAPIKey, .elevenLabsWebhookSecret, .elevenLabsWebhookToken: "elevenlabs_keys"
         case .s3SecretKey, .s3SessionToken: "storage_settings"
@@ -32,6 +34,7 @@ public enum SealedField: CaseIterable, Sendable {
     public var field: String {
         switch self {
         case .accountAPIKey, .elevenLabsAPIKey: "api_key"
+        case .accountServiceAccount: "service_account"
         case .applicationWebhookSecret, .elevenLabsWebhookSecret: "webhook_secret"
         case .elevenLabsWebhookToken: "webhook_token"
         case .s3SecretKey: "s3_secret"

@@ -60,19 +60,58 @@ public struct SetupService: Sendable {
         }
     }
 
+    /// A service-account key file that has been read and checked (its private key loads):
+    /// what `addAccount`/`updateAccount` seal. Built by `VoxServices.checkServiceAccount`,
+    /// which knows the file's format.
+    public struct ServiceAccountFile: Sendable {
+        public let json: String
+        public let keyID: String
+        public let accountID: UInt64
+
+        public init(json: String, keyID: String, accountID: UInt64) {
+            self.json = json
+            self.keyID = keyID
+            self.accountID = accountID
+        }
+    }
+
+    /// Connects an account with an API key, a service-account file, or both (the file is then
+    /// used). The account id may be left empty when the file gives it.
     @discardableResult
-    public func addAccount(owner: User, name: String, voximplantAccountID: String, apiKey: String) throws -> Account {
-        try SetupService.validateAccount(name: name, accountID: voximplantAccountID)
-        guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the account's API key.") }
+    public func addAccount(owner: User, name: String, voximplantAccountID: String, apiKey: String,
+                           serviceAccount: ServiceAccountFile? = nil) throws -> Account {
+        let accountID = try SetupService.accountID(voximplantAccountID, serviceAccount: serviceAccount)
+        try SetupService.validateAccount(name: name, accountID: accountID)
+        guard apiKey.count >= 8 || (apiKey.isEmpty && serviceAccount != nil) else {
+            throw SetupError.invalid("Paste the account's service account file (or its API key).")
+        }
         return try database.environment.write { txn in
-            try claim(voximplantAccountID, for: nil, in: txn)
+            try claim(accountID, for: nil, in: txn)
             let id = try database.nextID("accounts", in: txn)
-            let account = Account(id: id, ownerUserID: owner.id, voximplantAccountID: voximplantAccountID, name: name,
-                                  apiKeySealed: try vault.seal(apiKey, as: .accountAPIKey, of: id))
+            var account = Account(id: id, ownerUserID: owner.id, voximplantAccountID: accountID, name: name,
+                                  apiKeySealed: apiKey.isEmpty ? nil : try vault.seal(apiKey, as: .accountAPIKey, of: id))
+            if let serviceAccount { try seal(serviceAccount, into: &account) }
             try database.accounts.put(txn, id, account)
-            try database.accountsByVoximplantID.put(txn, voximplantAccountID, id)
+            try database.accountsByVoximplantID.put(txn, accountID, id)
             return account
         }
+    }
+
+    /// The account id the form gave, or the file's when the form left it empty; a file for
+    /// another account is refused (its token would act on that account).
+    static func accountID(_ given: String, serviceAccount: ServiceAccountFile?) throws -> String {
+        let given = given.trimmingCharacters(in: .whitespaces)
+        guard let serviceAccount else { return given }
+        let fromFile = String(serviceAccount.accountID)
+        guard given.isEmpty || given == fromFile else {
+            throw SetupError.invalid("The service account file is for Voximplant account \(fromFile), not \(given).")
+        }
+        return fromFile
+    }
+
+    private func seal(_ file: ServiceAccountFile, into account: inout Account) throws {
+        account.serviceAccountSealed = try vault.seal(file.json, as: .accountServiceAccount, of: account.id)
+        account.serviceAccountKeyID = file.keyID
     }
 
     /// One Voximplant account belongs to one tenant here: its call history and its events
@@ -84,24 +123,53 @@ public struct SetupService: Sendable {
         }
     }
 
-    /// An empty `apiKey` keeps the saved one: the key is write-only.
+    /// An empty `apiKey` (or no file) keeps the saved one: credentials are write-only.
+    /// `removeServiceAccount` drops a saved file (a revoked key), when an API key remains.
     public func updateAccount(id: UInt64, viewer: User, name: String, voximplantAccountID: String, apiKey: String?,
-                              currency: String? = nil) throws {
-        try SetupService.validateAccount(name: name, accountID: voximplantAccountID)
+                              serviceAccount: ServiceAccountFile? = nil, removeServiceAccount: Bool = false) throws {
+        let accountID = try SetupService.accountID(voximplantAccountID, serviceAccount: serviceAccount)
+        try SetupService.validateAccount(name: name, accountID: accountID)
         _ = try account(id: id, viewer: viewer)
         try database.environment.write { txn in
             guard var account = try database.accounts.get(txn, id) else { throw SetupError.notFound }
-            if account.voximplantAccountID != voximplantAccountID {
-                try claim(voximplantAccountID, for: id, in: txn)
+            if account.voximplantAccountID != accountID {
+                // The saved file's tokens act on the old account: another id needs its own file.
+                if serviceAccount == nil, account.serviceAccountSealed != nil, !removeServiceAccount {
+                    throw SetupError.invalid("The saved service account file is for account \(account.voximplantAccountID): paste the file of account \(accountID) too.")
+                }
+                try claim(accountID, for: id, in: txn)
                 try database.accountsByVoximplantID.delete(txn, account.voximplantAccountID)
-                try database.accountsByVoximplantID.put(txn, voximplantAccountID, id)
+                try database.accountsByVoximplantID.put(txn, accountID, id)
+                // Another account's preferred host is not this one's.
+                account.apiBaseURL = nil
             }
             account.name = name
-            account.voximplantAccountID = voximplantAccountID
-            if let currency { account.currency = currency }
+            account.voximplantAccountID = accountID
             if let apiKey, !apiKey.isEmpty {
+                guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the account's API key.") }
                 account.apiKeySealed = try vault.seal(apiKey, as: .accountAPIKey, of: id)
             }
+            if let serviceAccount {
+                try seal(serviceAccount, into: &account)
+            } else if removeServiceAccount {
+                account.serviceAccountSealed = nil
+                account.serviceAccountKeyID = nil
+            }
+            guard account.hasCredentials else {
+                throw SetupError.invalid("Keep a service account file or an API key: Voximplant needs one of them.")
+            }
+            try database.accounts.put(txn, id, account)
+        }
+    }
+
+    /// What "Test connection" learnt from GetAccountInfo: the billing currency and the API host
+    /// Voximplant prefers (already allow-listed by the caller; nil leaves the saved one).
+    public func recordAccountInfo(id: UInt64, viewer: User, currency: String?, apiBaseURL: String?) throws {
+        _ = try account(id: id, viewer: viewer)
+        try database.environment.write { txn in
+            guard var account = try database.accounts.get(txn, id) else { throw SetupError.notFound }
+            if let currency { account.currency = currency }
+            if let apiBaseURL { account.apiBaseURL = apiBaseURL }
             try database.accounts.put(txn, id, account)
         }
     }
@@ -177,13 +245,15 @@ public struct SetupService: Sendable {
         }
     }
 
-    /// Saves (or replaces) the key's post-call webhook secret.
-    public func setElevenLabsWebhookSecret(keyID: UInt64, viewer: User, secret: String) throws {
+    /// Saves (or replaces) the key's post-call webhook secret; `workspaceWebhookID` when this
+    /// server created the webhook (nil: pasted by hand, the webhook is someone else's).
+    public func setElevenLabsWebhookSecret(keyID: UInt64, viewer: User, secret: String, workspaceWebhookID: String? = nil) throws {
         try SetupService.validateWebhookSecret(secret)
         _ = try elevenLabsKey(id: keyID, viewer: viewer)
         try database.environment.write { txn in
             guard var key = try database.elevenLabsKeys.get(txn, keyID) else { throw SetupError.notFound }
             key.webhookSecretSealed = try vault.seal(secret, as: .elevenLabsWebhookSecret, of: keyID)
+            key.workspaceWebhookID = workspaceWebhookID
             try database.elevenLabsKeys.put(txn, keyID, key)
         }
     }
@@ -236,9 +306,55 @@ public struct SetupService: Sendable {
         return application
     }
 
+    /// What an owner chooses per application, besides its number and agent.
+    public struct ApplicationOptions: Sendable, Equatable {
+        public var record: Bool
+        public var secureRecordStorage: Bool
+        public var deleteVoximplantRecordings: Bool
+        public var deleteElevenLabsConversations: Bool
+
+        public init(record: Bool, secureRecordStorage: Bool = false, deleteVoximplantRecordings: Bool = false,
+                    deleteElevenLabsConversations: Bool = false) {
+            self.record = record
+            self.secureRecordStorage = secureRecordStorage
+            self.deleteVoximplantRecordings = deleteVoximplantRecordings
+            self.deleteElevenLabsConversations = deleteElevenLabsConversations
+        }
+
+        public init(_ application: Application) {
+            self.init(record: application.record ?? false, secureRecordStorage: application.secureRecordStorage ?? false,
+                      deleteVoximplantRecordings: application.deleteVoximplantRecordings ?? false,
+                      deleteElevenLabsConversations: application.deleteElevenLabsConversations ?? false)
+        }
+
+        func apply(to application: inout Application) {
+            application.record = record
+            application.secureRecordStorage = secureRecordStorage
+            application.deleteVoximplantRecordings = deleteVoximplantRecordings
+            application.deleteElevenLabsConversations = deleteElevenLabsConversations
+        }
+    }
+
+    /// Changes the options; recording and secure storage reach Voximplant with the next deploy.
+    public func setOptions(applicationID: UInt64, viewer: User, _ options: ApplicationOptions) throws {
+        _ = try application(id: applicationID, viewer: viewer)
+        try database.environment.write { txn in
+            guard var application = try database.applications.get(txn, applicationID) else { throw SetupError.notFound }
+            options.apply(to: &application)
+            try database.applications.put(txn, applicationID, application)
+        }
+    }
+
     @discardableResult
     public func createApplication(viewer: User, accountID: UInt64, name: String, phoneNumber: String, agentID: String,
                                   elevenLabsKeyID: UInt64, record: Bool) throws -> Application {
+        try createApplication(viewer: viewer, accountID: accountID, name: name, phoneNumber: phoneNumber, agentID: agentID,
+                              elevenLabsKeyID: elevenLabsKeyID, options: ApplicationOptions(record: record))
+    }
+
+    @discardableResult
+    public func createApplication(viewer: User, accountID: UInt64, name: String, phoneNumber: String, agentID: String,
+                                  elevenLabsKeyID: UInt64, options: ApplicationOptions) throws -> Application {
         let account = try self.account(id: accountID, viewer: viewer)
         let key = try self.elevenLabsKey(id: elevenLabsKeyID, viewer: viewer)
         // Transcripts reach a call only through its own tenant's key (see ConversationLink);
@@ -256,7 +372,7 @@ public struct SetupService: Sendable {
                                           phoneNumber: phoneNumber,
                                           webhookSecretSealed: try vault.seal(secret, as: .applicationWebhookSecret, of: id))
             application.elevenLabsKeyID = elevenLabsKeyID
-            application.record = record
+            options.apply(to: &application)
             try database.applications.put(txn, id, application)
             return application
         }

@@ -44,4 +44,21 @@ public enum RecordingJobs {
     public static func enqueueArchive(callID: UInt64, jobs: JobQueue, in txn: WriteTransaction) throws {
         try jobs.enqueue(kind: .archiveRecording, payload: String(callID), dedupeKey: "recording:\(callID)", in: txn)
     }
+
+    /// Voximplant's copy goes only after ours is committed: the job is enqueued in the
+    /// transaction that records the archived recording.
+    public static func enqueueVoximplantDeletion(callID: UInt64, recordingURL: String, jobs: JobQueue, in txn: WriteTransaction) throws {
+        let payload = String(decoding: try JSONEncoder().encode(VoximplantDeletion(call: callID, url: recordingURL)), as: UTF8.self)
+        try jobs.enqueue(kind: .deleteVoximplantRecording, payload: payload, dedupeKey: "vox-recording:\(callID)", in: txn)
+    }
+
+    /// The delete-voximplant-recording payload: the call and the recording URL that was archived.
+    public struct VoximplantDeletion: Codable, Sendable {
+        public let call: UInt64
+        public let url: String
+    }
+
+    public static func enqueueConversationDeletion(callID: UInt64, jobs: JobQueue, in txn: WriteTransaction) throws {
+        try jobs.enqueue(kind: .deleteConversation, payload: String(callID), dedupeKey: "conversation:\(callID)", in: txn)
+    }
 }

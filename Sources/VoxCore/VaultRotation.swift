@@ -62,6 +62,9 @@ public struct VaultRotation {
             switch sealed {
             case .accountAPIKey:
                 try accounts(Field(table: database.accounts, sealed: sealed, get: \.apiKeySealed, set: { $0.apiKeySealed = $1 }))
+            case .accountServiceAccount:
+                try accounts(Field(table: database.accounts, sealed: sealed, get: \.serviceAccountSealed,
+                                   set: { $0.serviceAccountSealed = $1 }))
             case .applicationWebhookSecret:
                 try apps(Field(table: database.applications, sealed: sealed, get: \.webhookSecretSealed,
                                set: { $0.webhookSecretSealed = $1 }))

@@ -76,7 +76,7 @@ public final class ApplicationServices: Sendable {
         scenarioEvents = ScenarioEvents(database: database, vault: vault, jobs: jobs, clock: clock)
         elevenLabsWebhooks = ElevenLabsWebhooks(database: database, vault: vault, jobs: jobs, clock: clock)
         archiver = RecordingArchiver(database: database, stores: recordings, upstreams: upstreams, clock: clock)
-        retention = RecordingRetention(database: database, stores: recordings, jobs: jobs, clock: clock)
+        retention = RecordingRetention(database: database, stores: recordings, jobs: jobs, upstreams: upstreams, clock: clock)
         transcripts = TranscriptFetcher(database: database, upstreams: upstreams, clock: clock)
         purges = Purges(database: database, throttle: throttle, jobs: jobs, clock: clock,
                         parkedJobDays: configuration.parkedJobRetentionDays,

@@ -42,10 +42,10 @@ public struct CallSync: Sendable {
         }
     }
 
-    /// Enqueues a sync of every active account with a key (housekeeping's schedule).
+    /// Enqueues a sync of every active account with credentials (housekeeping's schedule).
     public func enqueueAll() throws {
         let accounts = try database.environment.read { txn in try database.accounts.entries(txn) }
-        for account in accounts where account.value.active && account.value.apiKeySealed != nil {
+        for account in accounts where account.value.active && account.value.hasCredentials {
             try enqueue(accountID: account.key)
         }
     }

@@ -44,13 +44,20 @@ public struct Deployment: Sendable {
                 steps.append("✓ Scenario voxfcgi_app_\(application.id) created (id \(scenario))")
             }
             let appID: UInt64
+            let secure = application.secureRecordStorage
+            let storage = secure == true ? "secure record storage" : "ordinary record storage"
             if let existing = voxAppID {
                 appID = existing
                 steps.append("✓ Application \(appID) exists")
+                // An application from before the option keeps whatever Voximplant has.
+                if let secure {
+                    try vox.setSecureRecordStorage(applicationID: appID, secure)
+                    steps.append("✓ Application set to \(storage)")
+                }
             } else {
-                appID = try vox.addApplication(name: "voxfcgi-\(application.id)")
+                appID = try vox.addApplication(name: "voxfcgi-\(application.id)", secureRecordStorage: secure ?? false)
                 voxAppID = appID
-                steps.append("✓ Application voxfcgi-\(application.id) created (id \(appID))")
+                steps.append("✓ Application voxfcgi-\(application.id) created (id \(appID)), \(storage)")
             }
             // The scenario holds no secret: it reads these from its application.
             for secret in secrets {

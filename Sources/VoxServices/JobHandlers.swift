@@ -16,6 +16,8 @@ public enum JobHandlers {
                 return .done
             },
             .fetchSession: { job in try sync.fetchEnded(job) },
+            .deleteVoximplantRecording: { job in try archiver.deleteVoximplantCopy(job) },
+            .deleteConversation: { job in try retention.deleteConversation(job) },
         ]
     }
 }

@@ -11,12 +11,14 @@ public struct RecordingRetention: Sendable {
     let database: Database
     let stores: RecordingStores
     let jobs: JobQueue
+    let upstreams: Upstreams
     let clock: any Clock
 
-    public init(database: Database, stores: RecordingStores, jobs: JobQueue, clock: any Clock) {
+    public init(database: Database, stores: RecordingStores, jobs: JobQueue, upstreams: Upstreams, clock: any Clock) {
         self.database = database
         self.stores = stores
         self.jobs = jobs
+        self.upstreams = upstreams
         self.clock = clock
     }
 
@@ -35,11 +37,20 @@ public struct RecordingRetention: Sendable {
             let cleared = try database.environment.write { txn -> Int in
                 let expired = try database.recordingsByStart.keys(txn, .closed((0, 0), (cutoff, .max)), limit: batch)
                 let store = CallStore(database: database)
+                var deletesConversations: [UInt64: Bool] = [:]
                 for (start, callID) in expired {
                     var released: RecordingRef?
+                    var conversation: (application: UInt64, id: String)?
                     try store.update(id: callID, in: txn) { call in
                         released = call.recording
                         call.recording = nil
+                        conversation = call.conversationID.map { (call.applicationID, $0) }
+                    }
+                    if let conversation, released != nil {
+                        let wanted = try deletesConversations[conversation.application]
+                            ?? (database.applications.get(txn, conversation.application)?.deleteElevenLabsConversations == true)
+                        deletesConversations[conversation.application] = wanted
+                        if wanted { try RecordingJobs.enqueueConversationDeletion(callID: callID, jobs: jobs, in: txn) }
                     }
                     if let released {
                         let reference = ObjectReference(store: released.store, key: released.key)
@@ -66,6 +77,20 @@ public struct RecordingRetention: Sendable {
             throw JobRunner.PermanentFailure("the '\(reference.store)' store is no longer configured; \(reference.key) stays there")
         }
         try store.delete(ObjectKey(reference.key))
+        return .done
+    }
+
+    /// The delete-conversation job: the call's ElevenLabs conversation (transcript and audio
+    /// at ElevenLabs) goes, through the key the call's application uses. The transcript kept
+    /// here stays.
+    public func deleteConversation(_ job: Job) throws -> JobRunner.Outcome {
+        guard let callID = UInt64(job.payload),
+              let call = try database.environment.read({ txn in try database.calls.get(txn, callID) }),
+              // Only a conversation whose transcript came through this tenant's key is known to be
+              // theirs; an id from a scenario event alone could name anyone's in a shared workspace.
+              call.hasTranscript, let conversation = call.conversationID, let key = try database.elevenLabsKey(for: call)
+        else { return .done }
+        try upstreams.elevenLabs(key).deleteConversation(id: conversation)
         return .done
     }
 }

@@ -44,16 +44,51 @@ public struct Upstreams: Sendable {
         recordingsHTTP = HTTPClient(configuration: recordings, logger: logger)
     }
 
+    /// The client for an account: its service account when one is saved (the API key
+    /// otherwise), on the host Voximplant named for it when this server talks to the real
+    /// Voximplant (a configured test or proxy URL is never overridden).
     public func voximplant(_ account: Account) throws -> VoximplantClient {
+        let baseURL = voximplantURL == VoximplantClient.defaultBaseURL ? account.apiBaseURL ?? voximplantURL : voximplantURL
+        if let sealed = account.serviceAccountSealed {
+            let file = try vault.open(sealed, as: .accountServiceAccount, of: account.id)
+            return VoximplantClient(baseURL: baseURL, credentials: .init(serviceAccount: try VoximplantServiceAccount(json: Array(file.utf8))),
+                                    http: voximplantHTTP)
+        }
         guard let sealed = account.apiKeySealed else { throw VoximplantError.authentication("no API key saved") }
         let key = try vault.open(sealed, as: .accountAPIKey, of: account.id)
-        return VoximplantClient(baseURL: voximplantURL, credentials: .init(accountID: account.voximplantAccountID, apiKey: key),
+        return VoximplantClient(baseURL: baseURL, credentials: .init(accountID: account.voximplantAccountID, apiKey: key),
                                 http: voximplantHTTP)
+    }
+
+    /// Whether a recording URL may be sent an account's token: https under voximplant.com, or
+    /// the origin of the Voximplant API this server is configured with (a proxy, a test
+    /// server). Never a host a URL from outside merely names, and redirects drop it.
+    public func mayCarryVoximplantToken(_ url: String) -> Bool {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), let host = parsed.host else { return false }
+        var origins = "https://*" + VoximplantAPIAddress.allowedSuffix
+        if let api = URL(string: voximplantURL), let apiScheme = api.scheme, let apiHost = api.host {
+            origins += ", \(apiScheme)://\(apiHost)" + (api.port.map { ":\($0)" } ?? "")
+        }
+        return (try? OriginAllowList(origins))?.permits(scheme: scheme, host: host, port: parsed.port) ?? false
     }
 
     public func elevenLabs(_ key: ElevenLabsKey) throws -> ElevenLabsClient {
         let secret = try vault.open(key.apiKeySealed, as: .elevenLabsAPIKey, of: key.id)
         return ElevenLabsClient(baseURL: key.baseURL.isEmpty ? elevenLabsURL : key.baseURL, apiKey: secret, http: elevenLabsHTTP,
                                 downloads: recordingsHTTP)
+    }
+}
+
+/// Reads a pasted service-account file for Setup: refused with a message a person can act
+/// on (never one that quotes the file) when it is not a usable key.
+public enum ServiceAccountCheck {
+    public static func file(_ text: String) throws -> SetupService.ServiceAccountFile {
+        guard text.utf8.count <= 16 * 1024 else { throw SetupError.invalid("That is too long for a service account file.") }
+        do {
+            let key = try VoximplantServiceAccount(json: Array(text.utf8))
+            return SetupService.ServiceAccountFile(json: text, keyID: key.keyID, accountID: key.accountID)
+        } catch let failure as VoximplantServiceAccount.Failure {
+            throw SetupError.invalid(failure.description)
+        }
     }
 }

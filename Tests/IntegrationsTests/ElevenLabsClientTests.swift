@@ -17,6 +17,37 @@ import HTTPTransport
         #expect(throws: ElevenLabsError.invalidAPIKey("Invalid API key")) { try el(key: "wrong").agent(id: "agent_support_1") }
     }
 
+    @Test func agentsPageByCursorAndCarryTheirAudioFormats() throws {
+        try fakes.elevenLabsControl("/_control/agents", ["count": 240])
+        let listed = try el().allAgents()
+        #expect(listed.complete && listed.agents.count == 243 && Set(listed.agents.map(\.agentID)).count == 243)
+        #expect(try el().allAgents(limit: 150).complete == false)
+        #expect(try el().agent(id: "agent_support_1").usesVoximplantFormat)
+        // Absent formats read as the API's default, pcm_16000.
+        #expect(try el().agent(id: "agent_sales_2").usesVoximplantFormat)
+        let legacy = try el().agent(id: "agent_legacy_3")
+        #expect(legacy.inputAudioFormat == "ulaw_8000" && legacy.outputAudioFormat == "pcm_8000" && !legacy.usesVoximplantFormat)
+        let fixed = try el().setAudioFormat(agentID: "agent_legacy_3", to: "pcm_16000")
+        #expect(fixed.usesVoximplantFormat && fixed.name == "Legacy phone agent")
+        // Read back: the change stuck.
+        #expect(try el().agent(id: "agent_legacy_3").usesVoximplantFormat)
+    }
+
+    @Test func workspaceWebhookIsCreatedAndAttached() throws {
+        let webhook = try el().createWorkspaceWebhook(name: "VoxFCGI", url: "https://voice.example.test/api/webhook/elevenlabs/x")
+        #expect(webhook.id.hasPrefix("wh_") && webhook.secret.count >= 32)
+        try el().usePostCallWebhook(id: webhook.id, events: ["transcript", "audio"])
+        #expect(throws: ElevenLabsError.self) { try el().usePostCallWebhook(id: "wh_unknown") }
+        #expect(throws: ElevenLabsError.self) { try el().createWorkspaceWebhook(name: "x", url: "http://plain.example") }
+    }
+
+    @Test func conversationDeletionTreatsGoneAsDone() throws {
+        try el().deleteConversation(id: "conv_77")
+        #expect(throws: ElevenLabsError.notFound("conversation not found")) { try el().conversation(id: "conv_77") }
+        try el().deleteConversation(id: "nope")
+        #expect(throws: ElevenLabsError.invalidAPIKey("Invalid API key")) { try el(key: "wrong").deleteConversation(id: "conv_78") }
+    }
+
     @Test func conversationWithTranscriptAnalysisAndUnknownFields() throws {
         let conversation = try el().conversation(id: "conv_42")
         #expect(conversation.isFinal)

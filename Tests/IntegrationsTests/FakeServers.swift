@@ -12,7 +12,7 @@ final class FakeServers {
     /// Where the fake's call history starts (`start_date` of its first session): a week before
     /// the fake started, so tests read it rather than assume a date.
     let epoch: String
-    static let voxCredentials = VoximplantClient.Credentials(accountID: "1234567", apiKey: "vox-test-api-key-0000-1111")
+    static let voxAPIKey = "vox-test-api-key-0000-1111"
     static let elevenLabsKey = "el-test-api-key-2222-3333"
 
     init(sessions: Int = 2500) throws {
@@ -30,6 +30,24 @@ final class FakeServers {
         let body = try JSONSerialization.data(withJSONObject: ["match": match, "mode": mode, "times": times])
         _ = try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(
             HTTPRequest(method: "POST", url: base + "/_control/fault", headers: [("Content-Type", "application/json")], body: Array(body)))
+    }
+
+    func elevenLabsControl(_ path: String, _ body: [String: Any]) throws {
+        _ = try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(
+            HTTPRequest(method: "POST", url: elevenLabsURL + path, headers: [("Content-Type", "application/json")],
+                        body: Array(try JSONSerialization.data(withJSONObject: body))))
+    }
+
+    /// The fake's own service-account file (it keeps the public half to check tokens).
+    func serviceAccountFile() throws -> [UInt8] {
+        try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(
+            HTTPRequest(url: voximplantURL + "/_control/service-account")).body
+    }
+
+    /// How each request authenticated, as the fake saw it ("jwt", "api_key", "bad-jwt: …").
+    func authLog() throws -> [String] {
+        let response = try HTTPClient(configuration: .init(service: "control"), logger: testLogger).send(HTTPRequest(url: voximplantURL + "/_control/auth-log"))
+        return ((try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]]) ?? []).compactMap { $0["auth"] as? String }
     }
 
     func deploymentLog() throws -> [[String: Any]] {

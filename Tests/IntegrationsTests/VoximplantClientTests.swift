@@ -7,7 +7,7 @@ import Testing
     let fakes: FakeServers
     init() throws { fakes = try FakeServers(sessions: 2_500) }
 
-    func vox(_ http: HTTPClient = client("voximplant"), key: String = FakeServers.voxCredentials.apiKey) -> VoximplantClient {
+    func vox(_ http: HTTPClient = client("voximplant"), key: String = FakeServers.voxAPIKey) -> VoximplantClient {
         VoximplantClient(baseURL: fakes.voximplantURL, credentials: .init(accountID: "1234567", apiKey: key), http: http)
     }
 
@@ -104,12 +104,48 @@ import Testing
         let client = vox()
         let scenario = try client.addScenario(name: "voxfcgi_support", script: "VoxEngine.terminate();")
         try client.setScenarioScript(scenarioID: scenario, script: "// v2")
-        let app = try client.addApplication(name: "support")
+        let app = try client.addApplication(name: "support", secureRecordStorage: true)
+        try client.setSecureRecordStorage(applicationID: app, false)
         let rule = try client.addRule(applicationID: app, name: "incoming", pattern: ".*", scenarioID: scenario)
         try client.bindPhoneNumber("74951234567", applicationID: app, ruleID: rule)
         #expect(try client.rules(applicationID: app).map(\.ruleID) == [rule])
         let log = try fakes.deploymentLog().compactMap { $0["method"] as? String }
-        #expect(log == ["AddScenario", "SetScenarioInfo", "AddApplication", "AddRule", "BindPhoneNumberToApplication"])
+        #expect(log == ["AddScenario", "SetScenarioInfo", "AddApplication", "SetApplicationInfo", "AddRule", "BindPhoneNumberToApplication"])
+        let flags = try fakes.deploymentLog().filter { ($0["method"] as? String)?.hasSuffix("Application") == true || $0["method"] as? String == "SetApplicationInfo" }
+        #expect(flags.compactMap { $0["secure_record_storage"] as? Bool } == [true])
+        #expect(flags.compactMap { $0["secure_record_storage"] as? String } == ["false"])
+    }
+
+    // MARK: Service accounts: the fake checks each token with PyJWT against the public key.
+
+    @Test func serviceAccountTokenIsAcceptedAndNoKeyIsSent() throws {
+        let key = try VoximplantServiceAccount(json: try fakes.serviceAccountFile())
+        let client = VoximplantClient(baseURL: fakes.voximplantURL, credentials: .init(serviceAccount: key), http: client("voximplant"))
+        #expect(try client.accountInfo().accountName == "acme-voice")
+        #expect(try client.applications().map(\.applicationID) == [501])
+        #expect(try fakes.authLog() == ["jwt", "jwt"])
+        #expect(try client.bearerAuthorization()?.hasPrefix("Bearer ey") == true)
+    }
+
+    @Test func tokenSignedByAnotherKeyIsRefused() throws {
+        // The fake's key id, someone else's private key: the signature cannot verify.
+        let real = try JSONSerialization.jsonObject(with: Data(try fakes.serviceAccountFile())) as? [String: Any] ?? [:]
+        let forged = VoximplantServiceAccountTests.file(accountID: 1234567, keyID: real["key_id"] ?? "")
+        let client = VoximplantClient(baseURL: fakes.voximplantURL,
+                                      credentials: .init(serviceAccount: try VoximplantServiceAccount(json: forged)), http: client("voximplant"))
+        #expect(throws: VoximplantError.authentication("Authorization failed")) { try client.accountInfo() }
+        #expect(try fakes.authLog().first?.hasPrefix("bad-jwt") == true)
+    }
+
+    @Test func expiredTokenIsRefused() throws {
+        let key = try VoximplantServiceAccount(json: try fakes.serviceAccountFile())
+        let client = VoximplantClient(baseURL: fakes.voximplantURL, credentials: .init(serviceAccount: key), http: client("voximplant"),
+                                      now: { Date().addingTimeInterval(-3600) })
+        #expect(throws: VoximplantError.authentication("Authorization failed")) { try client.accountInfo() }
+    }
+
+    @Test func accountInfoCarriesTheAPIAddress() throws {
+        #expect(try vox().accountInfo().apiAddress == "https://api.voximplant.com")
     }
 
     @Test func apiKeyNeverInTheURL() throws {

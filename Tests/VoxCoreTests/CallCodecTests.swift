@@ -15,7 +15,8 @@ import Testing
                         recordingURL: "https://example.com/r.mp3",
                         recording: RecordingRef(store: "s3", key: "recs/a b+c.mp3", size: 1 << 40, contentType: "audio/mpeg", sha256: "ab"),
                         hasTranscript: true,
-                        costBreakdown: CostBreakdown(telephonyMicros: 1_900_000, recordingMicros: 100_000, otherMicros: -7))
+                        costBreakdown: CostBreakdown(telephonyMicros: 1_900_000, recordingMicros: 100_000, otherMicros: -7),
+                        recordingNote: "Voximplant refused the download; this is ElevenLabs’ audio")
         #expect(try codecRoundTrip(full) == full)
         // What upserts compare with: the stored form without a codec round trip.
         #expect(try full.roundTripped() == codecRoundTrip(full))
@@ -31,6 +32,11 @@ import Testing
                         recording: RecordingRef(store: "local", key: "k.mp3", size: 3, contentType: "audio/mpeg", sha256: "cd"),
                         hasTranscript: true)
         var bytes = CallCodec.encode(call)
+        // Version 3 is version 4 without the recording note's flag (0: none) at the end.
+        #expect(bytes.last == 0)
+        bytes.removeLast()
+        bytes[0] = 3
+        #expect(try bytes.withUnsafeBytes { try CallCodec.decode($0) } == call)
         // Version 2 is version 3 without the cost breakdown's flag (0: none) at the end.
         #expect(bytes.last == 0)
         bytes.removeLast()

@@ -88,6 +88,29 @@ import VoxCore
         #expect(try services.retention.sweep() == 0)
     }
 
+    /// Only applications that ask for it have their conversations deleted with the recording.
+    @Test func retentionQueuesConversationDeletionWhereTheApplicationAsks() throws {
+        let (harness, alice, app) = try pages.aliceHarness()
+        let now = harness.clock.now()
+        var asking = app
+        asking.id = 21
+        asking.deleteElevenLabsConversations = true
+        try harness.database.environment.write { txn in try harness.database.applications.put(txn, asking.id, asking) }
+        var withConversation = try archivedCall(harness, alice, asking, session: 3, at: now - 40 * 86_400)
+        withConversation.conversationID = "conv_old"
+        _ = try CallStore(database: harness.database).upsert([withConversation])
+        var otherApp = try archivedCall(harness, alice, app, session: 4, at: now - 40 * 86_400)
+        otherApp.conversationID = "conv_kept"
+        _ = try CallStore(database: harness.database).upsert([otherApp])
+
+        var settings = StorageSettings()
+        settings.retentionDays = 30
+        try harness.database.environment.write { txn in try harness.database.storageSettings.put(txn, StorageSettings.recordID, settings) }
+        #expect(try harness.services.retention.sweep() == 2)
+        let deletions = try harness.services.jobs.pending().filter { $0.kind == JobKind.deleteConversation.rawValue }
+        #expect(deletions.map(\.payload) == [String(withConversation.id)])
+    }
+
     @Test func storageSettingsAreForAdminsAndValidated() throws {
         let harness = try TestHarness()
         harness.login()

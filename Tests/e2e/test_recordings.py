@@ -193,6 +193,28 @@ def test_without_a_voximplant_recording_the_conversation_audio_is_archived(local
     assert audio.headers["Content-Type"] == "audio/mpeg" and audio.content.startswith(b"ID3")
 
 
+def test_secure_recording_without_a_service_account_falls_back_to_the_conversation_audio(local):
+    stack, fakes, session, app_id, secret = local
+    # The account has only an API key: no token to send, so secure storage answers 401.
+    call_id = deliver(stack, secret, call_events(app_id, 61_000_006, recording_url=fakes.voximplant + "/records/secure/6.mp3",
+                                                 conversation_id="conv_906"))
+    wait_for(lambda: archived(session, stack, call_id), 30, "the ElevenLabs audio in place of the secure recording")
+    page = session.get(f"{stack.base_url}/calls/{call_id}").text
+    note = re.search(r'id="recording-note"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert "HTTP 401" in note and "needs a service account" in note and "ElevenLabs conversation audio instead" in note
+    assert session.get(f"{stack.base_url}/recordings/{call_id}").content.startswith(b"ID3")
+    gets = [e for e in fakes.get("/_control/auth-log") if e["method"] == "GET /records/secure/6.mp3"]
+    assert [e["auth"] for e in gets] == ["none"]  # asked once, without a token; not retried
+
+
+def test_secure_recording_refused_before_the_conversation_is_known_says_so(local):
+    stack, fakes, session, app_id, secret = local
+    call_id = deliver(stack, secret, call_events(app_id, 61_000_007, recording_url=fakes.voximplant + "/records/secure/7.mp3"))
+    page = wait_for(lambda: (lambda text: 'id="recording-note"' in text and text)(session.get(f"{stack.base_url}/calls/{call_id}").text),
+                    30, "the refusal note")
+    assert "will be archived instead once ElevenLabs has it" in page and 'id="recording-pending"' not in page
+
+
 # ---------------------------------------------------------------------------------------------
 # S3: moto with signature checking, through a relay that can take it down.
 

@@ -1,10 +1,12 @@
 """Issue 4 end to end: Setup and Applications against the fake Voximplant and ElevenLabs,
 through real nginx and in a real browser."""
 
+import re
 import pytest
 import requests
 
 from browser import By, EC, sign_in, wait
+from selenium.webdriver.support.ui import Select
 from conftest import ADMIN
 from fakes import EL_API_KEY, VOX_ACCOUNT_ID, VOX_API_KEY, Fakes
 from stack import Stack, csrf_from
@@ -54,16 +56,17 @@ def test_browser_sets_up_and_deploys_an_application(world, browser):
     form = browser.find_element(By.ID, "create-application")
     numbers = [o.text for o in form.find_elements(By.CSS_SELECTOR, "select[name=number] option")]
     assert "+7 495 123-45-67" in numbers  # listed live from the fake Voximplant
+    # The agents are listed live from the key: pick one instead of typing its id.
+    picker = Select(form.find_element(By.ID, "agent-picker"))
+    assert [o.text for o in picker.options] == ["Legacy phone agent (agent_legacy_3)", "Sales agent (agent_sales_2)",
+                                                "Support agent (agent_support_1)"]
+    # Secure storage is recommended, but off by default for an account with only an API key:
+    # its downloads could not carry a service-account token.
+    secure = form.find_element(By.NAME, "secure_record_storage")
+    assert not secure.is_selected()
+    secure.click()
     form.find_element(By.NAME, "name").send_keys("Support line")
-    form.find_element(By.NAME, "agent").send_keys("agent_nope")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    error = wait(browser).until(EC.presence_of_element_located((By.ID, "form-error"))).text
-    assert "no agent" in error
-
-    form = browser.find_element(By.ID, "create-application")
-    agent = form.find_element(By.NAME, "agent")
-    agent.clear()
-    agent.send_keys("agent_support_1")
+    picker.select_by_value("agent_support_1")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait(browser).until(EC.presence_of_element_located((By.ID, "scenario-code")))
     assert browser.find_element(By.ID, "agent-name").text == "Support agent"
@@ -80,6 +83,7 @@ def test_browser_sets_up_and_deploys_an_application(world, browser):
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#deploy-steps li")))
     steps = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#deploy-steps li")]
     assert len(steps) == 5 and all(step.startswith("✓") for step in steps), steps
+    assert "secure record storage" in steps[1]
     assert browser.find_element(By.ID, "application-status").text == "deployed"
     methods = [entry["method"] for entry in fakes.log()]
     assert methods == ["AddScenario", "AddApplication", "AddSecret", "AddSecret", "AddRule", "BindPhoneNumberToApplication"]
@@ -92,8 +96,18 @@ def test_browser_sets_up_and_deploys_an_application(world, browser):
     # Deploying again updates the scenario and the secrets, and keeps the application and rule.
     browser.find_element(By.CSS_SELECTOR, "#deploy button").click()
     wait(browser).until(EC.text_to_be_present_in_element((By.ID, "deploy-steps"), "updated"))
-    assert [entry["method"] for entry in fakes.log()][6:] == ["SetScenarioInfo", "SetSecretInfo", "SetSecretInfo",
-                                                              "BindPhoneNumberToApplication"]
+    assert [entry["method"] for entry in fakes.log()][6:] == ["SetScenarioInfo", "SetApplicationInfo", "SetSecretInfo",
+                                                              "SetSecretInfo", "BindPhoneNumberToApplication"]
+    assert fakes.log()[1]["secure_record_storage"] is True and fakes.log()[7]["secure_record_storage"] == "true"
+
+    # An agent id the key does not have (a form posted by hand) is refused with a message.
+    session = stack.login(*ADMIN)
+    form = session.get(stack.base_url + "/applications/new").text
+    refused = session.post(stack.base_url + "/applications", data={
+        "_csrf": csrf_from(form), "account": re.search(r'name="account" value="(\d+)"', form).group(1),
+        "key": re.search(r'name="key" value="(\d+)"', form).group(1), "name": "Typo", "number": "74951234567",
+        "agent": "agent_nope"})
+    assert refused.status_code == 422 and "no agent “agent_nope”" in refused.text
 
 
 def test_secrets_never_in_data_file_or_log(world):

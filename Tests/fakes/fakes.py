@@ -14,20 +14,27 @@ Recordings (fake Voximplant's storage; call history gives absolute URLs to them)
     GET /records/big-<bytes>.wav   <bytes> bytes (a WAV header, then deterministic noise),
                                    streamed; for the large-upload tests
     GET /records/missing-<n>.wav   404, as for a recording Voximplant has deleted
+    GET /records/secure/<n>.mp3    a recording of an application with secure storage: 401
+                                   without a valid service-account JWT (see `verify_jwt`)
 
 Control endpoints (on either server):
     POST /_control/fault  {"match": "GetAccountInfo", "mode": "500", "times": 2}
-         modes: 401, 404, 500, 429, 429-retry-after, slow, malformed, truncated
+         modes: 401 (Voximplant: error 100 in a 200), 403 (an HTTP 403), 404, 500, 429, 429-retry-after,
+                slow, malformed, truncated
     POST /_control/latency {"seconds": 0.3}   every API answer waits this long first
     GET  /_control/log    what was asked of the fake (deployment calls, in order)
     GET  /_control/history-requests   every GetCallHistory page asked for (offset, count, from_date)
     GET  /_control/secrets            the application secrets deployed (names and values)
+    GET  /_control/service-account    the service-account key file (JSON) the fake accepts JWTs from
+    GET  /_control/auth-log           each API call and recording GET: method and how it authenticated
+    POST /_control/secure-storage {"application_id": 501, "on": true}   as SetApplicationInfo would
     POST /_control/reset
 """
 
 import argparse
 import base64
 import json
+import uuid
 import math
 import random
 import re
@@ -37,6 +44,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 VOX_ACCOUNT_ID = "1234567"
 VOX_API_KEY = "vox-test-api-key-0000-1111"
@@ -112,8 +123,49 @@ class State:
             })
         self.history_requests = []
         self.secrets = {}  # (application id, name) -> (secret id, value)
-        self.agents = {"agent_support_1": "Support agent", "agent_sales_2": "Sales agent"}
+        # Agents with their audio formats (conversation_config.asr.user_input_audio_format,
+        # .tts.agent_output_audio_format; values from elevenlabs-python types/asr_input_format.py).
+        # None leaves the field out, as the SDK allows (default=None): the API's default is
+        # pcm_16000 (elevenlabs-docs openapi.json, 2025).
+        self.agents = {"agent_support_1": {"name": "Support agent", "asr": "pcm_16000", "tts": "pcm_16000"},
+                       "agent_sales_2": {"name": "Sales agent", "asr": None, "tts": None},
+                       "agent_legacy_3": {"name": "Legacy phone agent", "asr": "ulaw_8000", "tts": "pcm_8000"}}
+        self.webhooks = {}
+        self.convai_settings = {}
+        self.deleted_conversations = []
         self.conversations = {}
+        self.auth_log = []
+        self.secure_apps = set()
+        self.deleted_records = set()
+        # A service account as the control panel issues one: the JSON file carries account_id,
+        # key_id, private_key and account_email (apiclient-nodejs src/index.ts
+        # VoximplantApiClientKey). Voximplant keeps only the public half.
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.public_key = private.public_key()
+        self.service_account = {
+            "account_id": int(VOX_ACCOUNT_ID), "key_id": str(uuid.uuid4()), "account_email": "ops@acme.example",
+            "private_key": private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                                 serialization.NoEncryption()).decode(),
+        }
+
+    def verify_jwt(self, token):
+        """A service-account token as both SDKs make it (apiclient-nodejs src/index.ts
+        generateAuthHeader: jwt.sign({iss: account_id, iat, exp: iat + 64}, private_key,
+        {algorithm: 'RS256', header: {kid: key_id}})), checked against the public key; the
+        Voximplant docs cap a token's life at an hour. Returns None when valid, else why not."""
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != "RS256" or header.get("kid") != self.service_account["key_id"]:
+                return "unknown key or algorithm"
+            claims = jwt.decode(token, self.public_key, algorithms=["RS256"],
+                                options={"require": ["iss", "iat", "exp"], "verify_iss": False})
+        except jwt.PyJWTError as error:
+            return str(error)
+        if str(claims["iss"]) != VOX_ACCOUNT_ID:
+            return "iss is not the account"
+        if not 0 < claims["exp"] - claims["iat"] <= 3600:
+            return "token lives longer than an hour"
+        return None
 
     def new_id(self):
         with self.lock:
@@ -165,9 +217,35 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, self.state.log)
         if path == "/_control/history-requests":
             return self.send(200, self.state.history_requests)
+        if path == "/_control/service-account":
+            return self.send(200, self.state.service_account)
+        if path == "/_control/auth-log":
+            return self.send(200, self.state.auth_log)
+        if path == "/_control/secure-storage":
+            ask = json.loads(self.body() or b"{}")
+            with self.state.lock:
+                (self.state.secure_apps.add if ask.get("on", True) else self.state.secure_apps.discard)(int(ask["application_id"]))
+            return self.send(200, {"ok": True})
         if path == "/_control/secrets":
             return self.send(200, [{"application_id": a, "secret_name": n, "secret_value": v}
                                    for (a, n), (_, v) in self.state.secrets.items()])
+        if path == "/_control/agents":
+            # Adds `count` plain agents: enough of them make the agent list page by cursor.
+            count = int(json.loads(self.body() or b"{}").get("count", 0))
+            with self.state.lock:
+                start = len(self.state.agents)
+                for n in range(start, start + count):
+                    self.state.agents[f"agent_extra_{n:04d}"] = {"name": f"Extra agent {n}", "asr": "pcm_16000", "tts": "pcm_16000"}
+            return self.send(200, {"agents": len(self.state.agents)})
+        if path == "/_control/convai-settings":
+            # As if someone else had set the workspace's post-call webhook in the dashboard.
+            with self.state.lock:
+                self.state.convai_settings.update(json.loads(self.body() or b"{}"))
+            return self.send(200, {"ok": True})
+        if path == "/_control/elevenlabs":
+            return self.send(200, {"webhooks": self.state.webhooks, "settings": self.state.convai_settings,
+                                   "deleted_conversations": self.state.deleted_conversations,
+                                   "agents": self.state.agents})
         if path == "/_control/reset":
             with self.state.lock:
                 self.state.faults.clear()
@@ -191,6 +269,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, {"error": {"code": 100, "msg": "Authorization failed"}})
             else:
                 self.send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        elif mode == "403":
+            self.send(403, {"error": {"code": 100, "msg": "Access denied"}})
         elif mode == "404":
             self.send(404, {"detail": {"status": "invalid_id", "message": "not found"}})
         elif mode == "slow":
@@ -223,7 +303,26 @@ class VoximplantHandler(Handler):
             return self.recording(path[len("/records/"):])
         return self.send(404, {"error": "unknown path"})
 
+    def bearer(self):
+        """How the request authenticated: "jwt", "bad-jwt: <why>" or None."""
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return None
+        why = self.state.verify_jwt(auth[len("Bearer "):])
+        return "jwt" if why is None else "bad-jwt: " + why
+
     def recording(self, name):
+        auth = self.bearer()
+        with self.state.lock:
+            self.state.auth_log.append({"method": "GET /records/" + name, "auth": auth or "none"})
+        if ("/records/" + name) in self.state.deleted_records:
+            return self.send(404, {"error": "record not found"})
+        if name.startswith("secure/"):
+            # Secure storage: the GET needs the account's JWT (Voximplant docs, "secure
+            # objects"; shared/reference/voximplant-api.md): without one, 401.
+            if auth != "jwt":
+                return self.send(401, {"error": {"code": 100, "msg": "Authorization required"}})
+            name = name[len("secure/"):]
         if name.startswith("missing-"):
             return self.send(404, {"error": "record not found"})
         if name.startswith("big-"):
@@ -256,7 +355,15 @@ class VoximplantHandler(Handler):
             time.sleep(self.state.latency)
         if self.apply_fault(method):
             return
-        if params.get("account_id") != VOX_ACCOUNT_ID or params.get("api_key") != VOX_API_KEY:
+        # A service-account JWT in `Authorization` (the SDKs send nothing else), or the older
+        # account_id + api_key parameters; error 100 "Authorization failed" otherwise
+        # (apiclient-nodejs src/Enums.ts).
+        auth = self.bearer()
+        if auth is None:
+            auth = "api_key" if params.get("account_id") == VOX_ACCOUNT_ID and params.get("api_key") == VOX_API_KEY else "none"
+        with self.state.lock:
+            self.state.auth_log.append({"method": method, "auth": auth})
+        if auth not in ("jwt", "api_key"):
             return self.send(200, {"error": {"code": 100, "msg": "Authorization failed"}})
         handler = getattr(self, "m_" + method, None)
         if handler is None:
@@ -318,7 +425,10 @@ class VoximplantHandler(Handler):
                 item.pop("records")
             else:
                 # Voximplant's record URLs are absolute: point them at this server.
-                item["records"] = [dict(r, record_url=f"http://{self.headers['Host']}{r['record_url']}") for r in item["records"]]
+                # Secure storage serves an application's records under /records/secure/ here.
+                secure = "/secure" if s["application_id"] in self.state.secure_apps else ""
+                item["records"] = [dict(r, record_url=f"http://{self.headers['Host']}/records{secure}{r['record_url'][len('/records'):]}")
+                                   for r in item["records"]]
             page.append(item)
         answer = {"result": page, "count": len(page), "timezone": params.get("timezone", "Etc/GMT")}
         if params.get("with_total_count") != "false":
@@ -374,11 +484,39 @@ class VoximplantHandler(Handler):
         self.send(200, {"result": 1})
 
     def m_AddApplication(self, params):
+        """AddApplication: `application_name`, `secure_record_storage` (boolean); answers
+        result, application_id, application_name, secure_record_storage (src/index.ts)."""
         aid = self.state.new_id()
         name = params["application_name"] + ".acme-voice.voximplant.com"
+        secure = params.get("secure_record_storage") == "true"
         self.state.applications.append({"application_id": aid, "application_name": name})
-        self.record({"method": "AddApplication", "application_name": params["application_name"]})
-        self.send(200, {"result": 1, "application_id": aid, "application_name": name})
+        if secure:
+            self.state.secure_apps.add(aid)
+        self.record({"method": "AddApplication", "application_name": params["application_name"], "secure_record_storage": secure})
+        self.send(200, {"result": 1, "application_id": aid, "application_name": name, "secure_record_storage": secure})
+
+    def m_SetApplicationInfo(self, params):
+        """SetApplicationInfo: `application_id`, `secure_record_storage` among others (src/index.ts)."""
+        aid = int(params.get("application_id", 0))
+        if "secure_record_storage" in params:
+            with self.state.lock:
+                (self.state.secure_apps.add if params["secure_record_storage"] == "true" else self.state.secure_apps.discard)(aid)
+        self.record({"method": "SetApplicationInfo", "application_id": aid,
+                     "secure_record_storage": params.get("secure_record_storage")})
+        self.send(200, {"result": 1, "secure_record_storage": aid in self.state.secure_apps})
+
+    def m_DeleteRecord(self, params):
+        """DeleteRecord by `record_url` or `record_id`; answers {"result": 1} (src/Interfaces.ts
+        DeleteRecordRequest/Response). The recording then answers 404."""
+        url = params.get("record_url")
+        if not url or "/records/" not in url:
+            return self.send(200, {"error": {"code": 101, "msg": "Invalid arguments: record_url"}})
+        path = urlparse(url).path
+        with self.state.lock:
+            self.state.deleted_records.add(path)
+            self.state.deleted_records.add(path.replace("/records/secure/", "/records/"))
+        self.record({"method": "DeleteRecord", "record_url": url})
+        self.send(200, {"result": 1})
 
     def m_AddRule(self, params):
         rid = self.state.new_id()
@@ -397,10 +535,109 @@ class VoximplantHandler(Handler):
 class ElevenLabsHandler(Handler):
     service = "elevenlabs"
 
+    def authorized(self):
+        """`xi-api-key` (elevenlabs-python core/client_wrapper.py); 401 invalid_api_key otherwise."""
+        if self.headers.get("xi-api-key") == EL_API_KEY:
+            return True
+        self.send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        return False
+
+    def json_body(self):
+        try:
+            return json.loads(self.body() or b"{}")
+        except ValueError:
+            return None
+
+    def agent_json(self, agent_id):
+        """GetAgentResponseModel: agent_id, name, conversation_config (required), metadata, tags."""
+        agent = self.state.agents[agent_id]
+        if "config" not in agent:
+            # Built once from the formats, with the other settings a real agent has (voice, ASR
+            # provider, language), so that a PATCH that loses them shows.
+            config = {"agent": {"first_message": "Hello", "language": "en"}}
+            config["asr"] = {"quality": "high", "provider": "elevenlabs", "keywords": []}
+            if agent["asr"] is not None:
+                config["asr"]["user_input_audio_format"] = agent["asr"]
+            config["tts"] = {"model_id": "eleven_flash_v2", "voice_id": "cjVigY5qzO86Huf0OWal"}
+            if agent["tts"] is not None:
+                config["tts"]["agent_output_audio_format"] = agent["tts"]
+            agent["config"] = config
+        return {"agent_id": agent_id, "name": agent["name"], "conversation_config": agent["config"],
+                "metadata": {"created_at_unix_secs": 1714423232}, "tags": []}
+
     def do_POST(self):
         path = urlparse(self.path).path
         if path.startswith("/_control/"):
             return self.control(path)
+        if self.apply_fault(path) or not self.authorized():
+            return
+        if path == "/v1/workspace/webhooks":
+            # POST {"settings": WebhookHmacSettings{auth_type "hmac", name, webhook_url}} ->
+            # {webhook_id, webhook_secret} (elevenlabs-python webhooks/raw_client.py create;
+            # elevenlabs-js tests/wire/webhooks.test.ts). webhook_url is "The HTTPS callback URL".
+            body = self.json_body() or {}
+            settings = body.get("settings") or {}
+            if settings.get("auth_type") != "hmac" or not settings.get("name") or not str(settings.get("webhook_url", "")).startswith("https://"):
+                return self.send(422, {"detail": [{"loc": ["body", "settings"], "msg": "auth_type hmac, name and an https webhook_url are required", "type": "value_error"}]})
+            webhook_id = "wh_" + uuid.uuid4().hex[:20]
+            secret = "wsec_" + uuid.uuid4().hex + uuid.uuid4().hex
+            with self.state.lock:
+                self.state.webhooks[webhook_id] = {"name": settings["name"], "webhook_url": settings["webhook_url"],
+                                                   "auth_type": "hmac", "secret": secret}
+            return self.send(200, {"webhook_id": webhook_id, "webhook_secret": secret})
+        return self.send(404, {"detail": "Not Found"})
+
+    def do_PATCH(self):
+        path = urlparse(self.path).path
+        # Faults match "PATCH <path>", so that one can break the PATCH alone.
+        if self.apply_fault("PATCH " + path) or not self.authorized():
+            return
+        body = self.json_body()
+        if body is None:
+            return self.send(422, {"detail": [{"loc": ["body"], "msg": "invalid JSON", "type": "value_error"}]})
+        parts = path.strip("/").split("/")
+        if parts[:3] == ["v1", "convai", "agents"] and len(parts) == 4:
+            # PATCH body members are all optional and answer the whole agent (agents/raw_client.py
+            # update). Whether a partial conversation_config merges is undocumented: this fake
+            # takes the harsher reading and replaces it whole, so a client that sends only the
+            # fields it changes loses the agent's voice and language here.
+            if parts[3] not in self.state.agents:
+                return self.send(404, {"detail": {"status": "agent_not_found", "message": f"Agent {parts[3]} not found"}})
+            self.agent_json(parts[3])
+            if "conversation_config" in body and self.state.take_fault("ignore-patch") is None:
+                with self.state.lock:
+                    self.state.agents[parts[3]]["config"] = body["conversation_config"]
+            return self.send(200, self.agent_json(parts[3]))
+        if path == "/v1/convai/settings":
+            # PATCH {"webhooks": ConvAiWebhooks{post_call_webhook_id, events}} -> the settings
+            # (conversational_ai/settings/raw_client.py update; types/conv_ai_webhooks.py).
+            webhooks = body.get("webhooks") or {}
+            if webhooks.get("post_call_webhook_id") not in self.state.webhooks:
+                return self.send(422, {"detail": [{"loc": ["body", "webhooks", "post_call_webhook_id"], "msg": "unknown webhook", "type": "value_error"}]})
+            with self.state.lock:
+                self.state.convai_settings["webhooks"] = webhooks
+            return self.send(200, {"webhooks": webhooks, "can_use_mcp_servers": False, "rag_retention_period_days": 10})
+        return self.send(404, {"detail": "Not Found"})
+
+    def do_DELETE(self):
+        path = urlparse(self.path).path
+        if self.apply_fault(path) or not self.authorized():
+            return
+        parts = path.strip("/").split("/")
+        if parts[:3] == ["v1", "workspace", "webhooks"] and len(parts) == 4:
+            # DELETE answers {"status": "ok"} (types/delete_workspace_webhook_response_model.py).
+            with self.state.lock:
+                gone = self.state.webhooks.pop(parts[3], None)
+            if gone is None:
+                return self.send(404, {"detail": {"status": "not_found", "message": "webhook not found"}})
+            return self.send(200, {"status": "ok"})
+        if parts[:3] == ["v1", "convai", "conversations"] and len(parts) == 4:
+            if self.conversation(parts[3]) is None:
+                return self.send(404, {"detail": {"status": "invalid_id", "message": "conversation not found"}})
+            with self.state.lock:
+                self.state.deleted_conversations.append(parts[3])
+            # The SDK types the answer Any; the JS wire test answers a placeholder object.
+            return self.send(200, {"key": "value"})
         return self.send(404, {"detail": "Not Found"})
 
     def do_GET(self):
@@ -408,23 +645,26 @@ class ElevenLabsHandler(Handler):
         path = url.path
         if path.startswith("/_control/"):
             return self.control(path)
-        if self.apply_fault(path):
+        if self.apply_fault(path) or not self.authorized():
             return
-        if self.headers.get("xi-api-key") != EL_API_KEY:
-            return self.send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         parts = path.strip("/").split("/")
+        if parts == ["v1", "convai", "agents"]:
+            return self.list_agents(query)
+        if parts == ["v1", "convai", "settings"]:
+            # GetConvAiSettingsResponseModel: webhooks (ConvAiWebhooks) among others.
+            return self.send(200, {"webhooks": self.state.convai_settings.get("webhooks", {}), "can_use_mcp_servers": False})
         if parts[:3] == ["v1", "convai", "agents"] and len(parts) == 4:
-            name = self.state.agents.get(parts[3])
-            if name is None:
+            if parts[3] not in self.state.agents:
+                # The SDKs declare only 422 for this endpoint; 404 for an unknown id is our
+                # assumption (shared/reference/elevenlabs-api.md), which the product reads as "no such agent".
                 return self.send(404, {"detail": {"status": "agent_not_found", "message": f"Agent {parts[3]} not found"}})
-            return self.send(200, {"agent_id": parts[3], "name": name, "conversation_config": {},
-                                   "metadata": {"created_at_unix_secs": 1714423232}, "tags": []})
+            return self.send(200, self.agent_json(parts[3]))
         if parts[:3] == ["v1", "convai", "conversations"]:
             if len(parts) == 3:
                 return self.list_conversations(query)
             conversation = self.conversation(parts[3])
-            if conversation is None:
+            if conversation is None or parts[3] in self.state.deleted_conversations:
                 return self.send(404, {"detail": {"status": "invalid_id", "message": "conversation not found"}})
             if len(parts) == 5 and parts[4] == "audio":
                 return self.send(200, None, raw=b"ID3" + bytes(4000), content_type="audio/mpeg")
@@ -434,6 +674,21 @@ class ElevenLabsHandler(Handler):
         if parts[:2] == ["v1", "legacy-error"]:
             return self.send(400, {"detail": "plain string detail"})
         return self.send(404, {"detail": "Not Found"})
+
+    def list_agents(self, query):
+        """GET /v1/convai/agents: page_size "Can not exceed 100, defaults to 30", cursor; answers
+        {agents: [AgentSummary{agent_id, name, tags, created_at_unix_secs, access_info, ...}],
+        has_more, next_cursor} (agents/raw_client.py list; types/get_agents_page_response_model.py)."""
+        size = int(query.get("page_size", 30))
+        if not 1 <= size <= 100:
+            return self.send(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure this value is less than or equal to 100", "type": "value_error"}]})
+        ids = sorted(self.state.agents)
+        start = int(query.get("cursor", "0") or 0)
+        page = [{"agent_id": i, "name": self.state.agents[i]["name"], "tags": [], "created_at_unix_secs": 1716153600,
+                 "access_info": {"is_creator": True, "creator_name": "Ops", "creator_email": "ops@acme.example", "role": "admin"},
+                 "last_call_time_unix_secs": None, "archived": False} for i in ids[start: start + size]]
+        more = start + size < len(ids)
+        self.send(200, {"agents": page, "has_more": more, "next_cursor": str(start + size) if more else None})
 
     def conversation(self, cid):
         """Any id `conv_<n>` exists; `conv_pending_<n>` stays processing."""

@@ -13,12 +13,45 @@ enum ApplicationsPage {
         let keys: [Pages.Option]
         let name: String
         let agent: String
-        let record: Bool
+        let options: Options
         let noAccounts: Bool
+        let noKeys: Bool
+        let chosenKey: String?
         let error: String?
         var numbers: [Pages.Option] = []
         var noNumbers = false
         var numbersError: String? = nil
+        /// The chosen key's agents, when ElevenLabs listed them all: then a list to pick from.
+        var agents: [Pages.Option] = []
+        var hasAgents = false
+        var agentsError: String? = nil
+    }
+
+    /// The option checkboxes, as the form or the application has them.
+    struct Options: Encodable {
+        let record: Bool
+        let secure: Bool
+        let deleteVoximplantCopy: Bool
+        let deleteConversation: Bool
+
+        init(_ options: SetupService.ApplicationOptions) {
+            record = options.record
+            secure = options.secureRecordStorage
+            deleteVoximplantCopy = options.deleteVoximplantRecordings
+            deleteConversation = options.deleteElevenLabsConversations
+        }
+    }
+
+    /// The checkboxes of a submitted form; an empty form (the first view) has the defaults:
+    /// record, and in secure storage (recommended: a leaked URL then opens nothing) when the
+    /// account has a service account, whose token the downloads need.
+    static func options(in form: Parameters, for account: Account? = nil) -> SetupService.ApplicationOptions {
+        guard form["_csrf"] != nil || form["options"] != nil else {
+            return .init(record: true, secureRecordStorage: account?.serviceAccountSealed != nil)
+        }
+        return .init(record: form["record"] != nil, secureRecordStorage: form["secure_record_storage"] != nil,
+                     deleteVoximplantRecordings: form["delete_voximplant_copy"] != nil,
+                     deleteElevenLabsConversations: form["delete_conversation"] != nil)
     }
 
     struct ShowValues: Encodable {
@@ -27,8 +60,11 @@ enum ApplicationsPage {
         let number: String
         let agent: String
         let agentName: String
+        let audioWarning: String?
+        let audioFixed: Bool
         let status: String
-        let record: Bool
+        let options: Options
+        let optionsSaved: Bool
         let code: String
         let steps: [String]
         let hasSteps: Bool
@@ -71,13 +107,13 @@ enum ApplicationsPage {
         let setup = site.setup
         let accounts = try setup.accounts(viewer: user).filter(\.active)
         let chosen = input.text("account").flatMap(UInt64.init).flatMap { id in accounts.first { $0.id == id } } ?? accounts.first
+        let keys = try setup.elevenLabsKeys(viewer: user)
+        let key = input.text("key").flatMap(UInt64.init).flatMap { id in keys.first { $0.id == id } } ?? keys.first
         var values = FormValues(
             accounts: accounts.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == chosen?.id) },
-            keys: try setup.elevenLabsKeys(viewer: user).map {
-                Pages.Option(value: String($0.id), label: $0.name, selected: String($0.id) == input["key"])
-            },
-            name: input["name"] ?? "", agent: input["agent"] ?? "", record: input["record"] != nil || input.items.isEmpty,
-            noAccounts: accounts.isEmpty, error: error)
+            keys: keys.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == key?.id) },
+            name: input["name"] ?? "", agent: input["agent"] ?? "", options: Options(options(in: input, for: chosen)),
+            noAccounts: accounts.isEmpty, noKeys: keys.isEmpty, chosenKey: key.map { String($0.id) }, error: error)
         if let chosen {
             do {
                 let numbers = try site.upstreams.voximplant(chosen).phoneNumbers()
@@ -87,6 +123,22 @@ enum ApplicationsPage {
                 values.noNumbers = numbers.isEmpty
             } catch let failure as any HTTPResponseError where failure.status == .badGateway {
                 values.numbersError = "Could not list the account's numbers: \(failure.message)."
+            }
+        }
+        if let key {
+            do {
+                let listed = try site.upstreams.elevenLabs(key).allAgents()
+                if listed.complete {
+                    values.agents = listed.agents.map {
+                        Pages.Option(value: $0.agentID, label: "\($0.name) (\($0.agentID))", selected: $0.agentID == input["agent"])
+                    }
+                    values.hasAgents = !values.agents.isEmpty
+                    if !values.hasAgents { values.agentsError = "ElevenLabs lists no agents for this key yet; create one there, or type its id." }
+                } else {
+                    values.agentsError = "This workspace has more agents than can be listed here; type the agent id."
+                }
+            } catch let failure as any HTTPResponseError where failure.status == .badGateway {
+                values.agentsError = "Could not list the key's agents: \(failure.message). Type the agent id."
             }
         }
         return Pages.render("application-new", title: "New application", values, context: context, site: site,
@@ -109,7 +161,7 @@ enum ApplicationsPage {
             }
             let application = try setup.createApplication(
                 viewer: user, accountID: accountID, name: form.text("name") ?? "", phoneNumber: form.text("number") ?? "",
-                agentID: agentID, elevenLabsKeyID: keyID, record: form["record"] != nil)
+                agentID: agentID, elevenLabsKeyID: keyID, options: options(in: form))
             return .redirect(to: "/applications/\(application.id)")
         }, orShow: { error in
             // Whatever went wrong, the form is shown again to be corrected (422).
@@ -123,19 +175,44 @@ enum ApplicationsPage {
         let setup = site.setup
         let application = try setup.application(id: try context.id(), viewer: user)
         var agentName = "—"
+        var audioWarning: String?
         if let keyID = application.elevenLabsKeyID, let key = try? setup.elevenLabsKey(id: keyID, viewer: user),
            let agent = try? site.upstreams.elevenLabs(key).agent(id: application.elevenLabsAgentID) {
             agentName = agent.name
+            audioWarning = AgentAudio.warning(agent)
         }
         let code = try setup.scenario(for: application, viewer: user, publicURL: site.publicURL)
         let steps = application.lastDeployment ?? []
         return Pages.render("application", title: application.name, ShowValues(
             id: application.id, name: application.name, number: PhoneNumber.display(application.phoneNumber),
-            agent: application.elevenLabsAgentID, agentName: agentName, status: application.status.rawValue,
-            record: application.record ?? false, code: code, steps: steps, hasSteps: !steps.isEmpty,
+            agent: application.elevenLabsAgentID, agentName: agentName, audioWarning: audioWarning,
+            audioFixed: request.query["audio"] == "fixed", status: application.status.rawValue,
+            options: Options(SetupService.ApplicationOptions(application)), optionsSaved: request.query["options"] == "saved",
+            code: code, steps: steps, hasSteps: !steps.isEmpty,
             voxApplicationID: application.voximplantApplicationID.map(String.init) ?? "—",
             rotated: request.query["rotated"] == "1"
         ), context: context, site: site, activePath: "/applications")
+    }
+
+    static func saveOptions(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let id = try context.id()
+        try site.setup.setOptions(applicationID: id, viewer: try context.requireUser(), options(in: try request.form()))
+        return .redirect(to: "/applications/\(id)?options=saved")
+    }
+
+    /// "Switch the agent to 16 kHz PCM": PATCHes the agent, then trusts only what ElevenLabs
+    /// answers (a server that ignored part of the body must not look fixed).
+    static func fixAgentAudio(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let user = try context.requireUser()
+        let application = try site.setup.application(id: try context.id(), viewer: user)
+        guard let keyID = application.elevenLabsKeyID else { throw HTTPError(.unprocessableContent, "the application has no ElevenLabs key") }
+        let key = try site.setup.elevenLabsKey(id: keyID, viewer: user)
+        let agent = try site.upstreams.elevenLabs(key).setAudioFormat(agentID: application.elevenLabsAgentID,
+                                                                       to: ElevenLabsAgent.voximplantFormat)
+        if let still = AgentAudio.warning(agent) {
+            throw HTTPError(.badGateway, "ElevenLabs accepted the change but the agent still says: \(still)")
+        }
+        return .redirect(to: "/applications/\(application.id)?audio=fixed")
     }
 
     /// The scenario for the copy button. It holds no secret.
@@ -173,5 +250,14 @@ enum ApplicationsPage {
     static func deploy(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let application = try site.deployment.deploy(applicationID: try context.id(), viewer: try context.requireUser())
         return .redirect(to: "/applications/\(application.id)")
+    }
+}
+
+/// Whether an agent's audio suits VoxEngine, in words for the application page.
+enum AgentAudio {
+    static func warning(_ agent: ElevenLabsAgent) -> String? {
+        guard !agent.usesVoximplantFormat else { return nil }
+        return "The agent takes caller audio as \(agent.inputAudioFormat) and speaks \(agent.outputAudioFormat); "
+            + "Voximplant streams \(ElevenLabsAgent.voximplantFormat) (16 kHz PCM) both ways, so callers would hear noise or silence."
     }
 }

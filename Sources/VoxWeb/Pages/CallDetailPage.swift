@@ -51,6 +51,8 @@ enum CallDetailPage {
         let finishReason: String
         let recording: Recording?
         let pendingRecording: Bool
+        /// Where the recording came from when not from Voximplant, or why there is none.
+        let recordingNote: String?
         let transcript: Transcript?
     }
 
@@ -84,7 +86,8 @@ enum CallDetailPage {
             ended: call.endedAt.map(formatting.dateTime) ?? "—", timeZone: formatting.timeZone.identifier,
             sessionID: call.voximplantSessionID, conversationID: call.conversationID ?? "—",
             finishReason: call.finishReason ?? "—", recording: recording,
-            pendingRecording: recording == nil && call.recordingURL != nil, transcript: transcript)
+            pendingRecording: recording == nil && call.recordingURL != nil, recordingNote: call.recordingNote,
+            transcript: transcript)
         return Pages.render("call", title: "Call \(call.id)", values, context: context, site: site, activePath: "/calls")
     }
 }

@@ -1,4 +1,5 @@
 import FastCGI
+import Integrations
 import Foundation
 import VoxCore
 import VoxServices
@@ -11,6 +12,8 @@ enum SetupPage {
         let name: String
         let accountID: String
         let key: String
+        let hasKey: Bool
+        let serviceAccount: String?
         let active: Bool
     }
 
@@ -58,7 +61,9 @@ enum SetupPage {
         let values = Values(
             accounts: try setup.accounts(viewer: user).map { account in
                 AccountRow(id: account.id, name: account.name, accountID: account.voximplantAccountID,
-                           key: setup.apiKeyMask(account), active: account.active)
+                           key: setup.apiKeyMask(account), hasKey: account.apiKeySealed != nil,
+                           serviceAccount: account.serviceAccountSealed == nil ? nil : account.serviceAccountKeyID ?? "saved",
+                           active: account.active)
             },
             keys: try setup.elevenLabsKeys(viewer: user).map { key in
                 KeyRow(id: key.id, name: key.name, key: setup.keyMask(key), webhook: key.webhookSecretSealed != nil,
@@ -90,7 +95,8 @@ enum SetupPage {
         let form = try request.form()
         let name = form.text("name") ?? "", accountID = form.text("account_id") ?? "", key = form.text("api_key") ?? ""
         return try Pages.submitting({
-            _ = try site.setup.addAccount(owner: try context.requireUser(), name: name, voximplantAccountID: accountID, apiKey: key)
+            _ = try site.setup.addAccount(owner: try context.requireUser(), name: name, voximplantAccountID: accountID, apiKey: key,
+                                          serviceAccount: try serviceAccount(in: form))
             return .redirect(to: "/setup")
         }, orShow: { try failure(context, site, $0, accountForm: AccountForm(name: name, accountID: accountID)) })
     }
@@ -101,8 +107,8 @@ enum SetupPage {
         return try Pages.submitting({
             let info = try site.upstreams.voximplant(account).accountInfo()
             let currency = info.currency ?? account.currency
-            try site.setup.updateAccount(id: account.id, viewer: user, name: account.name,
-                                         voximplantAccountID: account.voximplantAccountID, apiKey: nil, currency: currency)
+            try site.setup.recordAccountInfo(id: account.id, viewer: user, currency: currency,
+                                             apiBaseURL: info.apiAddress.flatMap(VoximplantAPIAddress.baseURL(from:)))
             let balance = info.balance.flatMap { Money(decimal: $0.value, currency: currency) }
                 .map { Formatting.amount(micros: $0.micros, currency: currency) } ?? "unknown"
             return try render(context, site, notice: .ok("“\(account.name)”: connected to \(info.accountName ?? "the account"), balance \(balance)."))
@@ -117,10 +123,11 @@ enum SetupPage {
             let name: String
             let accountID: String
             let key: String
+            let serviceAccount: String?
         }
         return Pages.render("account-edit", title: "Edit account",
                             Values(id: account.id, name: account.name, accountID: account.voximplantAccountID,
-                                   key: site.setup.apiKeyMask(account)),
+                                   key: site.setup.apiKeyMask(account), serviceAccount: account.serviceAccountKeyID),
                             context: context, site: site, activePath: "/setup")
     }
 
@@ -130,9 +137,17 @@ enum SetupPage {
         let id = try context.id()
         return try Pages.submitting({
             try site.setup.updateAccount(id: id, viewer: user, name: form.text("name") ?? "",
-                                         voximplantAccountID: form.text("account_id") ?? "", apiKey: form.text("api_key"))
+                                         voximplantAccountID: form.text("account_id") ?? "", apiKey: form.text("api_key"),
+                                         serviceAccount: try serviceAccount(in: form),
+                                         removeServiceAccount: form["remove_service_account"] != nil)
             return .redirect(to: "/setup")
         }, orShow: { try failure(context, site, $0) })
+    }
+
+    /// The pasted service-account file, checked, or nil when the field is empty.
+    private static func serviceAccount(in form: Parameters) throws -> SetupService.ServiceAccountFile? {
+        guard let text = form.text("service_account"), !text.isEmpty else { return nil }
+        return try ServiceAccountCheck.file(text)
     }
 
     static func setActive(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -166,6 +181,41 @@ enum SetupPage {
                                                       secret: try request.form().text("webhook_secret") ?? "")
             return try render(context, site, notice: .ok("Webhook secret saved."))
         }, orShow: { try failure(context, site, $0) })
+    }
+
+    /// "Set up at ElevenLabs": creates the workspace's HMAC webhook pointing at this key's own
+    /// URL and makes it the post-call webhook for transcripts and audio; only then keeps the
+    /// secret ElevenLabs returned (sealed; nobody copies it). A workspace already posting
+    /// elsewhere is not taken over unless the owner ticks "replace"; a failed attach deletes
+    /// the webhook it created, and leaves the saved secret as it was.
+    static func createWebhook(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let user = try context.requireUser()
+        let key = try site.setup.elevenLabsKey(id: try context.id(), viewer: user)
+        let replace = try request.form()["replace"] != nil
+        return try Pages.submitting({
+            let url = try site.setup.elevenLabsWebhookURL(for: key, publicURL: site.publicURL)
+            guard url.hasPrefix("https://") else {
+                // WebhookHmacSettings.webhook_url: "The HTTPS callback URL" (elevenlabs-python
+                // types/webhook_hmac_settings.py).
+                throw SetupError.invalid("ElevenLabs calls webhooks over HTTPS only, and this server's public URL is \(site.publicURL): set VOXFCGI_PUBLIC_URL to its https:// address first")
+            }
+            let client = try site.upstreams.elevenLabs(key)
+            if let current = try client.postCallWebhookID(), current != key.workspaceWebhookID, !replace {
+                throw SetupError.invalid("This workspace already sends its post-call webhooks to webhook \(current), which this server did not create. Setting up replaces it and those deliveries stop: tick “replace” to go ahead, or keep it and paste its secret here")
+            }
+            let host = URL(string: site.publicURL)?.host ?? "VoxFCGI"
+            let webhook = try client.createWorkspaceWebhook(name: "VoxFCGI \(host) (\(key.name))", url: url)
+            do {
+                try client.usePostCallWebhook(id: webhook.id, events: ["transcript", "audio"])
+            } catch {
+                try? client.deleteWorkspaceWebhook(id: webhook.id)
+                throw error
+            }
+            try site.setup.setElevenLabsWebhookSecret(keyID: key.id, viewer: user, secret: webhook.secret, workspaceWebhookID: webhook.id)
+            // The one this server made before is no longer used.
+            if let old = key.workspaceWebhookID, old != webhook.id { try? client.deleteWorkspaceWebhook(id: old) }
+            return try render(context, site, notice: .ok("“\(key.name)”: ElevenLabs now posts transcripts and audio to this server (webhook \(webhook.id)); its secret is saved."))
+        }, orShow: { try failure(context, site, $0, prefix: "“\(key.name)”: ") })
     }
 
     static func testKey(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {

@@ -86,7 +86,7 @@ let package = Package(
         // `make bench`: the query and ingest benchmarks (server-side timings), and S3 uploads.
         .executableTarget(
             name: "VoxBench",
-            dependencies: ["VoxCore", "KVStore", "ObjectStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["VoxCore", "KVStore", "ObjectStore", "Integrations", .product(name: "Logging", package: "swift-log")]
         ),
 
         // Starting the Python test servers, shared by the test targets that use them.

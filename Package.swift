@@ -23,12 +23,15 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
         // Small pure functions several layers need, each defined once: RFC 3986 percent-encoding
         // and exponential backoff with jitter. No dependencies.
         .target(name: "Essentials"),
         .target(name: "KVStore", dependencies: ["CLMDB"]),
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"]),
+        // QR codes as SVG (libqrencode), for enrolling an authenticator app.
+        .target(name: "QRCode", dependencies: ["CQRencode"]),
         .target(name: "Threads"),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "Threads", "Essentials"]),
         // The HTTP client every upstream shares: libcurl, retries, rate limits, outbound policy,
@@ -61,7 +64,7 @@ let package = Package(
         .target(
             name: "VoxWeb",
             dependencies: [
-                "VoxServices", "VoxCore", "KVStore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "Essentials",
+                "VoxServices", "VoxCore", "KVStore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "QRCode", "Essentials",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
@@ -93,7 +96,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
-        .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives", .product(name: "Logging", package: "swift-log")], resources: [.copy("Expected")]),
+        .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives", "QRCode", .product(name: "Logging", package: "swift-log")], resources: [.copy("Expected")]),
         .testTarget(name: "VoxWebTests", dependencies: ["VoxWorker", "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "ObjectStore", "Essentials", "HTTPTransport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "HTTPTransportTests",

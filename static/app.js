@@ -174,3 +174,13 @@
     });
   });
 })();
+
+// "Copy" beside a one-time link on the Team page.
+(function () {
+  document.querySelectorAll("button.copy-text").forEach(function (button) {
+    button.addEventListener("click", function () {
+      const target = document.getElementById(button.dataset.target);
+      if (target && navigator.clipboard) navigator.clipboard.writeText(target.textContent).then(function () { button.textContent = "Copied"; });
+    });
+  });
+})();

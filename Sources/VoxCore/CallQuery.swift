@@ -192,7 +192,7 @@ public struct CallQueries: Sendable {
     /// The exact number of calls matching the filter. Without a number search it is read from
     /// the quarter-hour statistics, plus the two partial quarters at the edges of the range.
     public func count(viewer: User, filter: CallFilter) throws -> Int {
-        let scope = viewer.visibility.statisticsScope
+        let statisticsScopes = viewer.visibility.statisticsScopes
         let (streams, mayOverlap) = plan(filter)
         return try database.environment.read { txn in
             let scopes = try indexScopes(of: viewer, txn)
@@ -210,11 +210,18 @@ public struct CallQueries: Sendable {
             func bucketsCount(_ fromQuarter: UInt32, _ toQuarter: UInt32) throws -> Int64 {
                 guard fromQuarter < toQuarter else { return 0 }
                 var sum: Int64 = 0
-                try database.callStats.scan(txn, .halfOpen(from: (scope, app, fromQuarter), below: (scope, app, toQuarter))) { _, bucket in
-                    sum += bucket.count(statuses)
-                    return true
+                for scope in statisticsScopes {
+                    try database.callStats.scan(txn, .halfOpen(from: (scope, app, fromQuarter), below: (scope, app, toQuarter))) { _, bucket in
+                        sum += bucket.count(statuses)
+                        return true
+                    }
                 }
                 return sum
+            }
+            func allTimeCount() throws -> Int64 {
+                try statisticsScopes.reduce(0) { sum, scope in
+                    sum + (try database.callStats.get(txn, (scope, app, Quarter.allTime))?.count(statuses) ?? 0)
+                }
             }
             /// Calls at or after `low`.
             func countFrom(_ low: UInt64) throws -> Int64 {
@@ -224,11 +231,11 @@ public struct CallQueries: Sendable {
             }
             switch (filter.from.map(Time.micros), filter.to.map(Time.micros)) {
             case (nil, nil):
-                return Int(try database.callStats.get(txn, (scope, app, Quarter.allTime))?.count(statuses) ?? 0)
+                return Int(try allTimeCount())
             case let (low?, nil):
                 return Int(try countFrom(low))
             case let (nil, high?):
-                let all = try database.callStats.get(txn, (scope, app, Quarter.allTime))?.count(statuses) ?? 0
+                let all = try allTimeCount()
                 return Int(all - (try countFrom(high)))
             case let (low?, high?):
                 guard low < high else { return 0 }

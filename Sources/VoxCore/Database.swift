@@ -64,6 +64,13 @@ public final class Database: Sendable {
     /// Where recordings go: one record, `StorageSettings.recordID` (an integer key, like every
     /// table with sealed fields, so vault rotation walks it the same way).
     public let storageSettings: Table<UInt64Key, JSONValue<StorageSettings>>
+    /// SHA-256 of a one-time password link's token → the invitation (see `Team`).
+    public let invitations: Table<BytesKey, JSONValue<Invitation>>
+    /// (time µs, sequence) → what someone did; appended in the transaction of the change.
+    public let audit: Table<Pair<UInt64Key, UInt64Key>, JSONValue<AuditEntry>>
+    /// SHA-256 of a pending sign-in's token (password accepted, code awaited) → whose.
+    public let pendingSignIns: Table<BytesKey, JSONValue<PendingSignIn>>
+    public let teamSettings: Table<UInt64Key, JSONValue<TeamSettings>>
 
     /// Applications and accounts as the webhook path reads them: decoded once per change.
     public let applicationCache: DecodingCache<UInt64Key, JSONValue<Application>>
@@ -97,6 +104,10 @@ public final class Database: Sendable {
         syncStates = try environment.openTable("sync_states")
         recordingsByStart = try environment.openTable("recordings_by_start")
         storageSettings = try environment.openTable("storage_settings")
+        invitations = try environment.openTable("invitations")
+        audit = try environment.openTable("audit")
+        pendingSignIns = try environment.openTable("pending_sign_ins")
+        teamSettings = try environment.openTable("team_settings")
         applicationCache = DecodingCache(applications)
         accountCache = DecodingCache(accounts)
         // Version 3's tables, opened only to be migrated from (opening creates a table).

@@ -17,6 +17,10 @@ public enum SealedField: CaseIterable, Sendable {
     case elevenLabsWebhookSecret
     /// `elevenlabs_keys.webhook_token`: the token in the key's own webhook URL.
     case elevenLabsWebhookToken
+    /// `users.totp_secret`: a user's two-factor (TOTP) secret.
+    case userTOTPSecret
+    /// `users.totp_pending`: a TOTP secret being enrolled.
+    case userTOTPPending
     /// `storage_settings.s3_secret`.
     case s3SecretKey
     /// `storage_settings.s3_session_token`.
@@ -28,6 +32,7 @@ public enum SealedField: CaseIterable, Sendable {
         case .applicationWebhookSecret: "applications"
         case .elevenLabsAPIKey, .elevenLabsWebhookSecret, .elevenLabsWebhookToken: "elevenlabs_keys"
         case .s3SecretKey, .s3SessionToken: "storage_settings"
+        case .userTOTPSecret, .userTOTPPending: "users"
         }
     }
 
@@ -38,6 +43,8 @@ public enum SealedField: CaseIterable, Sendable {
         case .applicationWebhookSecret, .elevenLabsWebhookSecret: "webhook_secret"
         case .elevenLabsWebhookToken: "webhook_token"
         case .s3SecretKey: "s3_secret"
+        case .userTOTPSecret: "totp_secret"
+        case .userTOTPPending: "totp_pending"
         case .s3SessionToken: "s3_session_token"
         }
     }

@@ -19,13 +19,22 @@ public enum SetupError: Error, Equatable, CustomStringConvertible {
 /// Accounts, ElevenLabs keys and applications: what an operator sets up. Secrets are sealed
 /// inside the same transaction that hands out the record id, because the id is part of what
 /// the seal is bound to.
+///
+/// Every change writes its audit line in its own transaction (`by`: who, from where; a caller
+/// that gives none is recorded as the viewer from an unknown address).
 public struct SetupService: Sendable {
     let database: Database
     let vault: Vault
+    let audit: AuditLog
 
-    public init(database: Database, vault: Vault) {
+    public init(database: Database, vault: Vault, clock: any Clock = SystemClock()) {
         self.database = database
         self.vault = vault
+        audit = AuditLog(database: database, clock: clock)
+    }
+
+    private func log(_ action: AuditAction, _ viewer: User, _ actor: AuditActor?, _ detail: String, in txn: WriteTransaction) throws {
+        try audit.record(action, by: actor ?? AuditActor(viewer, address: "-"), detail, in: txn)
     }
 
     /// The records of `table` the viewer may see.
@@ -79,7 +88,7 @@ public struct SetupService: Sendable {
     /// used). The account id may be left empty when the file gives it.
     @discardableResult
     public func addAccount(owner: User, name: String, voximplantAccountID: String, apiKey: String,
-                           serviceAccount: ServiceAccountFile? = nil) throws -> Account {
+                           serviceAccount: ServiceAccountFile? = nil, by actor: AuditActor? = nil) throws -> Account {
         let accountID = try SetupService.accountID(voximplantAccountID, serviceAccount: serviceAccount)
         try SetupService.validateAccount(name: name, accountID: accountID)
         guard apiKey.count >= 8 || (apiKey.isEmpty && serviceAccount != nil) else {
@@ -93,6 +102,8 @@ public struct SetupService: Sendable {
             if let serviceAccount { try seal(serviceAccount, into: &account) }
             try database.accounts.put(txn, id, account)
             try database.accountsByVoximplantID.put(txn, accountID, id)
+            try log(.accountAdded, owner, actor, "account \(id) “\(name)” (Voximplant \(accountID)), signs in with "
+                        + (serviceAccount != nil ? "service account \(serviceAccount!.keyID)" : "API key"), in: txn)
             return account
         }
     }
@@ -126,7 +137,8 @@ public struct SetupService: Sendable {
     /// An empty `apiKey` (or no file) keeps the saved one: credentials are write-only.
     /// `removeServiceAccount` drops a saved file (a revoked key), when an API key remains.
     public func updateAccount(id: UInt64, viewer: User, name: String, voximplantAccountID: String, apiKey: String?,
-                              serviceAccount: ServiceAccountFile? = nil, removeServiceAccount: Bool = false) throws {
+                              serviceAccount: ServiceAccountFile? = nil, removeServiceAccount: Bool = false,
+                              by actor: AuditActor? = nil) throws {
         let accountID = try SetupService.accountID(voximplantAccountID, serviceAccount: serviceAccount)
         try SetupService.validateAccount(name: name, accountID: accountID)
         _ = try account(id: id, viewer: viewer)
@@ -159,6 +171,10 @@ public struct SetupService: Sendable {
                 throw SetupError.invalid("Keep a service account file or an API key: Voximplant needs one of them.")
             }
             try database.accounts.put(txn, id, account)
+            let changes = [apiKey?.isEmpty == false ? "new API key" : nil, serviceAccount.map { "service account \($0.keyID)" },
+                           removeServiceAccount && serviceAccount == nil ? "service account removed" : nil].compactMap { $0 }
+            try log(.accountChanged, viewer, actor, "account \(id) “\(name)” (Voximplant \(accountID))"
+                        + (changes.isEmpty ? "" : ": " + changes.joined(separator: ", ")), in: txn)
         }
     }
 
@@ -174,17 +190,18 @@ public struct SetupService: Sendable {
         }
     }
 
-    public func setActive(accountID: UInt64, viewer: User, active: Bool) throws {
+    public func setActive(accountID: UInt64, viewer: User, active: Bool, by actor: AuditActor? = nil) throws {
         _ = try account(id: accountID, viewer: viewer)
         try database.environment.write { txn in
             guard var account = try database.accounts.get(txn, accountID) else { throw SetupError.notFound }
             account.active = active
             try database.accounts.put(txn, accountID, account)
+            try log(.accountChanged, viewer, actor, "account \(accountID) “\(account.name)” \(active ? "enabled" : "disabled")", in: txn)
         }
     }
 
     /// Refused while applications use the account: their calls would lose their owner.
-    public func deleteAccount(id: UInt64, viewer: User) throws {
+    public func deleteAccount(id: UInt64, viewer: User, by actor: AuditActor? = nil) throws {
         _ = try account(id: id, viewer: viewer)
         try database.environment.write { txn in
             let users = try database.applications.entries(txn).filter { $0.value.accountID == id }
@@ -196,6 +213,7 @@ public struct SetupService: Sendable {
                 try database.accountsByVoximplantID.delete(txn, account.voximplantAccountID)
             }
             try database.accounts.delete(txn, id)
+            try log(.accountDeleted, viewer, actor, "account \(id)", in: txn)
         }
     }
 
@@ -217,7 +235,7 @@ public struct SetupService: Sendable {
 
     @discardableResult
     public func addElevenLabsKey(owner: User, name: String, apiKey: String, baseURL: String = "",
-                                 webhookSecret: String? = nil) throws -> ElevenLabsKey {
+                                 webhookSecret: String? = nil, by actor: AuditActor? = nil) throws -> ElevenLabsKey {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the key a name.") }
         guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the ElevenLabs API key.") }
         return try database.environment.write { txn in
@@ -231,6 +249,8 @@ public struct SetupService: Sendable {
             }
             try ElevenLabsWebhookToken.issue(for: &key, vault: vault, database: database, in: txn)
             try database.elevenLabsKeys.put(txn, id, key)
+            try log(.keyAdded, owner, actor, "ElevenLabs key \(id) “\(name)”" + (key.webhookSecretSealed != nil ? " with a webhook secret" : ""),
+                    in: txn)
             return key
         }
     }
@@ -247,13 +267,16 @@ public struct SetupService: Sendable {
 
     /// Saves (or replaces) the key's post-call webhook secret; `workspaceWebhookID` when this
     /// server created the webhook (nil: pasted by hand, the webhook is someone else's).
-    public func setElevenLabsWebhookSecret(keyID: UInt64, viewer: User, secret: String, workspaceWebhookID: String? = nil) throws {
+    public func setElevenLabsWebhookSecret(keyID: UInt64, viewer: User, secret: String, workspaceWebhookID: String? = nil,
+                                           by actor: AuditActor? = nil) throws {
         try SetupService.validateWebhookSecret(secret)
         _ = try elevenLabsKey(id: keyID, viewer: viewer)
         try database.environment.write { txn in
             guard var key = try database.elevenLabsKeys.get(txn, keyID) else { throw SetupError.notFound }
             key.webhookSecretSealed = try vault.seal(secret, as: .elevenLabsWebhookSecret, of: keyID)
             key.workspaceWebhookID = workspaceWebhookID
+            try log(.keyChanged, viewer, actor, "ElevenLabs key \(keyID): webhook secret "
+                        + (workspaceWebhookID.map { "from the workspace webhook \($0) made here" } ?? "saved by hand"), in: txn)
             try database.elevenLabsKeys.put(txn, keyID, key)
         }
     }
@@ -273,7 +296,7 @@ public struct SetupService: Sendable {
         return base + token
     }
 
-    public func deleteElevenLabsKey(id: UInt64, viewer: User) throws {
+    public func deleteElevenLabsKey(id: UInt64, viewer: User, by actor: AuditActor? = nil) throws {
         let key = try elevenLabsKey(id: id, viewer: viewer)
         let token = try ElevenLabsWebhookToken.token(of: key, vault: vault)
         try database.environment.write { txn in
@@ -282,6 +305,7 @@ public struct SetupService: Sendable {
             }
             if let token { try database.elevenLabsWebhookTokens.delete(txn, ElevenLabsWebhookToken.hash(Substring(token))) }
             try database.elevenLabsKeys.delete(txn, id)
+            try log(.keyDeleted, viewer, actor, "ElevenLabs key \(id) “\(key.name)”", in: txn)
         }
     }
 
@@ -336,25 +360,26 @@ public struct SetupService: Sendable {
     }
 
     /// Changes the options; recording and secure storage reach Voximplant with the next deploy.
-    public func setOptions(applicationID: UInt64, viewer: User, _ options: ApplicationOptions) throws {
+    public func setOptions(applicationID: UInt64, viewer: User, _ options: ApplicationOptions, by actor: AuditActor? = nil) throws {
         _ = try application(id: applicationID, viewer: viewer)
         try database.environment.write { txn in
             guard var application = try database.applications.get(txn, applicationID) else { throw SetupError.notFound }
             options.apply(to: &application)
             try database.applications.put(txn, applicationID, application)
+            try log(.applicationChanged, viewer, actor, "application \(applicationID) options: \(options)", in: txn)
         }
     }
 
     @discardableResult
     public func createApplication(viewer: User, accountID: UInt64, name: String, phoneNumber: String, agentID: String,
-                                  elevenLabsKeyID: UInt64, record: Bool) throws -> Application {
+                                  elevenLabsKeyID: UInt64, record: Bool, by actor: AuditActor? = nil) throws -> Application {
         try createApplication(viewer: viewer, accountID: accountID, name: name, phoneNumber: phoneNumber, agentID: agentID,
-                              elevenLabsKeyID: elevenLabsKeyID, options: ApplicationOptions(record: record))
+                              elevenLabsKeyID: elevenLabsKeyID, options: ApplicationOptions(record: record), by: actor)
     }
 
     @discardableResult
     public func createApplication(viewer: User, accountID: UInt64, name: String, phoneNumber: String, agentID: String,
-                                  elevenLabsKeyID: UInt64, options: ApplicationOptions) throws -> Application {
+                                  elevenLabsKeyID: UInt64, options: ApplicationOptions, by actor: AuditActor? = nil) throws -> Application {
         let account = try self.account(id: accountID, viewer: viewer)
         let key = try self.elevenLabsKey(id: elevenLabsKeyID, viewer: viewer)
         // Transcripts reach a call only through its own tenant's key (see ConversationLink);
@@ -374,6 +399,7 @@ public struct SetupService: Sendable {
             application.elevenLabsKeyID = elevenLabsKeyID
             options.apply(to: &application)
             try database.applications.put(txn, id, application)
+            try log(.applicationAdded, viewer, actor, "application \(id) “\(name)”: \(phoneNumber) → agent \(agentID)", in: txn)
             return application
         }
     }
@@ -383,13 +409,14 @@ public struct SetupService: Sendable {
 
     /// Gives the application a new webhook secret. Events signed with the old one are refused
     /// from now on, so the scenario must be deployed again (the page says so).
-    public func rotateWebhookSecret(applicationID: UInt64, viewer: User) throws {
+    public func rotateWebhookSecret(applicationID: UInt64, viewer: User, by actor: AuditActor? = nil) throws {
         _ = try application(id: applicationID, viewer: viewer)
         let secret = SetupService.newWebhookSecret()
         try database.environment.write { txn in
             guard var application = try database.applications.get(txn, applicationID) else { throw SetupError.notFound }
             application.webhookSecretSealed = try vault.seal(secret, as: .applicationWebhookSecret, of: applicationID)
             try database.applications.put(txn, applicationID, application)
+            try log(.applicationChanged, viewer, actor, "application \(applicationID): new webhook secret", in: txn)
         }
     }
 

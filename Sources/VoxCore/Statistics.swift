@@ -34,7 +34,7 @@ public struct StatisticsQueries: Sendable {
         calendar.timeZone = timeZone
         let start = calendar.startOfDay(for: firstDay)
         let end = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: lastDay))!
-        let scope = viewer.visibility.statisticsScope
+        let scopes = viewer.visibility.statisticsScopes
         let formatter = DateFormatter()
         formatter.calendar = calendar
         formatter.timeZone = timeZone
@@ -59,7 +59,8 @@ public struct StatisticsQueries: Sendable {
             // The day of a quarter depends only on the zone's offset at that instant, which
             // changes rarely: remember the last one.
             var lastOffsetCheck: (quarter: UInt32, dayStart: UInt32, name: String)?
-            try database.callStats.scan(txn, .halfOpen(from: (scope, 0, firstQuarter), below: (scope, 0, endQuarter))) { key, bucket in
+            for scope in scopes { try database.callStats.scan(
+                txn, .halfOpen(from: (scope, 0, firstQuarter), below: (scope, 0, endQuarter))) { key, bucket in
                 let quarter = key.2
                 let name: String
                 if let last = lastOffsetCheck, quarter >= last.dayStart, quarter < last.dayStart + 96 {
@@ -74,14 +75,17 @@ public struct StatisticsQueries: Sendable {
                 total.add(bucket)
                 return true
             }
+            }
             var perApplication: [(Application, CallStatsBucket)] = []
             for application in try visibleApplications(viewer: viewer, txn: txn) {
                 var stats = CallStatsBucket()
-                try database.callStats.scan(
-                    txn, .halfOpen(from: (scope, application.id, firstQuarter), below: (scope, application.id, endQuarter))
-                ) { _, bucket in
-                    stats.add(bucket)
-                    return true
+                for scope in scopes {
+                    try database.callStats.scan(
+                        txn, .halfOpen(from: (scope, application.id, firstQuarter), below: (scope, application.id, endQuarter))
+                    ) { _, bucket in
+                        stats.add(bucket)
+                        return true
+                    }
                 }
                 perApplication.append((application, stats))
             }

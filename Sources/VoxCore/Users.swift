@@ -49,11 +49,18 @@ public struct Users: Sendable {
         return result
     }
 
-    public func create(email rawEmail: String, role: Role, password: String, timeZone: String = "UTC") throws -> User {
-        let email = Users.normalize(email: rawEmail)
-        let parts = email.split(separator: "@")
+    /// A plausible address: one `@`, a dot in the domain, no spaces, RFC 5321's length.
+    public static func validate(email: String) throws {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(where: \.isWhitespace),
               email.count <= 254 else { throw UserError.invalidEmail }
+    }
+
+    /// A user with a password, as the command line makes one (`by` says who, for the audit log).
+    public func create(email rawEmail: String, role: Role, password: String, timeZone: String = "UTC",
+                       by actor: AuditActor = .commandLine) throws -> User {
+        let email = Users.normalize(email: rawEmail)
+        try Users.validate(email: email)
         guard password.count >= 10 else { throw UserError.weakPassword("use at least 10 characters") }
         guard TimeZone(identifier: timeZone) != nil else { throw UserError.unknownTimeZone(timeZone) }
         // Hash outside the write: it takes ~100 ms and must not hold the writer thread.
@@ -66,13 +73,15 @@ public struct Users: Sendable {
                 timeZone: timeZone, createdAt: now)
             try database.users.put(txn, user.id, user)
             try database.usersByEmail.put(txn, email, user.id)
+            try AuditLog(database: database, clock: clock).record(.userCreated, by: actor, "\(email) as \(role.rawValue)", in: txn)
             return user
         }
     }
 
     /// Sets a new password and ends every session of the user but `keeping` (the session of
     /// whoever changed it, if they are that user): whoever knew the old password is signed out.
-    public func setPassword(email rawEmail: String, password: String, keeping: [UInt8]? = nil) throws {
+    public func setPassword(email rawEmail: String, password: String, keeping: [UInt8]? = nil,
+                            by actor: AuditActor = .commandLine) throws {
         guard password.count >= 10 else { throw UserError.weakPassword("use at least 10 characters") }
         let hash = try hasher.hash(password)
         let email = Users.normalize(email: rawEmail)
@@ -83,11 +92,12 @@ public struct Users: Sendable {
             user.passwordHash = hash
             try database.users.put(txn, id, user)
             try Sessions.endAll(of: id, keeping: keeping, database: database, in: txn)
+            try AuditLog(database: database, clock: clock).record(.passwordSet, by: actor, email, in: txn)
         }
     }
 
     /// Disables or enables a user. Disabling ends their sessions in the same transaction.
-    public func setDisabled(email rawEmail: String, _ disabled: Bool) throws {
+    public func setDisabled(email rawEmail: String, _ disabled: Bool, by actor: AuditActor = .commandLine) throws {
         let email = Users.normalize(email: rawEmail)
         try database.environment.write { txn in
             guard let id = try database.usersByEmail.get(txn, email), var user = try database.users.get(txn, id) else {
@@ -96,6 +106,48 @@ public struct Users: Sendable {
             user.disabled = disabled ? true : nil
             try database.users.put(txn, id, user)
             if disabled { try Sessions.endAll(of: id, keeping: nil, database: database, in: txn) }
+            try AuditLog(database: database, clock: clock).record(disabled ? .userDisabled : .userEnabled, by: actor, email, in: txn)
+        }
+    }
+
+    /// A successful sign-in: when (for the Team page) and the audit line, in one commit.
+    public func recordSignIn(_ user: User, address: String) throws {
+        try database.environment.write { txn in
+            guard var stored = try database.users.get(txn, user.id) else { return }
+            stored.lastSignInAt = clock.now()
+            try database.users.put(txn, user.id, stored)
+            try AuditLog(database: database, clock: clock).record(.signIn, by: AuditActor(user, address: address), "", in: txn)
+        }
+    }
+
+    /// The profile's password change: the current password first, the policy for the new one;
+    /// every other session of the user ends (`keeping` is this one's key).
+    public func changePassword(of user: User, current: String, new password: String, keeping: [UInt8]?, address: String) throws {
+        guard let stored = try find(id: user.id), hasher.verify(current, against: stored.passwordHash) else {
+            throw UserError.weakPassword("the current password is not right")
+        }
+        if let problem = PasswordPolicy.problem(with: password, email: user.email) { throw UserError.weakPassword(problem) }
+        let hash = try hasher.hash(password)
+        try database.environment.write { txn in
+            guard var stored = try database.users.get(txn, user.id) else { throw UserError.notFound }
+            stored.passwordHash = hash
+            try database.users.put(txn, user.id, stored)
+            try Sessions.endAll(of: user.id, keeping: keeping, database: database, in: txn)
+            try AuditLog(database: database, clock: clock).record(.passwordChanged, by: AuditActor(user, address: address),
+                                                                  "other sessions ended", in: txn)
+        }
+    }
+
+    /// Time zone and language ("en", "ru", or nil for the browser's).
+    public func setProfile(of user: User, timeZone: String, language: String?, address: String) throws {
+        guard TimeZone(identifier: timeZone) != nil else { throw UserError.unknownTimeZone(timeZone) }
+        try database.environment.write { txn in
+            guard var stored = try database.users.get(txn, user.id) else { throw UserError.notFound }
+            stored.timeZone = timeZone
+            stored.language = language
+            try database.users.put(txn, user.id, stored)
+            try AuditLog(database: database, clock: clock).record(.profileChanged, by: AuditActor(user, address: address),
+                                                                  "time zone \(timeZone), language \(language ?? "browser's")", in: txn)
         }
     }
 
@@ -119,7 +171,7 @@ public struct Users: Sendable {
 
     /// The user if the password matches. Spends the same time whether or not the email exists.
     public func verify(email: String, password: String) throws -> User? {
-        guard let user = try find(email: email) else {
+        guard let user = try find(email: email), user.hasPassword else {
             hasher.verifyNothing(password)
             return nil
         }

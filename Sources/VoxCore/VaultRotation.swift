@@ -47,7 +47,7 @@ public struct VaultRotation {
     public func run(limit: Int? = nil, batch: Int = 100) throws -> (resealed: Int, remaining: Int) {
         var resealed = 0
         func reseal<R>(_ field: Field<R>) throws { try resealAll(field, limit: limit, batch: batch, resealed: &resealed) }
-        try forEachField(reseal, reseal, reseal, reseal)
+        try forEachField(reseal, reseal, reseal, reseal, reseal)
         let remaining = try usage().filter { $0.key != vault.keyring.activeID }.values.reduce(0, +)
         return (resealed, remaining)
     }
@@ -57,7 +57,8 @@ public struct VaultRotation {
     /// until it is rotated too.
     private func forEachField(_ accounts: (Field<Account>) throws -> Void, _ apps: (Field<Application>) throws -> Void,
                               _ keys: (Field<ElevenLabsKey>) throws -> Void,
-                              _ storage: (Field<StorageSettings>) throws -> Void) rethrows {
+                              _ storage: (Field<StorageSettings>) throws -> Void,
+                              _ users: (Field<User>) throws -> Void) rethrows {
         for sealed in SealedField.allCases {
             switch sealed {
             case .accountAPIKey:
@@ -78,6 +79,10 @@ public struct VaultRotation {
                                set: { $0.webhookTokenSealed = $1 }))
             case .s3SecretKey:
                 try storage(Field(table: database.storageSettings, sealed: sealed, get: \.s3SecretSealed, set: { $0.s3SecretSealed = $1 }))
+            case .userTOTPSecret:
+                try users(Field(table: database.users, sealed: sealed, get: \.totpSecretSealed, set: { $0.totpSecretSealed = $1 }))
+            case .userTOTPPending:
+                try users(Field(table: database.users, sealed: sealed, get: \.totpPendingSealed, set: { $0.totpPendingSealed = $1 }))
             case .s3SessionToken:
                 try storage(Field(table: database.storageSettings, sealed: sealed, get: \.s3SessionTokenSealed,
                                   set: { $0.s3SessionTokenSealed = $1 }))
@@ -93,7 +98,7 @@ public struct VaultRotation {
                     return true
                 }
             }
-            try forEachField(scan, scan, scan, scan)
+            try forEachField(scan, scan, scan, scan, scan)
         }
     }
 

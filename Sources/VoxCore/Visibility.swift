@@ -1,9 +1,9 @@
 import Foundation
 import KVStore
 
-/// What a viewer may see, decided here and nowhere else: an admin sees every tenant's
-/// records, anyone else only the records they own. Setup lists, call pages, counts, exports,
-/// statistics and recordings all ask this one rule.
+/// What a user may see, decided here and nowhere else: an admin sees every tenant's records,
+/// an operator the records they own, a viewer those of the operators assigned to them. Setup
+/// lists, call pages, counts, exports, statistics and recordings all ask this one rule.
 public struct Visibility: Sendable {
     public let viewer: User
 
@@ -11,15 +11,24 @@ public struct Visibility: Sendable {
 
     public var seesEveryTenant: Bool { viewer.isAdmin }
 
-    /// Whether a record owned by `owner` is visible.
-    public func allows(owner: UInt64) -> Bool { seesEveryTenant || owner == viewer.id }
+    /// The owners whose records are visible, when not every tenant's.
+    public var owners: [UInt64] {
+        switch viewer.role {
+        case .admin, .operator: [viewer.id]
+        case .viewer: Array(Set(viewer.watches ?? [])).sorted()
+        }
+    }
 
-    /// The statistics scope to read: 0 holds every tenant's totals, else the viewer's own.
-    public var statisticsScope: UInt64 { seesEveryTenant ? 0 : viewer.id }
+    /// Whether a record owned by `owner` is visible.
+    public func allows(owner: UInt64) -> Bool { seesEveryTenant || owners.contains(owner) }
+
+    /// The statistics scopes to read and add up: 0 holds every tenant's totals, else each
+    /// visible owner's own.
+    public var statisticsScopes: [UInt64] { seesEveryTenant ? [0] : owners }
 
     /// The call-index scopes to read (each owner's calls are indexed under the owner's id).
     func indexScopes(_ database: Database, _ txn: ReadTransaction) throws -> [UInt64] {
-        seesEveryTenant ? try database.callScopes(txn) : [viewer.id]
+        seesEveryTenant ? try database.callScopes(txn) : owners
     }
 }
 

@@ -100,13 +100,13 @@ struct UserCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; prints a generated password unless --password-stdin.")
         @Option(help: "The login email.") var email: String
-        @Option(help: "admin or operator.") var role: String = "operator"
+        @Option(help: "admin, operator or viewer (a viewer is assigned operators on the Team page).") var role: String = "operator"
         @Option(help: "IANA time zone for the user's pages.") var timeZone: String = "UTC"
         @Flag(help: "Read the password from standard input instead of generating one.") var passwordStdin = false
 
         func run() throws {
             guard let role = Role(rawValue: role) else {
-                throw ValidationError("role must be admin or operator")
+                throw ValidationError("role must be admin, operator or viewer")
             }
             let runtime = try Runtime()
             let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : Users.generatePassword()
@@ -232,6 +232,8 @@ struct VaultCommand: ParsableCommand {
             if !resume { print("added master key \(keyring.activeID) to \(runtime.settings.masterKeyFile)") }
             let result = try VaultRotation(database: runtime.database, vault: Vault(keyring: keyring)).run()
             print("re-sealed \(result.resealed) secrets; \(result.remaining) left under older keys")
+            try AuditLog(database: runtime.database).record(.vaultRotated, by: .commandLine,
+                                                            "to key \(keyring.activeID): \(result.resealed) re-sealed, \(result.remaining) left")
             if result.remaining == 0 && keyring.keys.count > 1 {
                 print("older keys can be retired: voxfcgi vault retire --key-id N (restart the worker first)")
             }
@@ -250,6 +252,7 @@ struct VaultCommand: ParsableCommand {
                 throw ValidationError("key \(keyID) still seals \(usage[keyID]!) secrets: run `voxfcgi vault rotate --resume` first")
             }
             _ = try Keyring.removeKey(keyID, path: runtime.settings.masterKeyFile)
+            try AuditLog(database: runtime.database).record(.vaultRotated, by: .commandLine, "retired key \(keyID)")
             print("retired master key \(keyID)")
         }
     }

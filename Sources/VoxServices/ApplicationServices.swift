@@ -11,6 +11,9 @@ import VoxCore
 public final class ApplicationServices: Sendable {
     public let clock: any Clock
     public let users: Users
+    public let team: Team
+    public let twoFactor: TwoFactor
+    public let audit: AuditLog
     public let sessions: Sessions
     public let throttle: LoginThrottle
     public let setup: SetupService
@@ -46,6 +49,8 @@ public final class ApplicationServices: Sendable {
         public var backfillDays: Double = 30
         public var parkedJobRetentionDays: Double = 30
         public var orphanTranscriptRetentionDays: Double = 7
+        /// Audit entries older than this many days are deleted; 0 keeps them all.
+        public var auditRetentionDays = 365
 
         public init(storageDirectory: String, recordingPolicy: OutboundPolicy) {
             self.storageDirectory = storageDirectory
@@ -57,9 +62,12 @@ public final class ApplicationServices: Sendable {
                 clock: any Clock, logger: Logger) throws {
         self.clock = clock
         users = Users(database: database, hasher: hasher, clock: clock)
+        team = Team(database: database, hasher: hasher, clock: clock)
+        twoFactor = TwoFactor(database: database, vault: vault, clock: clock)
+        audit = AuditLog(database: database, clock: clock)
         sessions = Sessions(database: database, lifetime: configuration.sessionLifetime, clock: clock)
         throttle = LoginThrottle(database: database, clock: clock)
-        setup = SetupService(database: database, vault: vault)
+        setup = SetupService(database: database, vault: vault, clock: clock)
         calls = CallQueries(database: database)
         statistics = StatisticsQueries(database: database)
         var jobs = JobQueue(database: database, clock: clock)
@@ -80,7 +88,8 @@ public final class ApplicationServices: Sendable {
         transcripts = TranscriptFetcher(database: database, upstreams: upstreams, clock: clock)
         purges = Purges(database: database, throttle: throttle, jobs: jobs, clock: clock,
                         parkedJobDays: configuration.parkedJobRetentionDays,
-                        orphanTranscriptDays: configuration.orphanTranscriptRetentionDays)
+                        orphanTranscriptDays: configuration.orphanTranscriptRetentionDays,
+                        auditDays: configuration.auditRetentionDays)
     }
 
     /// The handler of each job kind.

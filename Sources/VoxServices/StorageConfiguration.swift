@@ -67,9 +67,16 @@ public struct StorageConfiguration: Sendable {
 
     /// Applies `change` and stores the result; new recordings go where it says from the next job.
     @discardableResult
-    public func save(_ change: Change) throws -> StorageSettings {
+    public func save(_ change: Change, by actor: AuditActor = .commandLine) throws -> StorageSettings {
         let settings = try settings(applying: change)
-        try database.environment.write { txn in try database.storageSettings.put(txn, StorageSettings.recordID, settings) }
+        try database.environment.write { txn in
+            try database.storageSettings.put(txn, StorageSettings.recordID, settings)
+            // What, where and how long; the secret key and session token are never named.
+            try AuditLog(database: database, clock: clock).record(
+                .storageChanged, by: actor,
+                "\(settings.kind == .s3 ? "S3 \(settings.s3Endpoint) bucket \(settings.s3Bucket)" : "local disk"), "
+                    + "retention \(settings.retentionDays == 0 ? "forever" : "\(settings.retentionDays) days")", in: txn)
+        }
         return settings
     }
 

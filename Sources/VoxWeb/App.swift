@@ -31,6 +31,10 @@ public struct Site: Sendable {
 public final class App: Sendable {
     public static let sessionCookie = "vox_session"
     public static let preSessionCookie = "vox_pre"
+    /// Between a right password and the two-factor code (see `TwoFactor.beginSignIn`).
+    public static let pendingSignInCookie = "vox_2fa"
+    /// What an admin who must enrol in two-factor sign-in may still reach.
+    static let enrolmentPaths: Set<String> = ["/profile", "/profile/2fa/start", "/profile/2fa/confirm", "/logout"]
 
     /// Letters, digits and `-`: what nginx's $request_id (hex) and common tracing ids use.
     static func isRequestIDByte(_ byte: UInt8) -> Bool {
@@ -169,8 +173,7 @@ public final class App: Sendable {
         }
         context.csrfToken = site.csrf.token(binding: binding)
 
-        switch access {
-        case .signedIn, .admin:
+        if access.needsSession {
             guard let user = context.user else {
                 if request.method == "GET" {
                     let next = request.path == "/" ? "" : "?next=" + (Parameters([("n", request.path)]).urlEncoded.dropFirst(2))
@@ -178,9 +181,12 @@ public final class App: Sendable {
                 }
                 throw HTTPError(.unauthorized, "your session has ended; sign in again")
             }
-            if access == .admin && !user.isAdmin { throw HTTPError(.forbidden, "only an admin may do this") }
-        case .public, .webhook:
-            break
+            guard access.permits(user) else { throw HTTPError(.forbidden, access.refusal) }
+            // An admin the team requires to use two-factor sign-in enrols before anything else.
+            if !App.enrolmentPaths.contains(request.path), try site.twoFactor.mustEnrol(user) {
+                if request.method == "GET" { throw HTTPError.redirect(to: "/profile") }
+                throw HTTPError(.forbidden, "set up two-factor sign-in on your profile first: this team requires it of admins")
+            }
         }
 
         if !["GET", "HEAD", "OPTIONS"].contains(request.method) {

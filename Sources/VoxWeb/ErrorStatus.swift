@@ -25,7 +25,24 @@ extension SetupError: HTTPResponseError {
 }
 
 extension UserError: HTTPResponseError {
+    public var status: HTTPStatus { self == .notFound ? .notFound : .unprocessableContent }
+    public var message: String { description }
+}
+
+extension TwoFactorError: HTTPResponseError {
     public var status: HTTPStatus { .unprocessableContent }
+    public var message: String { description }
+}
+
+extension TeamError: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .lastAdmin: .conflict
+        case .notAnOperator: .unprocessableContent
+        case .linkExpired: .gone
+        }
+    }
+
     public var message: String { description }
 }
 

@@ -31,7 +31,7 @@ public struct RequestContext: Sendable {
         self.csrfToken = csrfToken
     }
 
-    /// The signed-in user; routes with `.signedIn` access always have one.
+    /// The signed-in user; routes whose access needs a session always have one.
     public func requireUser() throws -> User {
         guard let user else { throw HTTPError(.unauthorized, "sign in first") }
         return user

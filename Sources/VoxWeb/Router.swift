@@ -1,15 +1,36 @@
 import FastCGI
 
-/// Who may call a route.
-public enum Access: String, Sendable {
-    /// Anyone (login page, health check).
+import VoxCore
+
+/// Who may call a route: the one place where roles meet routes. A page redirects to the
+/// login form when nobody is signed in; a signed-in user the route is not for gets a 403.
+public enum Access: String, Sendable, CaseIterable {
+    /// Anyone (login page, invitation links, health check).
     case `public`
-    /// A signed-in user; a page redirects to the login form otherwise.
-    case signedIn
-    /// A signed-in admin.
+    /// Any signed-in user, viewers included: reading, and one's own profile and session.
+    case member
+    /// Operators and admins: everything that changes accounts, applications and calls.
+    case `operator`
+    /// Admins only.
     case admin
     /// Machine callers that authenticate themselves (signatures); no session, no CSRF.
     case webhook
+
+    public var needsSession: Bool { self == .member || self == .operator || self == .admin }
+
+    /// Whether `user` may use a route with this access.
+    public func permits(_ user: User) -> Bool {
+        switch self {
+        case .public, .webhook, .member: true
+        case .operator: user.role != .viewer
+        case .admin: user.isAdmin
+        }
+    }
+
+    /// What a refused user is told.
+    var refusal: String {
+        self == .admin ? "only an admin may do this" : "a viewer can look but not change anything"
+    }
 }
 
 public typealias Handler = @Sendable (Request, RequestContext) throws -> Response
@@ -50,11 +71,11 @@ public struct Router: Sendable {
         routes.append(Route(method: method, segments: segments, access: access, handler: handler))
     }
 
-    public mutating func get(_ pattern: String, access: Access = .signedIn, _ handler: @escaping Handler) {
+    public mutating func get(_ pattern: String, access: Access = .operator, _ handler: @escaping Handler) {
         add("GET", pattern, access: access, handler)
     }
 
-    public mutating func post(_ pattern: String, access: Access = .signedIn, _ handler: @escaping Handler) {
+    public mutating func post(_ pattern: String, access: Access = .operator, _ handler: @escaping Handler) {
         add("POST", pattern, access: access, handler)
     }
 

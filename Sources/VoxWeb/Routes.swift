@@ -13,52 +13,71 @@ public enum Routes {
         let page: Page
     }
 
-    private static func get(_ pattern: String, _ access: Access = .signedIn, _ page: @escaping Page) -> Entry {
+    private static func get(_ pattern: String, _ access: Access = .operator, _ page: @escaping Page) -> Entry {
         Entry(method: "GET", pattern: pattern, access: access, page: page)
     }
 
-    private static func post(_ pattern: String, _ access: Access = .signedIn, _ page: @escaping Page) -> Entry {
+    private static func post(_ pattern: String, _ access: Access = .operator, _ page: @escaping Page) -> Entry {
         Entry(method: "POST", pattern: pattern, access: access, page: page)
     }
 
     static let all: [Entry] = [
         get("/login", .public, LoginPage.show),
         post("/login", .public, LoginPage.submit),
-        post("/logout", .signedIn, LoginPage.logout),
-        get("/", .signedIn, HomePage.show),
-        get("/calls", .signedIn, CallsPage.show),
-        get("/calls/export.csv", .signedIn, CallsPage.export),
-        post("/calls/sync", .signedIn, SyncEndpoints.syncNow),
-        get("/calls/:id", .signedIn, CallDetailPage.show),
-        get("/recordings/:id", .signedIn, RecordingEndpoint.serve),
-        get("/statistics", .signedIn, StatisticsPage.show),
-        get("/setup", .signedIn, SetupPage.show),
-        post("/setup/accounts", .signedIn, SetupPage.addAccount),
-        get("/setup/accounts/:id", .signedIn, SetupPage.editAccount),
-        post("/setup/accounts/:id", .signedIn, SetupPage.updateAccount),
-        post("/setup/accounts/:id/test", .signedIn, SetupPage.testAccount),
-        post("/setup/accounts/:id/active", .signedIn, SetupPage.setActive),
-        post("/setup/accounts/:id/delete", .signedIn, SetupPage.deleteAccount),
-        post("/setup/elevenlabs", .signedIn, SetupPage.addKey),
-        post("/setup/elevenlabs/:id/test", .signedIn, SetupPage.testKey),
-        post("/setup/elevenlabs/:id/webhook", .signedIn, SetupPage.setWebhookSecret),
-        post("/setup/elevenlabs/:id/create-webhook", .signedIn, SetupPage.createWebhook),
-        post("/setup/elevenlabs/:id/delete", .signedIn, SetupPage.deleteKey),
+        get("/login/code", .public, LoginPage.showCode),
+        post("/login/code", .public, LoginPage.submitCode),
+        post("/logout", .member, LoginPage.logout),
+        get("/", .member, HomePage.show),
+        get("/calls", .member, CallsPage.show),
+        get("/calls/export.csv", .member, CallsPage.export),
+        post("/calls/sync", .operator, SyncEndpoints.syncNow),
+        get("/calls/:id", .member, CallDetailPage.show),
+        get("/recordings/:id", .member, RecordingEndpoint.serve),
+        get("/statistics", .member, StatisticsPage.show),
+        get("/setup", .operator, SetupPage.show),
+        post("/setup/accounts", .operator, SetupPage.addAccount),
+        get("/setup/accounts/:id", .operator, SetupPage.editAccount),
+        post("/setup/accounts/:id", .operator, SetupPage.updateAccount),
+        post("/setup/accounts/:id/test", .operator, SetupPage.testAccount),
+        post("/setup/accounts/:id/active", .operator, SetupPage.setActive),
+        post("/setup/accounts/:id/delete", .operator, SetupPage.deleteAccount),
+        post("/setup/elevenlabs", .operator, SetupPage.addKey),
+        post("/setup/elevenlabs/:id/test", .operator, SetupPage.testKey),
+        post("/setup/elevenlabs/:id/webhook", .operator, SetupPage.setWebhookSecret),
+        post("/setup/elevenlabs/:id/create-webhook", .operator, SetupPage.createWebhook),
+        post("/setup/elevenlabs/:id/delete", .operator, SetupPage.deleteKey),
         get("/setup/storage", .admin, StoragePage.show),
         post("/setup/storage", .admin, StoragePage.save),
         post("/setup/storage/test", .admin, StoragePage.test),
-        get("/applications", .signedIn, ApplicationsPage.list),
-        get("/applications/new", .signedIn, ApplicationsPage.newForm),
-        post("/applications", .signedIn, ApplicationsPage.create),
-        get("/applications/:id", .signedIn, ApplicationsPage.show),
-        post("/applications/:id/code", .signedIn, ApplicationsPage.code),
-        post("/applications/:id/secrets", .signedIn, ApplicationsPage.secrets),
-        post("/applications/:id/deploy", .signedIn, ApplicationsPage.deploy),
-        post("/applications/:id/rotate-secret", .signedIn, ApplicationsPage.rotateSecret),
-        post("/applications/:id/options", .signedIn, ApplicationsPage.saveOptions),
-        post("/applications/:id/agent-audio", .signedIn, ApplicationsPage.fixAgentAudio),
-        get("/api/sync/status", .signedIn, SyncEndpoints.status),
-        get("/api/calls/live", .signedIn, LiveCalls.json),
+        get("/applications", .operator, ApplicationsPage.list),
+        get("/applications/new", .operator, ApplicationsPage.newForm),
+        post("/applications", .operator, ApplicationsPage.create),
+        get("/applications/:id", .operator, ApplicationsPage.show),
+        post("/applications/:id/code", .operator, ApplicationsPage.code),
+        post("/applications/:id/secrets", .operator, ApplicationsPage.secrets),
+        post("/applications/:id/deploy", .operator, ApplicationsPage.deploy),
+        post("/applications/:id/rotate-secret", .operator, ApplicationsPage.rotateSecret),
+        post("/applications/:id/options", .operator, ApplicationsPage.saveOptions),
+        post("/applications/:id/agent-audio", .operator, ApplicationsPage.fixAgentAudio),
+        get("/api/sync/status", .member, SyncEndpoints.status),
+        get("/api/calls/live", .member, LiveCalls.json),
+        get("/profile", .member, ProfilePage.show),
+        post("/profile/password", .member, ProfilePage.changePassword),
+        post("/profile/settings", .member, ProfilePage.saveSettings),
+        post("/profile/2fa/start", .member, ProfilePage.startTwoFactor),
+        post("/profile/2fa/confirm", .member, ProfilePage.confirmTwoFactor),
+        post("/profile/2fa/disable", .member, ProfilePage.disableTwoFactor),
+        get("/invite/:token", .public, InvitePage.show),
+        post("/invite/:token", .public, InvitePage.submit),
+        get("/team", .admin, TeamPage.show),
+        post("/team", .admin, TeamPage.invite),
+        post("/team/settings", .admin, TeamPage.saveSettings),
+        post("/team/:id/role", .admin, TeamPage.setRole),
+        post("/team/:id/active", .admin, TeamPage.setActive),
+        post("/team/:id/reset", .admin, TeamPage.reset),
+        post("/team/:id/sessions/end", .admin, TeamPage.endSessions),
+        get("/audit", .admin, AuditPage.show),
+        get("/audit/export.csv", .admin, AuditPage.export),
         get("/jobs", .admin, JobsPage.show),
         post("/jobs/:id/retry", .admin, JobsPage.retry),
         post("/jobs/:id/discard", .admin, JobsPage.discard),
@@ -79,6 +98,14 @@ public enum Routes {
             }
         }
     }
+
+    /// The access of the route with exactly this method and pattern: what a page asks before
+    /// it shows a link or a button to it.
+    static func access(_ method: String, _ pattern: String) -> Access? {
+        all.first { $0.method == method && $0.pattern == pattern }?.access
+    }
+
+    static func access(get pattern: String) -> Access? { access("GET", pattern) }
 
     /// (method, pattern, access) of every route, in the table's order.
     public static var table: [(method: String, pattern: String, access: Access)] {

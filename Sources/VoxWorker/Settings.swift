@@ -52,6 +52,8 @@ public struct Settings: Sendable {
     public var parkedJobRetentionDays: Double
     /// Transcripts that no call claimed within this are deleted.
     public var orphanTranscriptRetentionDays: Double
+    /// VOXFCGI_AUDIT_RETENTION_DAYS: how long the audit log keeps an entry (0: forever).
+    public var auditRetentionDays: Int
     /// The LMDB map never grows past this: a full disk becomes a clear error on the write
     /// that hit the ceiling, not a dead worker.
     public var mapMaxMB: Int
@@ -90,6 +92,7 @@ public struct Settings: Sendable {
         downloadLowSpeedSeconds = read.integer("VOXFCGI_DOWNLOAD_LOW_SPEED_SECONDS", 60, 1...86_400)
         parkedJobRetentionDays = read.number("VOXFCGI_PARKED_JOB_RETENTION_DAYS", 30, 1...36_500)
         orphanTranscriptRetentionDays = read.number("VOXFCGI_ORPHAN_TRANSCRIPT_RETENTION_DAYS", 7, 1...36_500)
+        auditRetentionDays = Int(read.number("VOXFCGI_AUDIT_RETENTION_DAYS", 365, 0...36_500))
         mapMaxMB = read.integer("VOXFCGI_MAP_MAX_MB", 256 * 1024, 16...(1 << 30))
         if !read.problems.isEmpty { throw SettingsError(read.problems.joined(separator: "; ")) }
     }

@@ -50,6 +50,7 @@ public final class Worker: Sendable {
         configuration.backfillDays = settings.backfillDays
         configuration.parkedJobRetentionDays = settings.parkedJobRetentionDays
         configuration.orphanTranscriptRetentionDays = settings.orphanTranscriptRetentionDays
+        configuration.auditRetentionDays = settings.auditRetentionDays
         services = try ApplicationServices(database: database, vault: Vault(keyring: keyring), configuration: configuration,
                                            hasher: overrides.hasher, clock: overrides.clock, logger: logger)
 

@@ -18,7 +18,7 @@ import Testing
             return
         }
         #expect(parameters == ["id": "123"])
-        #expect(access == .signedIn)
+        #expect(access == .operator)
     }
 
     @Test func literalSegmentWinsOverParameterWhateverTheOrder() {

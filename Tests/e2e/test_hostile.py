@@ -250,14 +250,17 @@ def run_batches(probe, cases):
 
 # Routes that talk to Voximplant, ElevenLabs or S3 for every request: fewer values each.
 def expensive(route):
-    return route.pattern.endswith(("/test", "/deploy")) or route.pattern in ("/applications", "/applications/new",
-                                                                              "/setup/elevenlabs")
+    # Upstream calls, and forms that check a password (scrypt, ~0.1 s each) or hash a new one.
+    return route.pattern.endswith(("/test", "/deploy")) or route.pattern in (
+        "/applications", "/applications/new", "/setup/elevenlabs", "/profile/password", "/profile/2fa/disable", "/invite/:token")
 
 
 # Requests that would end the session or remove records the rest of the run needs: their
 # hostile CSRF tokens go with a missing id, and their hostile ids never name a real record.
 def destructive(route):
-    return route.pattern.endswith(("/delete", "/discard")) or route.pattern == "/logout"
+    # The Team page's actions end sessions, disable people and set rules that lock admins out
+    # until they enrol: hostile ids for them name nobody, and their settings are put back.
+    return route.pattern.endswith(("/delete", "/discard")) or route.pattern == "/logout" or route.pattern.startswith("/team/")
 
 
 def valid_fields(world, route):
@@ -506,6 +509,10 @@ def restore(world, route):
             admin.post(f"{base}/setup/accounts/{account}/active", data={"_csrf": csrf, "active": "1"}, timeout=30)
     if route.pattern == "/setup/storage":
         admin.post(f"{base}/setup/storage", data={"_csrf": csrf, "kind": "local", "retention_days": "0"}, timeout=30)
+    if route.pattern == "/team/settings":
+        admin.post(f"{base}/team/settings", data={"_csrf": csrf}, timeout=30)  # two-factor optional again
+    if route.pattern == "/profile/settings":
+        admin.post(f"{base}/profile/settings", data={"_csrf": csrf, "time_zone": "UTC", "language": ""}, timeout=30)
 
 
 def test_hostile_form_fields(world, capsys):

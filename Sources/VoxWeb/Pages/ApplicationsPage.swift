@@ -161,7 +161,7 @@ enum ApplicationsPage {
             }
             let application = try setup.createApplication(
                 viewer: user, accountID: accountID, name: form.text("name") ?? "", phoneNumber: form.text("number") ?? "",
-                agentID: agentID, elevenLabsKeyID: keyID, options: options(in: form))
+                agentID: agentID, elevenLabsKeyID: keyID, options: options(in: form), by: try Pages.actor(request, context))
             return .redirect(to: "/applications/\(application.id)")
         }, orShow: { error in
             // Whatever went wrong, the form is shown again to be corrected (422).
@@ -196,7 +196,8 @@ enum ApplicationsPage {
 
     static func saveOptions(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
-        try site.setup.setOptions(applicationID: id, viewer: try context.requireUser(), options(in: try request.form()))
+        try site.setup.setOptions(applicationID: id, viewer: try context.requireUser(), options(in: try request.form()),
+                                  by: try Pages.actor(request, context))
         return .redirect(to: "/applications/\(id)?options=saved")
     }
 
@@ -221,6 +222,7 @@ enum ApplicationsPage {
         let setup = site.setup
         let application = try setup.application(id: try context.id(), viewer: user)
         var response = Response.text(try setup.scenario(for: application, viewer: user, publicURL: site.publicURL))
+        try Pages.audit(.secretRevealed, "scenario code of application \(application.id) (holds no secret)", request, context, site)
         response.addHeader("Cache-Control", "no-store")
         return response
     }
@@ -232,7 +234,10 @@ enum ApplicationsPage {
         let user = try context.requireUser()
         let setup = site.setup
         let application = try setup.application(id: try context.id(), viewer: user)
-        let lines = try setup.scenarioSecrets(for: application, viewer: user).map { "\($0.name)=\($0.value)\n" }
+        let secrets = try setup.scenarioSecrets(for: application, viewer: user)
+        let lines = secrets.map { "\($0.name)=\($0.value)\n" }
+        try Pages.audit(.secretRevealed, "application \(application.id) secrets \(secrets.map(\.name).joined(separator: ", "))",
+                        request, context, site)
         var response = Response.text(lines.joined())
         response.addHeader("Cache-Control", "no-store")
         return response
@@ -243,12 +248,13 @@ enum ApplicationsPage {
     static func rotateSecret(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let id = try context.id()
-        try site.setup.rotateWebhookSecret(applicationID: id, viewer: user)
+        try site.setup.rotateWebhookSecret(applicationID: id, viewer: user, by: try Pages.actor(request, context))
         return .redirect(to: "/applications/\(id)?rotated=1")
     }
 
     static func deploy(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let application = try site.deployment.deploy(applicationID: try context.id(), viewer: try context.requireUser())
+        try Pages.audit(.deployed, "application \(application.id) “\(application.name)”", request, context, site)
         return .redirect(to: "/applications/\(application.id)")
     }
 }

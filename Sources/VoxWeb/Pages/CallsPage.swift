@@ -44,6 +44,8 @@ enum CallsPage {
         let applications: [Pages.Option]
         let sizes: [Pages.Option]
         let syncing: Bool
+        /// "Sync now" is a change: shown to whom the route permits (not viewers).
+        let canSync: Bool
         var errors: [String] = []
         var rows: [Row] = []
         var empty = false
@@ -65,7 +67,8 @@ enum CallsPage {
             statuses: CallStatus.allCases.map { Pages.Option(value: $0.name, label: $0.name, selected: form.statuses.contains($0)) },
             applications: applications.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == form.applicationID) },
             sizes: CallFilterForm.sizes.map { Pages.Option(value: String($0), label: String($0), selected: $0 == form.size) },
-            syncing: request.query["syncing"] != nil)
+            syncing: request.query["syncing"] != nil,
+            canSync: Routes.access("POST", "/calls/sync")?.permits(user) == true)
         guard form.errors.isEmpty else {
             values.errors = form.errors
             return Pages.render("calls", title: "Call History", values, context: context, site: site,
@@ -122,6 +125,12 @@ enum CallsPage {
             ("Content-Disposition", "attachment; filename=\"\(filename)\""),
         ], body: .stream { writer in
             defer { slot.release() }
+            var rows = 0
+            // Recorded once the export is complete, with what it held.
+            defer {
+                try? site.audit.record(.callsExported, by: AuditActor(user, address: request.remoteAddress),
+                                       "\(rows) calls; filter: \(request.query.urlEncoded.isEmpty ? "none" : String(request.query.urlEncoded.prefix(500)))")
+            }
             try writer.write("call_id,started_at,direction,from,to,duration_seconds,status,cost,currency,application,voximplant_session_id,conversation_id,has_transcript\r\n")
             var buffer = ""
             let iso = ISO8601DateFormatter()
@@ -134,6 +143,7 @@ enum CallsPage {
                     call.hasTranscript ? "yes" : "no",
                 ]
                 buffer += fields.map(csvField).joined(separator: ",") + "\r\n"
+                rows += 1
                 if buffer.utf8.count > 32 * 1024 {
                     try writer.write(buffer)
                     buffer = ""

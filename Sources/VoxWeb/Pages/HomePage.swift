@@ -26,8 +26,8 @@ enum HomePage {
         let calls = try site.calls.count(viewer: user, filter: CallFilter())
         let steps = [
             Step(title: "Sign in", detail: "You are signed in as \(user.email) (\(user.role.rawValue)).", done: true),
-            Step(title: "Team", detail: userCount == 1 ? "1 user. Add more with: voxfcgi user add --email … --role operator"
-                    : "\(userCount) users.", done: userCount > 1),
+            Step(title: "Team", detail: userCount == 1 ? "1 user. An admin adds colleagues on the Team page."
+                    : "\(userCount) users.", done: userCount > 1, href: "/team"),
             Step(title: "Connect a Voximplant account",
                  detail: accounts.isEmpty ? "Add the account id and API key on the Setup page." : "\(accounts.count) connected.",
                  done: !accounts.isEmpty, href: "/setup"),
@@ -38,7 +38,13 @@ enum HomePage {
             Step(title: "Watch calls arrive", detail: calls == 0 ? "Call History and Statistics fill in as calls come."
                     : "\(Formatting.count(Int64(calls))) calls so far.", done: calls > 0, href: "/calls"),
         ]
-        return Pages.render("home", title: "Home", Values(steps: steps, next: steps.first { !$0.done }?.title ?? "Nothing: all set."),
+        // A step links to its page only for whom that page's route is open.
+        let linked = steps.map { step in
+            var step = step
+            if let href = step.href, Routes.access(get: href)?.permits(user) != true { step.href = nil }
+            return step
+        }
+        return Pages.render("home", title: "Home", Values(steps: linked, next: steps.first { !$0.done }?.title ?? "Nothing: all set."),
                             context: context, site: site, activePath: "/")
     }
 }

@@ -41,12 +41,14 @@ enum JobsPage {
     static func retry(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
         try site.jobs.retry(id: id)
+        try Pages.audit(.jobRetried, "job \(id)", request, context, site)
         return .redirect(to: "/jobs")
     }
 
     static func discard(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
         try site.jobs.discard(id: id)
+        try Pages.audit(.jobDiscarded, "job \(id)", request, context, site)
         return .redirect(to: "/jobs")
     }
 }

@@ -8,7 +8,8 @@ import VoxServices
 enum LoginPage {
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         if context.user != nil { return .redirect(to: safeNext(request.query["next"])) }
-        return form(context, site, email: "", next: request.query["next"] ?? "", error: nil, status: .ok)
+        return form(context, site, email: "", next: request.query["next"] ?? "", error: nil, status: .ok,
+                    welcome: request.query["welcome"] == "1")
     }
 
     static func submit(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -39,13 +40,27 @@ enum LoginPage {
         guard let user = try site.users.verify(email: email, password: password) else {
             // The failure was counted when the attempt was reserved.
             context.logger.notice("login failed", metadata: ["email": .string(LogText.escape(Users.normalize(email: email)))])
+            try site.audit.record(.signInFailed, by: AuditActor(userID: nil, email: Users.normalize(email: email), address: request.remoteAddress), "")
             return self.form(context, site, email: email, next: next,
                              error: "Wrong email or password.", status: .unauthorized)
         }
         try site.throttle.succeeded(email: email, address: request.remoteAddress)
-        // A session fixed before login is never reused: a new token every time.
+        if user.hasTwoFactor {
+            // The password was right; the session waits for the code (a cookie of its own, 5 min).
+            let pending = try site.twoFactor.beginSignIn(user)
+            var response = Response.redirect(to: "/login/code" + (next.isEmpty ? "" : "?next=" + Parameters([("n", next)]).urlEncoded.dropFirst(2)))
+            response.setCookie(Cookie(name: App.pendingSignInCookie, value: pending, maxAge: Int(TwoFactor.pendingLifetime),
+                                      secure: request.isHTTPS))
+            return response
+        }
+        return try signIn(user, request, context, site, next: next)
+    }
+
+    /// The session starts: a new token (one fixed before login is never reused), the audit line.
+    static func signIn(_ user: User, _ request: Request, _ context: RequestContext, _ site: Site, next: String) throws -> Response {
         if let old = request.cookies[App.sessionCookie] { try site.sessions.end(token: old) }
         let (token, _) = try site.sessions.start(for: user)
+        try site.users.recordSignIn(user, address: request.remoteAddress)
         var response = Response.redirect(to: safeNext(next))
         response.setCookie(Cookie(name: App.sessionCookie, value: token,
                                   maxAge: Int(site.sessions.lifetime), secure: request.isHTTPS))
@@ -53,8 +68,53 @@ enum LoginPage {
         return response
     }
 
+    /// The second step: the code from the authenticator app (or a recovery code). The
+    /// throttle counts wrong codes as it counts wrong passwords.
+    static func showCode(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        guard let token = request.cookies[App.pendingSignInCookie], try site.twoFactor.pendingSignIn(token) != nil else {
+            return .redirect(to: "/login")
+        }
+        return codeForm(context, site, next: request.query["next"] ?? "", error: nil, status: .ok)
+    }
+
+    static func submitCode(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let form = try request.form()
+        let next = form["next"] ?? ""
+        guard let token = request.cookies[App.pendingSignInCookie], let user = try site.twoFactor.pendingSignIn(token) else {
+            return .redirect(to: "/login")
+        }
+        let code = String((form.text("code") ?? "").prefix(32))
+        switch try site.throttle.reserve(email: user.email, address: request.remoteAddress) {
+        case .allowed:
+            break
+        case let .slowDown(seconds):
+            return codeForm(context, site, next: next, error: "Too many wrong codes. Wait \(seconds) s and try again.", status: .tooManyRequests)
+        case .locked:
+            return codeForm(context, site, next: next, error: "Too many wrong codes. Sign-in is locked for a while.", status: .tooManyRequests)
+        }
+        guard try site.twoFactor.verify(user, code: code) else {
+            try site.audit.record(.signInFailed, by: AuditActor(user, address: request.remoteAddress), "wrong two-factor code")
+            return codeForm(context, site, next: next, error: "That code is not right. Use the current one from your app, or a recovery code.",
+                            status: .unauthorized)
+        }
+        try site.throttle.succeeded(email: user.email, address: request.remoteAddress)
+        try site.twoFactor.endSignIn(token)
+        var response = try signIn(user, request, context, site, next: next)
+        response.setCookie(Cookie(name: App.pendingSignInCookie, value: "", maxAge: 0, secure: request.isHTTPS))
+        return response
+    }
+
+    private static func codeForm(_ context: RequestContext, _ site: Site, next: String, error: String?, status: HTTPStatus) -> Response {
+        struct Values: Encodable {
+            let next: String
+            let error: String?
+        }
+        return Pages.render("login-code", title: "Sign in", Values(next: next, error: error), context: context, site: site, status: status)
+    }
+
     static func logout(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         if let token = request.cookies[App.sessionCookie] { try site.sessions.end(token: token) }
+        if let user = context.user { try site.audit.record(.signOut, by: AuditActor(user, address: request.remoteAddress), "") }
         var response = Response.redirect(to: "/login")
         response.setCookie(Cookie(name: App.sessionCookie, value: "", maxAge: 0, secure: request.isHTTPS))
         return response
@@ -74,14 +134,16 @@ enum LoginPage {
     }
 
     private static func form(
-        _ context: RequestContext, _ site: Site, email: String, next: String, error: String?, status: HTTPStatus
+        _ context: RequestContext, _ site: Site, email: String, next: String, error: String?, status: HTTPStatus,
+        welcome: Bool = false
     ) -> Response {
         struct Values: Encodable {
             let email: String
             let next: String
             let error: String?
+            let welcome: Bool
         }
-        return Pages.render("login", title: "Sign in", Values(email: email, next: next, error: error),
+        return Pages.render("login", title: "Sign in", Values(email: email, next: next, error: error, welcome: welcome),
                             context: context, site: site, status: status)
     }
 }

@@ -7,17 +7,19 @@ enum Pages {
     struct NavItem {
         let href: String
         let label: String
-        var adminOnly = false
     }
 
-    /// Only pages that work are listed; `adminOnly` ones only for admins.
+    /// Each is listed for whom its route's access permits (the route table decides, not a
+    /// second list of roles here).
     static let navigation = [
         NavItem(href: "/", label: "Home"),
         NavItem(href: "/calls", label: "Call History"),
         NavItem(href: "/statistics", label: "Statistics"),
         NavItem(href: "/applications", label: "Applications"),
         NavItem(href: "/setup", label: "Setup"),
-        NavItem(href: "/jobs", label: "Jobs", adminOnly: true),
+        NavItem(href: "/team", label: "Team"),
+        NavItem(href: "/audit", label: "Audit"),
+        NavItem(href: "/jobs", label: "Jobs"),
     ]
 
     /// A one-line message at the top of a page about what was just done: `kind` is "ok" or
@@ -64,7 +66,8 @@ enum Pages {
             title: title, content: content, csrf: context.csrfToken,
             user: user.map { Layout.Viewer(email: $0.email, role: $0.role.rawValue) },
             nav: user.map { user in
-                navigation.filter { !$0.adminOnly || user.isAdmin }.map { Layout.Link(href: $0.href, label: $0.label, active: $0.href == activePath) }
+                navigation.filter { Routes.access(get: $0.href)?.permits(user) == true }
+                    .map { Layout.Link(href: $0.href, label: $0.label, active: $0.href == activePath) }
             } ?? [])
         return .html(site.templates.render("layout", layout), status: status)
     }
@@ -72,6 +75,17 @@ enum Pages {
     /// Runs a form's action. When it fails with an error that has an HTTP meaning other than
     /// "not found" (bad input, a record in use, an upstream that refused), `page` shows the form
     /// again with it, at its status; a missing record (or someone else's) stays the 404 page.
+    /// Records what the signed-in user just did that is not itself a stored change (a reveal,
+    /// an export, a download); changes record their line in their own transaction instead.
+    /// Who is making this request, for a change's audit line.
+    static func actor(_ request: Request, _ context: RequestContext) throws -> AuditActor {
+        AuditActor(try context.requireUser(), address: request.remoteAddress)
+    }
+
+    static func audit(_ action: AuditAction, _ detail: String, _ request: Request, _ context: RequestContext, _ site: Site) throws {
+        try site.audit.record(action, by: AuditActor(try context.requireUser(), address: request.remoteAddress), detail)
+    }
+
     static func submitting(_ action: () throws -> Response,
                            orShow page: (any HTTPResponseError) throws -> Response) throws -> Response {
         do { return try action() } catch let error as any HTTPResponseError where error.status != .notFound {

@@ -22,6 +22,8 @@ enum RecordingEndpoint {
         let options = AccessOptions(
             contentType: recording.contentType,
             downloadName: download ? fileName(call, recording, formatting: Formatting(user: user)) : nil)
+        // A download is a copy leaving the panel; playback (many range requests) is not recorded.
+        if download { try Pages.audit(.recordingDownloaded, "call \(call.id)", request, context, site) }
         switch try store.access(ObjectKey(recording.key), options) {
         case let .internalRedirect(path):
             var headers: [(name: String, value: String)] = [("X-Accel-Redirect", path), ("Content-Type", recording.contentType)]

@@ -96,7 +96,7 @@ enum SetupPage {
         let name = form.text("name") ?? "", accountID = form.text("account_id") ?? "", key = form.text("api_key") ?? ""
         return try Pages.submitting({
             _ = try site.setup.addAccount(owner: try context.requireUser(), name: name, voximplantAccountID: accountID, apiKey: key,
-                                          serviceAccount: try serviceAccount(in: form))
+                                          serviceAccount: try serviceAccount(in: form), by: try Pages.actor(request, context))
             return .redirect(to: "/setup")
         }, orShow: { try failure(context, site, $0, accountForm: AccountForm(name: name, accountID: accountID)) })
     }
@@ -139,7 +139,8 @@ enum SetupPage {
             try site.setup.updateAccount(id: id, viewer: user, name: form.text("name") ?? "",
                                          voximplantAccountID: form.text("account_id") ?? "", apiKey: form.text("api_key"),
                                          serviceAccount: try serviceAccount(in: form),
-                                         removeServiceAccount: form["remove_service_account"] != nil)
+                                         removeServiceAccount: form["remove_service_account"] != nil,
+                                         by: try Pages.actor(request, context))
             return .redirect(to: "/setup")
         }, orShow: { try failure(context, site, $0) })
     }
@@ -152,14 +153,15 @@ enum SetupPage {
 
     static func setActive(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
-        try site.setup.setActive(accountID: id, viewer: try context.requireUser(), active: try request.form()["active"] == "1")
+        try site.setup.setActive(accountID: id, viewer: try context.requireUser(), active: try request.form()["active"] == "1",
+                                 by: try Pages.actor(request, context))
         return .redirect(to: "/setup")
     }
 
     static func deleteAccount(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
         return try Pages.submitting({
-            try site.setup.deleteAccount(id: id, viewer: try context.requireUser())
+            try site.setup.deleteAccount(id: id, viewer: try context.requireUser(), by: try Pages.actor(request, context))
             return .redirect(to: "/setup")
         }, orShow: { try failure(context, site, $0) })
     }
@@ -169,7 +171,7 @@ enum SetupPage {
         let name = form.text("name") ?? "", key = form.text("api_key") ?? ""
         return try Pages.submitting({
             _ = try site.setup.addElevenLabsKey(owner: try context.requireUser(), name: name, apiKey: key,
-                                            webhookSecret: form.text("webhook_secret"))
+                                            webhookSecret: form.text("webhook_secret"), by: try Pages.actor(request, context))
             return .redirect(to: "/setup")
         }, orShow: { try failure(context, site, $0, keyForm: KeyForm(name: name)) })
     }
@@ -178,7 +180,8 @@ enum SetupPage {
         let id = try context.id()
         return try Pages.submitting({
             try site.setup.setElevenLabsWebhookSecret(keyID: id, viewer: try context.requireUser(),
-                                                      secret: try request.form().text("webhook_secret") ?? "")
+                                                      secret: try request.form().text("webhook_secret") ?? "",
+                                                      by: try Pages.actor(request, context))
             return try render(context, site, notice: .ok("Webhook secret saved."))
         }, orShow: { try failure(context, site, $0) })
     }
@@ -211,7 +214,8 @@ enum SetupPage {
                 try? client.deleteWorkspaceWebhook(id: webhook.id)
                 throw error
             }
-            try site.setup.setElevenLabsWebhookSecret(keyID: key.id, viewer: user, secret: webhook.secret, workspaceWebhookID: webhook.id)
+            try site.setup.setElevenLabsWebhookSecret(keyID: key.id, viewer: user, secret: webhook.secret, workspaceWebhookID: webhook.id,
+                                                      by: try Pages.actor(request, context))
             // The one this server made before is no longer used.
             if let old = key.workspaceWebhookID, old != webhook.id { try? client.deleteWorkspaceWebhook(id: old) }
             return try render(context, site, notice: .ok("“\(key.name)”: ElevenLabs now posts transcripts and audio to this server (webhook \(webhook.id)); its secret is saved."))
@@ -230,7 +234,7 @@ enum SetupPage {
     static func deleteKey(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let id = try context.id()
         return try Pages.submitting({
-            try site.setup.deleteElevenLabsKey(id: id, viewer: try context.requireUser())
+            try site.setup.deleteElevenLabsKey(id: id, viewer: try context.requireUser(), by: try Pages.actor(request, context))
             return .redirect(to: "/setup")
         }, orShow: { try failure(context, site, $0) })
     }

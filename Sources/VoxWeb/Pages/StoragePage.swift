@@ -25,7 +25,7 @@ enum StoragePage {
 
     static func save(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         try withSubmittedForm(request, context, site) { form, change in
-            let settings = try site.storage.save(change)
+            let settings = try site.storage.save(change, by: try Pages.actor(request, context))
             context.logger.notice("recording storage changed", metadata: ["kind": .string(settings.kind.rawValue),
                                                                           "retention_days": .stringConvertible(settings.retentionDays)])
             return try render(context, site, form: StorageForm(settings), notice: .ok("Saved. New recordings go to \(form.summary)."))

@@ -1,0 +1,138 @@
+import FastCGI
+import Foundation
+import VoxCore
+
+/// Team (admins): who can sign in, with which role, and the one-time links that let a
+/// person choose a password. A link is shown once, here, to pass on; no mail is sent.
+enum TeamPage {
+    struct Row: Encodable {
+        let id: UInt64
+        let email: String
+        let role: String
+        let roles: [Pages.Option]
+        let operators: [Pages.Option]
+        let isViewer: Bool
+        let watching: String
+        let timeZone: String
+        let language: String
+        let lastSignIn: String
+        let sessions: Int
+        let twoFactor: String
+        let active: Bool
+        let invited: Bool
+        let isYou: Bool
+    }
+
+    struct Values: Encodable {
+        let rows: [Row]
+        let roles: [Pages.Option]
+        let operators: [Pages.Option]
+        let notice: Pages.Notice?
+        let link: String?
+        let requireAdminTwoFactor: Bool
+    }
+
+    static func render(_ context: RequestContext, _ site: Site, status: HTTPStatus = .ok, notice: Pages.Notice? = nil,
+                       link: String? = nil) throws -> Response {
+        let admin = try context.requireUser()
+        let members = try site.team.members()
+        let formatting = Formatting(user: admin)
+        let operators = members.map(\.user).filter { $0.role == .operator }
+        func roleOptions(_ selected: Role) -> [Pages.Option] {
+            Role.allCases.map { Pages.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == selected) }
+        }
+        func operatorOptions(_ watches: [UInt64]) -> [Pages.Option] {
+            operators.map { Pages.Option(value: String($0.id), label: $0.email, selected: watches.contains($0.id)) }
+        }
+        let emails = Dictionary(members.map { ($0.user.id, $0.user.email) }, uniquingKeysWith: { a, _ in a })
+        let rows = members.map { member in
+            let user = member.user
+            return Row(id: user.id, email: user.email, role: user.role.rawValue, roles: roleOptions(user.role),
+                       operators: operatorOptions(user.watches ?? []), isViewer: user.isViewer,
+                       watching: (user.watches ?? []).compactMap { emails[$0] }.joined(separator: ", "),
+                       timeZone: user.timeZone, language: user.language ?? "browser's",
+                       lastSignIn: user.lastSignInAt.map(formatting.dateTime) ?? "never",
+                       sessions: member.activeSessions, twoFactor: user.hasTwoFactor ? "on" : "off", active: !user.isDisabled, invited: !user.hasPassword,
+                       isYou: user.id == admin.id)
+        }
+        return Pages.render("team", title: "Team", Values(rows: rows, roles: roleOptions(.operator), operators: operatorOptions([]),
+                                                        notice: notice, link: link,
+                                                        requireAdminTwoFactor: try site.twoFactor.settings().requireAdminTwoFactor),
+                            context: context, site: site, status: status, activePath: "/team")
+    }
+
+    static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        try render(context, site)
+    }
+
+    static func actor(_ request: Request, _ context: RequestContext) throws -> AuditActor {
+        AuditActor(try context.requireUser(), address: request.remoteAddress)
+    }
+
+    static func role(in form: Parameters) throws -> Role {
+        guard let role = form.text("role").flatMap(Role.init(rawValue:)) else {
+            throw HTTPError(.unprocessableContent, "choose a role: admin, operator or viewer")
+        }
+        return role
+    }
+
+    /// Operator ids from the form's checkboxes; anything that is not an id is refused.
+    static func watches(in form: Parameters) throws -> [UInt64] {
+        try form.all("watches").map { text in
+            guard let id = UInt64(text), id > 0 else { throw HTTPError(.unprocessableContent, "“\(text.prefix(20))” is not a user id") }
+            return id
+        }
+    }
+
+    static func link(_ site: Site, _ token: String) -> String {
+        site.publicURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/invite/" + token
+    }
+
+    static func invite(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let form = try request.form()
+        return try Pages.submitting({
+            let (user, token) = try site.team.invite(email: form.text("email") ?? "", role: try role(in: form),
+                                                     watches: try watches(in: form), by: try actor(request, context))
+            return try render(context, site, notice: .ok("\(user.email) added as \(user.role.rawValue). Pass this link on; it works once, for 72 hours:"),
+                              link: link(site, token))
+        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+    }
+
+    static func setRole(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let form = try request.form()
+        let id = try context.id()
+        return try Pages.submitting({
+            let role = try role(in: form)
+            try site.team.setRole(userID: id, role, watches: role == .viewer ? try watches(in: form) : nil, by: try actor(request, context))
+            return .redirect(to: "/team")
+        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+    }
+
+    static func setActive(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let id = try context.id()
+        let active = try request.form()["active"] == "1"
+        return try Pages.submitting({
+            try site.team.setDisabled(userID: id, !active, by: try actor(request, context))
+            return .redirect(to: "/team")
+        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+    }
+
+    static func reset(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let token = try site.team.resetLink(userID: try context.id(), by: try actor(request, context))
+        return try render(context, site, notice: .ok("A new one-time link (earlier ones no longer work); it works once, for 72 hours:"),
+                          link: link(site, token))
+    }
+
+    static func saveSettings(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let on = try request.form()["require_admin_2fa"] != nil
+        return try Pages.submitting({
+            try site.twoFactor.setRequireAdminTwoFactor(on, by: try context.requireUser(), address: request.remoteAddress)
+            return .redirect(to: "/team")
+        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+    }
+
+    static func endSessions(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        try site.team.endSessions(userID: try context.id(), by: try actor(request, context))
+        return .redirect(to: "/team")
+    }
+}

@@ -135,7 +135,7 @@ public struct Team: Sendable {
             try database.users.put(txn, user.id, user)
             try dropLinks(of: user.id, in: txn)
             try Sessions.endAll(of: user.id, keeping: nil, database: database, in: txn)
-            try audit.record(.passwordSet, by: AuditActor(user, address: address), "through a \(invitation.purpose.rawValue) link", in: txn)
+            try audit.record(.passwordSet, by: AuditActor(user, address: address), invitation.purpose == .invite ? "through an invitation link" : "through a reset link", in: txn)
             return user
         }
     }

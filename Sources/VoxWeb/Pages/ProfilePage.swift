@@ -37,7 +37,10 @@ enum ProfilePage {
                 String(enrolment.secret.dropFirst(start).prefix(4))
             }.joined(separator: " "))
         }
-        let zones = TimeZone.knownTimeZoneIdentifiers.sorted().map { Pages.Option(value: $0, label: $0, selected: $0 == user.timeZone) }
+        // Foundation's list leaves out "UTC" (and may leave out a zone set from the command line).
+        let names = ["UTC"] + TimeZone.knownTimeZoneIdentifiers.sorted().filter { $0 != "UTC" }
+        let zones = (names.contains(user.timeZone) ? names : [user.timeZone] + names)
+            .map { Pages.Option(value: $0, label: $0, selected: $0 == user.timeZone) }
         return Pages.render("profile", title: "Profile", Values(
             email: user.email, role: user.role.rawValue, timeZone: user.timeZone, zones: zones,
             languages: languages.map { Pages.Option(value: $0.0, label: $0.1, selected: $0.0 == (user.language ?? "")) },

@@ -90,6 +90,7 @@ public final class App: Sendable {
     private func respond(to request: Request, requestID: String) -> Response {
         let wantsJSON = request.path.hasPrefix("/api/")
         var context = RequestContext(requestID: requestID, logger: logger)
+        context.catalog = .of(Language.resolve(profile: nil, acceptLanguage: request.headers["accept-language"]))
         do {
             let match = router.match(method: request.method, path: request.path)
             guard case let .found(access, handler, parameters) = match else {
@@ -154,6 +155,7 @@ public final class App: Sendable {
         let sessionToken = request.cookies[App.sessionCookie]
         if let token = sessionToken, let (_, user) = try site.sessions.resolve(token: token) {
             context.user = user
+            context.catalog = .of(Language.resolve(profile: user.language, acceptLanguage: request.headers["accept-language"]))
         } else if sessionToken != nil {
             // A stale cookie: clear it so the browser stops sending it.
             context.extraHeaders.append(("Set-Cookie", Cookie(name: App.sessionCookie, value: "", maxAge: 0,

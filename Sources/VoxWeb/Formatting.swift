@@ -5,13 +5,16 @@ import VoxServices
 /// Numbers, times and money as people read them.
 struct Formatting {
     let timeZone: TimeZone
+    /// The viewer's language: month names, the decimal separator, plural forms.
+    let catalog: Catalog
     private let dateTime: DateFormatter
     private let dayFormatter: DateFormatter
 
-    init(timeZone: TimeZone) {
+    init(timeZone: TimeZone, catalog: Catalog = .english) {
         self.timeZone = timeZone
+        self.catalog = catalog
         dateTime = DateFormatter()
-        dateTime.locale = Locale(identifier: "en_GB")
+        dateTime.locale = catalog.language.locale
         dateTime.timeZone = timeZone
         dateTime.dateFormat = "d MMM yyyy, HH:mm:ss"
         dayFormatter = DateFormatter()
@@ -20,7 +23,28 @@ struct Formatting {
         dayFormatter.dateFormat = "yyyy-MM-dd"
     }
 
-    init(user: User) { self.init(timeZone: TimeZone(identifier: user.timeZone) ?? .gmt) }
+    init(user: User, catalog: Catalog = .english) {
+        self.init(timeZone: TimeZone(identifier: user.timeZone) ?? .gmt, catalog: catalog)
+    }
+
+    init(_ context: RequestContext) throws {
+        self.init(user: try context.requireUser(), catalog: context.catalog)
+    }
+
+    /// Money in the viewer's language: `1 234.50 ₽` in English, `1 234,50 ₽` in Russian.
+    func money(_ money: Money?) -> String { localized(Formatting.money(money)) }
+
+    func amount(micros: Int64, currency: String) -> String { localized(Formatting.amount(micros: micros, currency: currency)) }
+
+    func percent(_ part: Int64, of whole: Int64) -> String { localized(Formatting.percent(part, of: whole)) }
+
+    /// "{n} calls" in the right plural form.
+    func count(_ key: String, _ value: Int64) -> String { catalog.plural(key, value, formatted: Formatting.count(value)) }
+
+    /// The English decimal point becomes Russian's comma (the grouping is a thin space in both).
+    private func localized(_ text: String) -> String {
+        catalog.language == .ru ? text.replacingOccurrences(of: ".", with: ",") : text
+    }
 
     func dateTime(_ date: Date) -> String { dateTime.string(from: date) }
 

@@ -14,6 +14,8 @@ public struct RequestContext: Sendable {
     public var user: User?
     /// The token to embed in every form this response renders.
     public var csrfToken: String
+    /// The interface language's strings: the profile's language, else the browser's, else English.
+    var catalog: Catalog = .english
     /// Cookie-setting and other headers the pipeline adds to whatever the handler returns.
     public var extraHeaders: [(name: String, value: String)] = []
 

@@ -64,6 +64,7 @@ public enum Routes {
         get("/profile", .member, ProfilePage.show),
         post("/profile/password", .member, ProfilePage.changePassword),
         post("/profile/settings", .member, ProfilePage.saveSettings),
+        post("/profile/language", .member, ProfilePage.switchLanguage),
         post("/profile/2fa/start", .member, ProfilePage.startTwoFactor),
         post("/profile/2fa/confirm", .member, ProfilePage.confirmTwoFactor),
         post("/profile/2fa/disable", .member, ProfilePage.disableTwoFactor),

@@ -86,7 +86,9 @@ final class FastCGIClient {
     /// Whether the server closes the connection within the read timeout.
     func isClosedByServer() -> Bool {
         var byte: UInt8 = 0
-        return recv(fd, &byte, 1, 0) == 0
+        var got = recv(fd, &byte, 1, 0)
+        while got < 0 && errno == EINTR { got = recv(fd, &byte, 1, 0) }
+        return got == 0
     }
 
     private static func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
@@ -97,6 +99,7 @@ final class FastCGIClient {
         var sent = 0
         while sent < bytes.count {
             let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw Failure(description: "send: \(String(cString: strerror(errno)))") }
             sent += count
         }
@@ -107,6 +110,9 @@ final class FastCGIClient {
         var done = 0
         while done < count {
             let got = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + done, count - done, 0) }
+            // A signal (Foundation's SIGCHLD handler, when another test's subprocess ends) cuts
+            // a read that has a timeout short even with SA_RESTART (signal(7)): read on.
+            if got < 0 && errno == EINTR { continue }
             guard got > 0 else { throw Failure(description: got == 0 ? "closed by the server" : "no answer in time") }
             done += got
         }

@@ -53,7 +53,7 @@ enum AuditPage {
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let admin = try context.requireUser()
-        let formatting = Formatting(user: admin)
+        let formatting = Formatting(user: admin, catalog: context.catalog)
         let (filter, cursor) = try self.filter(request.query, formatting: formatting)
         let page = try site.audit.page(filter, before: cursor, limit: 100)
         let users = try site.users.all().map { Pages.Option(value: String($0.id), label: $0.email, selected: $0.id == filter.userID) }
@@ -67,7 +67,7 @@ enum AuditPage {
             defer { query.removeLast() }
             return "/audit?" + Parameters(query).urlEncoded
         }
-        return Pages.render("audit", title: "Audit", Values(
+        return Pages.render("audit", title: context.catalog("title_audit"), Values(
             rows: rows, users: users, actions: actions, from: request.query.text("from") ?? "", to: request.query.text("to") ?? "",
             next: next, query: Parameters(query).urlEncoded, empty: rows.isEmpty, error: nil),
             context: context, site: site, activePath: "/audit")
@@ -76,7 +76,7 @@ enum AuditPage {
     /// Every matching entry, newest first, streamed.
     static func export(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let admin = try context.requireUser()
-        let formatting = Formatting(user: admin)
+        let formatting = Formatting(user: admin, catalog: context.catalog)
         let (filter, _) = try self.filter(request.query, formatting: formatting)
         let audit = site.audit
         return Response(status: .ok, headers: [

@@ -24,6 +24,7 @@ enum CallDetailPage {
         /// Nil when ElevenLabs gave none, so the page shows no empty "Summary:" line.
         let summary: String?
         let verdict: String
+        let verdictLabel: String
     }
 
     /// The cost by what Voximplant billed it for.
@@ -33,11 +34,11 @@ enum CallDetailPage {
         let other: String
 
         /// Nil for a call whose cost came as a total only (a live event).
-        init?(_ call: Call) {
+        init?(_ call: Call, formatting: Formatting) {
             guard let split = call.costBreakdown, let currency = call.cost?.currency else { return nil }
-            telephony = Formatting.amount(micros: split.telephonyMicros, currency: currency)
-            recording = Formatting.amount(micros: split.recordingMicros, currency: currency)
-            other = Formatting.amount(micros: split.otherMicros, currency: currency)
+            telephony = formatting.amount(micros: split.telephonyMicros, currency: currency)
+            recording = formatting.amount(micros: split.recordingMicros, currency: currency)
+            other = formatting.amount(micros: split.otherMicros, currency: currency)
         }
     }
 
@@ -63,31 +64,32 @@ enum CallDetailPage {
         guard let call = try site.calls.call(id: id, viewer: user) else {
             throw HTTPError(.notFound, "there is no such call")
         }
-        let formatting = Formatting(user: user)
+        let formatting = Formatting(user: user, catalog: context.catalog)
         let application = try site.statistics.applications(viewer: user).first { $0.id == call.applicationID }
         let recording = call.recording.map { recording in
             Recording(url: "/recordings/\(call.id)", contentType: recording.contentType,
                       format: AudioFormat(contentType: recording.contentType).fileExtension.uppercased(),
                       size: Formatting.bytes(recording.size),
-                      storeLabel: recording.store == RecordingRef.s3Store ? "S3" : "this server's disk")
+                      storeLabel: formatting.catalog(recording.store == RecordingRef.s3Store ? "store_s3" : "store_local"))
         }
         let transcript = try site.calls.transcript(of: call).map { transcript in
             Transcript(
                 turns: transcript.turns.map { turn in
-                    Turn(role: turn.role == "agent" ? "agent" : "user", who: turn.role == "agent" ? "Agent" : "Caller",
+                    Turn(role: turn.role == "agent" ? "agent" : "user", who: formatting.catalog(turn.role == "agent" ? "who_agent" : "who_caller"),
                          text: turn.text, at: Formatting.duration(turn.secondsIntoCall))
                 },
                 summary: transcript.summary.flatMap { $0.isEmpty ? nil : $0 },
-                verdict: transcript.successVerdict ?? "unknown")
+                verdict: transcript.successVerdict ?? "unknown",
+                verdictLabel: formatting.catalog("verdict_" + (["success", "failure"].contains(transcript.successVerdict ?? "") ? transcript.successVerdict! : "unknown")))
         }
         let values = Values(
             call: CallsPage.Row(call, formatting: formatting, applicationName: application?.name),
-            costSplit: CostSplit(call),
+            costSplit: CostSplit(call, formatting: formatting),
             ended: call.endedAt.map(formatting.dateTime) ?? "—", timeZone: formatting.timeZone.identifier,
             sessionID: call.voximplantSessionID, conversationID: call.conversationID ?? "—",
             finishReason: call.finishReason ?? "—", recording: recording,
             pendingRecording: recording == nil && call.recordingURL != nil, recordingNote: call.recordingNote,
             transcript: transcript)
-        return Pages.render("call", title: "Call \(call.id)", values, context: context, site: site, activePath: "/calls")
+        return Pages.render("call", title: context.catalog("call_title") + " \(call.id)", values, context: context, site: site, activePath: "/calls")
     }
 }

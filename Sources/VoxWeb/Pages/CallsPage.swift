@@ -15,6 +15,7 @@ enum CallsPage {
         let to: String
         let duration: String
         let status: String
+        let statusLabel: String
         let cost: String
         let application: String
         let hasTranscript: Bool
@@ -24,12 +25,13 @@ enum CallsPage {
             id = call.id
             started = formatting.dateTime(call.startedAt)
             direction = call.direction == .inbound ? "in" : "out"
-            directionLabel = call.direction == .inbound ? "Incoming" : "Outgoing"
+            directionLabel = formatting.catalog(call.direction == .inbound ? "direction_in" : "direction_out")
             from = PhoneNumber.display(call.fromNumber)
             to = PhoneNumber.display(call.toNumber)
             duration = Formatting.duration(call.durationSeconds)
             status = call.status.name
-            cost = Formatting.money(call.cost)
+            statusLabel = formatting.catalog("status_" + call.status.name)
+            cost = formatting.money(call.cost)
             application = applicationName ?? "—"
             hasTranscript = call.hasTranscript
             hasRecording = call.recording != nil
@@ -57,21 +59,21 @@ enum CallsPage {
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
-        let formatting = Formatting(user: user)
+        let formatting = Formatting(user: user, catalog: context.catalog)
         let form = CallFilterForm(query: request.query, formatting: formatting)
         let applications = try site.statistics.applications(viewer: user)
         let names = Dictionary(applications.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
 
         var values = Values(
             from: form.fromText, to: form.toText, number: form.number,
-            statuses: CallStatus.allCases.map { Pages.Option(value: $0.name, label: $0.name, selected: form.statuses.contains($0)) },
+            statuses: CallStatus.allCases.map { Pages.Option(value: $0.name, label: context.catalog("status_" + $0.name), selected: form.statuses.contains($0)) },
             applications: applications.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == form.applicationID) },
             sizes: CallFilterForm.sizes.map { Pages.Option(value: String($0), label: String($0), selected: $0 == form.size) },
             syncing: request.query["syncing"] != nil,
             canSync: Routes.access("POST", "/calls/sync")?.permits(user) == true)
         guard form.errors.isEmpty else {
             values.errors = form.errors
-            return Pages.render("calls", title: "Call History", values, context: context, site: site,
+            return Pages.render("calls", title: context.catalog("calls_title"), values, context: context, site: site,
                                 status: .badRequest, activePath: "/calls")
         }
         let cursor: CallCursor?
@@ -79,7 +81,7 @@ enum CallsPage {
         if let text = request.query["before"] ?? request.query["after"] {
             guard let parsed = CallCursor(text) else {
                 values.errors = ["This paging link is not valid (it may have been cut or edited): start again from the first page."]
-                return Pages.render("calls", title: "Call History", values, context: context, site: site,
+                return Pages.render("calls", title: context.catalog("calls_title"), values, context: context, site: site,
                                     status: .badRequest, activePath: "/calls")
             }
             cursor = parsed
@@ -95,19 +97,18 @@ enum CallsPage {
         }
         values.rows = page.calls.map { Row($0, formatting: formatting, applicationName: names[$0.applicationID]) }
         values.empty = page.calls.isEmpty
-        values.total = Formatting.count(Int64(total)) + (total == 1 ? " call" : " calls")
-            + (form.parameters.items.contains { $0.name != "size" } ? (total == 1 ? " matches the filter" : " match the filter") : "")
+        values.total = formatting.count(form.parameters.items.contains { $0.name != "size" } ? "calls_matching" : "calls_total", Int64(total))
         values.older = page.olderCursor.map { link("after", $0) }
         values.newer = page.newerCursor.map { link("before", $0) }
         values.export = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
-        return Pages.render("calls", title: "Call History", values, context: context, site: site, activePath: "/calls")
+        return Pages.render("calls", title: context.catalog("calls_title"), values, context: context, site: site, activePath: "/calls")
     }
 
     /// All matching calls as CSV, streamed: the rows are read in chunks while being sent, so
     /// memory stays flat however many there are.
     static func export(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
-        let formatting = Formatting(user: user)
+        let formatting = Formatting(user: user, catalog: context.catalog)
         let form = CallFilterForm(query: request.query, formatting: formatting)
         guard form.errors.isEmpty else { throw HTTPError(.badRequest, form.errors.joined(separator: " ")) }
         let filter = form.filter

@@ -24,19 +24,20 @@ enum HomePage {
         let applications = try setup.applications(viewer: user)
         let deployed = applications.filter { $0.status == .deployed }
         let calls = try site.calls.count(viewer: user, filter: CallFilter())
+        let t = context.catalog
+        let formatting = Formatting(user: user, catalog: t)
         let steps = [
-            Step(title: "Sign in", detail: "You are signed in as \(user.email) (\(user.role.rawValue)).", done: true),
-            Step(title: "Team", detail: userCount == 1 ? "1 user. An admin adds colleagues on the Team page."
-                    : "\(userCount) users.", done: userCount > 1, href: "/team"),
-            Step(title: "Connect a Voximplant account",
-                 detail: accounts.isEmpty ? "Add the account id and API key on the Setup page." : "\(accounts.count) connected.",
+            Step(title: t("home_sign_in"), detail: t("home_signed_in_as", ["email": user.email, "role": t("role_" + user.role.rawValue)]), done: true),
+            Step(title: t("home_team"), detail: userCount == 1 ? t("home_team_one") : formatting.count("home_users", Int64(userCount)),
+                 done: userCount > 1, href: "/team"),
+            Step(title: t("home_connect"), detail: accounts.isEmpty ? t("home_connect_none") : t("home_connected", ["n": String(accounts.count)]),
                  done: !accounts.isEmpty, href: "/setup"),
-            Step(title: "Link a phone number to an ElevenLabs agent",
-                 detail: applications.isEmpty ? "Create an application, then “Deploy to Voximplant”."
-                     : "\(applications.count) application(s), \(deployed.count) deployed.",
+            Step(title: t("home_link"),
+                 detail: applications.isEmpty ? t("home_link_none")
+                     : t("home_apps", ["n": String(applications.count), "deployed": String(deployed.count)]),
                  done: !deployed.isEmpty, href: "/applications"),
-            Step(title: "Watch calls arrive", detail: calls == 0 ? "Call History and Statistics fill in as calls come."
-                    : "\(Formatting.count(Int64(calls))) calls so far.", done: calls > 0, href: "/calls"),
+            Step(title: t("home_watch"), detail: calls == 0 ? t("home_watch_none") : formatting.count("home_calls_so_far", Int64(calls)),
+                 done: calls > 0, href: "/calls"),
         ]
         // A step links to its page only for whom that page's route is open.
         let linked = steps.map { step in
@@ -44,7 +45,7 @@ enum HomePage {
             if let href = step.href, Routes.access(get: href)?.permits(user) != true { step.href = nil }
             return step
         }
-        return Pages.render("home", title: "Home", Values(steps: linked, next: steps.first { !$0.done }?.title ?? "Nothing: all set."),
+        return Pages.render("home", title: t("title_home"), Values(steps: linked, next: steps.first { !$0.done }?.title ?? t("home_all_set")),
                             context: context, site: site, activePath: "/")
     }
 }

@@ -25,7 +25,7 @@ enum InvitePage {
         guard let (invitation, user) = try site.team.openLink(token) else { throw TeamError.linkExpired }
         let password = form["password"] ?? ""
         do {
-            guard password == form["confirm"] else { throw UserError.weakPassword("the two passwords differ") }
+            guard password == form["confirm"] else { throw UserError.weakPassword(context.catalog("passwords_differ")) }
             _ = try site.team.redeem(token, password: password, address: request.remoteAddress)
         } catch let error as UserError {
             return page(context, site, Values(token: token, email: user.email, reset: invitation.purpose == .reset,
@@ -35,7 +35,7 @@ enum InvitePage {
     }
 
     private static func page(_ context: RequestContext, _ site: Site, _ values: Values, status: HTTPStatus = .ok) -> Response {
-        var response = Pages.render("invite", title: "Choose a password", values, context: context, site: site, status: status)
+        var response = Pages.render("invite", title: context.catalog("title_choose_password"), values, context: context, site: site, status: status)
         // The token is in the URL: no referrer, no cache.
         response.addHeader("Referrer-Policy", "no-referrer")
         response.addHeader("Cache-Control", "no-store")

@@ -19,30 +19,30 @@ enum LoginPage {
         let next = form["next"] ?? ""
         guard !email.isEmpty, !password.isEmpty else {
             return self.form(context, site, email: email, next: next,
-                             error: "Enter your email and password.", status: .unprocessableContent)
+                             error: context.catalog("login_missing"), status: .unprocessableContent)
         }
         // RFC 5321's limit; longer is no one's login, and would not fit the throttle's keys.
         guard email.utf8.count <= 254, password.utf8.count <= 1024 else {
             return self.form(context, site, email: String(email.prefix(254)), next: next,
-                             error: "That is not an email address and password of this site.", status: .unprocessableContent)
+                             error: context.catalog("login_not_ours"), status: .unprocessableContent)
         }
         switch try site.throttle.reserve(email: email, address: request.remoteAddress) {
         case .allowed:
             break
         case let .slowDown(seconds):
             return self.form(context, site, email: email, next: next,
-                             error: "Too many failed attempts. Wait \(seconds) s and try again.", status: .tooManyRequests)
+                             error: context.catalog("login_slow_down", ["seconds": String(seconds)]), status: .tooManyRequests)
         case let .locked(until):
             let minutes = max(1, Int((until.timeIntervalSince(site.clock.now()) / 60).rounded(.up)))
             return self.form(context, site, email: email, next: next,
-                             error: "Too many failed attempts. Sign-in is locked for \(minutes) min.", status: .tooManyRequests)
+                             error: context.catalog("login_locked", ["minutes": String(minutes)]), status: .tooManyRequests)
         }
         guard let user = try site.users.verify(email: email, password: password) else {
             // The failure was counted when the attempt was reserved.
             context.logger.notice("login failed", metadata: ["email": .string(LogText.escape(Users.normalize(email: email)))])
             try site.audit.record(.signInFailed, by: AuditActor(userID: nil, email: Users.normalize(email: email), address: request.remoteAddress), "")
             return self.form(context, site, email: email, next: next,
-                             error: "Wrong email or password.", status: .unauthorized)
+                             error: context.catalog("login_wrong"), status: .unauthorized)
         }
         try site.throttle.succeeded(email: email, address: request.remoteAddress)
         if user.hasTwoFactor {
@@ -88,13 +88,13 @@ enum LoginPage {
         case .allowed:
             break
         case let .slowDown(seconds):
-            return codeForm(context, site, next: next, error: "Too many wrong codes. Wait \(seconds) s and try again.", status: .tooManyRequests)
+            return codeForm(context, site, next: next, error: context.catalog("code_slow_down", ["seconds": String(seconds)]), status: .tooManyRequests)
         case .locked:
-            return codeForm(context, site, next: next, error: "Too many wrong codes. Sign-in is locked for a while.", status: .tooManyRequests)
+            return codeForm(context, site, next: next, error: context.catalog("code_locked"), status: .tooManyRequests)
         }
         guard try site.twoFactor.verify(user, code: code) else {
             try site.audit.record(.signInFailed, by: AuditActor(user, address: request.remoteAddress), "wrong two-factor code")
-            return codeForm(context, site, next: next, error: "That code is not right. Use the current one from your app, or a recovery code.",
+            return codeForm(context, site, next: next, error: context.catalog("code_wrong"),
                             status: .unauthorized)
         }
         try site.throttle.succeeded(email: user.email, address: request.remoteAddress)
@@ -109,7 +109,7 @@ enum LoginPage {
             let next: String
             let error: String?
         }
-        return Pages.render("login-code", title: "Sign in", Values(next: next, error: error), context: context, site: site, status: status)
+        return Pages.render("login-code", title: context.catalog("title_sign_in"), Values(next: next, error: error), context: context, site: site, status: status)
     }
 
     static func logout(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -143,7 +143,7 @@ enum LoginPage {
             let error: String?
             let welcome: Bool
         }
-        return Pages.render("login", title: "Sign in", Values(email: email, next: next, error: error, welcome: welcome),
+        return Pages.render("login", title: context.catalog("title_sign_in"), Values(email: email, next: next, error: error, welcome: welcome),
                             context: context, site: site, status: status)
     }
 }

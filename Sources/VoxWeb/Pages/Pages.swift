@@ -6,20 +6,21 @@ import VoxServices
 enum Pages {
     struct NavItem {
         let href: String
+        /// A catalog key.
         let label: String
     }
 
     /// Each is listed for whom its route's access permits (the route table decides, not a
     /// second list of roles here).
     static let navigation = [
-        NavItem(href: "/", label: "Home"),
-        NavItem(href: "/calls", label: "Call History"),
-        NavItem(href: "/statistics", label: "Statistics"),
-        NavItem(href: "/applications", label: "Applications"),
-        NavItem(href: "/setup", label: "Setup"),
-        NavItem(href: "/team", label: "Team"),
-        NavItem(href: "/audit", label: "Audit"),
-        NavItem(href: "/jobs", label: "Jobs"),
+        NavItem(href: "/", label: "nav_home"),
+        NavItem(href: "/calls", label: "nav_calls"),
+        NavItem(href: "/statistics", label: "nav_statistics"),
+        NavItem(href: "/applications", label: "nav_applications"),
+        NavItem(href: "/setup", label: "nav_setup"),
+        NavItem(href: "/team", label: "nav_team"),
+        NavItem(href: "/audit", label: "nav_audit"),
+        NavItem(href: "/jobs", label: "nav_jobs"),
     ]
 
     /// A one-line message at the top of a page about what was just done: `kind` is "ok" or
@@ -54,22 +55,29 @@ enum Pages {
         let csrf: String
         let user: Viewer?
         let nav: [Link]
+        /// The header's one-click language switch: to the other language.
+        let switchTo: String
+        let switchLabel: String
     }
 
     static func render(
         _ template: String, title: String, _ values: some Encodable, context: RequestContext, site: Site,
         status: HTTPStatus = .ok, activePath: String? = nil
     ) -> Response {
-        let content = site.templates.render(template, values, adding: ["csrf": context.csrfToken])
+        let catalog = context.catalog
+        let strings: [String: Any] = ["csrf": context.csrfToken, "t": catalog.strings, "lang": catalog.language.rawValue]
+        let content = site.templates.render(template, values, adding: strings)
         let user = context.user
+        let other = catalog.language == .ru ? Language.en : .ru
         let layout = Layout(
             title: title, content: content, csrf: context.csrfToken,
-            user: user.map { Layout.Viewer(email: $0.email, role: $0.role.rawValue) },
+            user: user.map { Layout.Viewer(email: $0.email, role: catalog("role_" + $0.role.rawValue)) },
             nav: user.map { user in
                 navigation.filter { Routes.access(get: $0.href)?.permits(user) == true }
-                    .map { Layout.Link(href: $0.href, label: $0.label, active: $0.href == activePath) }
-            } ?? [])
-        return .html(site.templates.render("layout", layout), status: status)
+                    .map { Layout.Link(href: $0.href, label: catalog($0.label), active: $0.href == activePath) }
+            } ?? [],
+            switchTo: other.rawValue, switchLabel: catalog("language_name_" + other.rawValue))
+        return .html(site.templates.render("layout", layout, adding: strings), status: status)
     }
 
     /// Runs a form's action. When it fails with an error that has an HTTP meaning other than

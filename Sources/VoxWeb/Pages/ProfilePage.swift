@@ -27,7 +27,7 @@ enum ProfilePage {
         let secret: String
     }
 
-    static let languages = [("", "as the browser asks"), ("en", "English"), ("ru", "Русский")]
+    static let languages = [("", "profile_lang_browser"), ("en", "language_name_en"), ("ru", "language_name_ru")]
 
     static func render(_ context: RequestContext, _ site: Site, status: HTTPStatus = .ok, notice: Pages.Notice? = nil,
                        recoveryCodes: [String]? = nil) throws -> Response {
@@ -41,32 +41,32 @@ enum ProfilePage {
         let names = ["UTC"] + TimeZone.knownTimeZoneIdentifiers.sorted().filter { $0 != "UTC" }
         let zones = (names.contains(user.timeZone) ? names : [user.timeZone] + names)
             .map { Pages.Option(value: $0, label: $0, selected: $0 == user.timeZone) }
-        return Pages.render("profile", title: "Profile", Values(
-            email: user.email, role: user.role.rawValue, timeZone: user.timeZone, zones: zones,
-            languages: languages.map { Pages.Option(value: $0.0, label: $0.1, selected: $0.0 == (user.language ?? "")) },
+        return Pages.render("profile", title: context.catalog("title_profile"), Values(
+            email: user.email, role: context.catalog("role_" + user.role.rawValue), timeZone: user.timeZone, zones: zones,
+            languages: languages.map { Pages.Option(value: $0.0, label: context.catalog($0.1), selected: $0.0 == (user.language ?? "")) },
             minimum: PasswordPolicy.minimumLength, notice: notice, twoFactorOn: user.hasTwoFactor,
             recoveryLeft: user.recoveryCodeHashes?.count ?? 0, enrolling: enrolling, recoveryCodes: recoveryCodes,
             showRecovery: recoveryCodes != nil, mustEnrol: try site.twoFactor.mustEnrol(user)), context: context, site: site, status: status)
     }
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
-        try render(context, site, notice: request.query["saved"] == "1" ? .ok("Saved.") : nil)
+        try render(context, site, notice: request.query["saved"] == "1" ? .ok(context.catalog("notice_saved")) : nil)
     }
 
     static func changePassword(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let form = try request.form()
         return try Pages.submitting({
-            guard form["new"] == form["confirm"] else { throw UserError.weakPassword("the two new passwords differ") }
+            guard form["new"] == form["confirm"] else { throw UserError.weakPassword(context.catalog("passwords_differ")) }
             try site.users.changePassword(of: user, current: form["current"] ?? "", new: form["new"] ?? "",
                                           keeping: request.cookies[App.sessionCookie].map(Sessions.key), address: request.remoteAddress)
-            return try render(context, site, notice: .ok("Password changed. Your other sessions have ended."))
+            return try render(context, site, notice: .ok(context.catalog("profile_password_changed")))
         }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
     }
 
     static func startTwoFactor(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         _ = try site.twoFactor.startEnrolment(of: try context.requireUser())
-        return try render(context, site, notice: .ok("Scan the code with your authenticator app, then enter the code it shows."))
+        return try render(context, site, notice: .ok(context.catalog("tfa_scan")))
     }
 
     static func confirmTwoFactor(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -74,7 +74,7 @@ enum ProfilePage {
         let code = try request.form().text("code") ?? ""
         do {
             let codes = try site.twoFactor.confirm(user, code: code, by: try Pages.actor(request, context))
-            return try render(context, site, notice: .ok("Two-factor sign-in is on. Keep these recovery codes somewhere safe: each works once, and they are not shown again."),
+            return try render(context, site, notice: .ok(context.catalog("tfa_enabled")),
                               recoveryCodes: codes)
         } catch let error as TwoFactorError {
             return try render(context, site, status: .unprocessableContent, notice: .error(error.description))
@@ -85,10 +85,21 @@ enum ProfilePage {
     static func disableTwoFactor(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         guard try site.users.verify(email: user.email, password: try request.form()["current"] ?? "") != nil else {
-            return try render(context, site, status: .unprocessableContent, notice: .error("The password is not right."))
+            return try render(context, site, status: .unprocessableContent, notice: .error(context.catalog("tfa_wrong_password")))
         }
         try site.twoFactor.disable(user, by: try Pages.actor(request, context))
-        return try render(context, site, notice: .ok("Two-factor sign-in is off."))
+        return try render(context, site, notice: .ok(context.catalog("tfa_disabled")))
+    }
+
+    /// The header's switch: remembered on the profile, then back to the page it was clicked on.
+    static func switchLanguage(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        let user = try context.requireUser()
+        guard let language = try request.form().text("language").flatMap(Language.init(rawValue:)) else {
+            throw HTTPError(.unprocessableContent, context.catalog("error_language"))
+        }
+        try site.users.setProfile(of: user, timeZone: user.timeZone, language: language.rawValue, address: request.remoteAddress)
+        let back = request.headers["referer"].flatMap(URL.init(string:)).map { $0.path + ($0.query.map { "?" + $0 } ?? "") }
+        return .redirect(to: LoginPage.safeNext(back))
     }
 
     static func saveSettings(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {

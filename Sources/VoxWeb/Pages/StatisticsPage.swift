@@ -12,6 +12,8 @@ enum StatisticsPage {
         let number: String?
         let calls: String
         let answered: String
+        /// "1 234 answered calls", in the right plural form.
+        let answeredCount: String
         let answeredRate: String
         let averageDuration: String
         let cost: String
@@ -33,11 +35,13 @@ enum StatisticsPage {
         var unlinked: Summary? = nil
     }
 
-    static let statusSeries = CallStatus.allCases.map { Charts.Series(name: $0.name, cssClass: "s-\($0.name)") }
+    static func statusSeries(_ catalog: Catalog) -> [Charts.Series] {
+        CallStatus.allCases.map { Charts.Series(name: catalog("status_" + $0.name), cssClass: "s-\($0.name)") }
+    }
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
-        let formatting = Formatting(user: user)
+        let formatting = Formatting(user: user, catalog: context.catalog)
         let today = formatting.startOfDay(formatting.day(site.clock.now()))!
         let fromText = request.query.text("from") ?? formatting.day(formatting.addingDays(-29, to: today))
         let toText = request.query.text("to") ?? formatting.day(today)
@@ -45,7 +49,7 @@ enum StatisticsPage {
         var values = Values(from: fromText, to: toText)
         guard range.errors.isEmpty, let from = range.from, let to = range.to else {
             values.errors = range.errors
-            return Pages.render("statistics", title: "Statistics", values, context: context, site: site,
+            return Pages.render("statistics", title: context.catalog("stats_title"), values, context: context, site: site,
                                 status: .badRequest, activePath: "/statistics")
         }
         let report = try site.statistics.report(viewer: user, firstDay: from, lastDay: to, timeZone: formatting.timeZone)
@@ -54,43 +58,46 @@ enum StatisticsPage {
         let distinct = Set(currencies.values)
         let currency = distinct.count == 1 ? distinct.first : nil
         let labels = report.days.map(\.day)
-        values.total = summary(report.total, currency: currency)
+        values.total = summary(report.total, currency: currency, formatting: formatting)
         values.callsChart = Charts.stackedBars(
-            title: "Calls per day", labels: labels, series: statusSeries,
+            title: formatting.catalog("stats_per_day"), labels: labels, series: statusSeries(formatting.catalog),
             values: report.days.map { day in CallStatus.allCases.map { Double(day.stats.count($0)) } },
             format: { Formatting.count(Int64($0)) })
         values.durationChart = Charts.bars(
-            title: "Average duration of answered calls", labels: labels,
+            title: formatting.catalog("stats_chart_avg"), labels: labels,
             values: report.days.map { day in
                 let answered = day.stats.count(.answered)
                 return answered > 0 ? Double(day.stats.answeredDurationSeconds) / Double(answered) : 0
             }, cssClass: "s-duration", format: { Formatting.duration(Int($0)) })
         if let currency {
             values.costChart = Charts.bars(
-                title: "Cost per day", labels: labels, values: report.days.map { Double($0.stats.costMicros) / 1_000_000 },
-                cssClass: "s-cost", format: { Formatting.amount(micros: Int64($0 * 1_000_000), currency: currency) })
+                title: formatting.catalog("stats_cost_per_day"), labels: labels, values: report.days.map { Double($0.stats.costMicros) / 1_000_000 },
+                cssClass: "s-cost", format: { formatting.amount(micros: Int64($0 * 1_000_000), currency: currency) })
         }
         values.mixedCurrencies = currency == nil && !currencies.isEmpty
         values.applications = report.perApplication.map { entry in
-            summary(entry.stats, currency: currencies[entry.application.id],
+            summary(entry.stats, currency: currencies[entry.application.id], formatting: formatting,
                     name: entry.application.name, number: PhoneNumber.display(entry.application.phoneNumber))
         }
         let unlinked = report.unlinked
         if unlinked.total > 0 {
-            values.unlinked = summary(unlinked, currency: currency, name: "Other calls", number: "not linked to an application")
+            values.unlinked = summary(unlinked, currency: currency, formatting: formatting, name: formatting.catalog("stats_other_calls"),
+                                      number: formatting.catalog("stats_not_linked"))
         }
-        return Pages.render("statistics", title: "Statistics", values, context: context, site: site, activePath: "/statistics")
+        return Pages.render("statistics", title: context.catalog("stats_title"), values, context: context, site: site, activePath: "/statistics")
     }
 
-    static func summary(_ stats: CallStatsBucket, currency: String?, name: String? = nil, number: String? = nil) -> Summary {
+    static func summary(_ stats: CallStatsBucket, currency: String?, formatting: Formatting, name: String? = nil,
+                        number: String? = nil) -> Summary {
         let answered = stats.count(.answered)
         return Summary(
             name: name, number: number,
             calls: Formatting.count(stats.total),
             answered: Formatting.count(answered),
-            answeredRate: Formatting.percent(answered, of: stats.total),
+            answeredCount: formatting.count("answered_count", answered),
+            answeredRate: formatting.percent(answered, of: stats.total),
             averageDuration: answered > 0 ? Formatting.duration(Int(stats.answeredDurationSeconds / answered)) : "—",
-            cost: currency.map { Formatting.amount(micros: stats.costMicros, currency: $0) } ?? "mixed currencies",
+            cost: currency.map { formatting.amount(micros: stats.costMicros, currency: $0) } ?? formatting.catalog("stats_mixed_short"),
             failed: Formatting.count(stats.count(.failed)),
             busy: Formatting.count(stats.count(.busy)),
             noAnswer: Formatting.count(stats.count(.noAnswer)))

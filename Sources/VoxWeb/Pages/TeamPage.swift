@@ -36,10 +36,10 @@ enum TeamPage {
                        link: String? = nil) throws -> Response {
         let admin = try context.requireUser()
         let members = try site.team.members()
-        let formatting = Formatting(user: admin)
+        let formatting = Formatting(user: admin, catalog: context.catalog)
         let operators = members.map(\.user).filter { $0.role == .operator }
         func roleOptions(_ selected: Role) -> [Pages.Option] {
-            Role.allCases.map { Pages.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == selected) }
+            Role.allCases.map { Pages.Option(value: $0.rawValue, label: context.catalog("role_" + $0.rawValue), selected: $0 == selected) }
         }
         func operatorOptions(_ watches: [UInt64]) -> [Pages.Option] {
             operators.map { Pages.Option(value: String($0.id), label: $0.email, selected: watches.contains($0.id)) }
@@ -47,15 +47,15 @@ enum TeamPage {
         let emails = Dictionary(members.map { ($0.user.id, $0.user.email) }, uniquingKeysWith: { a, _ in a })
         let rows = members.map { member in
             let user = member.user
-            return Row(id: user.id, email: user.email, role: user.role.rawValue, roles: roleOptions(user.role),
+            return Row(id: user.id, email: user.email, role: context.catalog("role_" + user.role.rawValue), roles: roleOptions(user.role),
                        operators: operatorOptions(user.watches ?? []), isViewer: user.isViewer,
                        watching: (user.watches ?? []).compactMap { emails[$0] }.joined(separator: ", "),
-                       timeZone: user.timeZone, language: user.language ?? "browser's",
-                       lastSignIn: user.lastSignInAt.map(formatting.dateTime) ?? "never",
-                       sessions: member.activeSessions, twoFactor: user.hasTwoFactor ? "on" : "off", active: !user.isDisabled, invited: !user.hasPassword,
+                       timeZone: user.timeZone, language: user.language.map { context.catalog("language_name_" + $0) } ?? context.catalog("team_browsers"),
+                       lastSignIn: user.lastSignInAt.map(formatting.dateTime) ?? context.catalog("team_never"),
+                       sessions: member.activeSessions, twoFactor: context.catalog(user.hasTwoFactor ? "tfa_on" : "tfa_off"), active: !user.isDisabled, invited: !user.hasPassword,
                        isYou: user.id == admin.id)
         }
-        return Pages.render("team", title: "Team", Values(rows: rows, roles: roleOptions(.operator), operators: operatorOptions([]),
+        return Pages.render("team", title: context.catalog("title_team"), Values(rows: rows, roles: roleOptions(.operator), operators: operatorOptions([]),
                                                         notice: notice, link: link,
                                                         requireAdminTwoFactor: try site.twoFactor.settings().requireAdminTwoFactor),
                             context: context, site: site, status: status, activePath: "/team")
@@ -93,7 +93,7 @@ enum TeamPage {
         return try Pages.submitting({
             let (user, token) = try site.team.invite(email: form.text("email") ?? "", role: try role(in: form),
                                                      watches: try watches(in: form), by: try actor(request, context))
-            return try render(context, site, notice: .ok("\(user.email) added as \(user.role.rawValue). Pass this link on; it works once, for 72 hours:"),
+            return try render(context, site, notice: .ok(context.catalog("team_added", ["email": user.email, "role": context.catalog("role_" + user.role.rawValue)])),
                               link: link(site, token))
         }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
     }
@@ -119,7 +119,7 @@ enum TeamPage {
 
     static func reset(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let token = try site.team.resetLink(userID: try context.id(), by: try actor(request, context))
-        return try render(context, site, notice: .ok("A new one-time link (earlier ones no longer work); it works once, for 72 hours:"),
+        return try render(context, site, notice: .ok(context.catalog("team_new_link_notice")),
                           link: link(site, token))
     }
 

@@ -49,6 +49,8 @@ import VoxCore
         #expect(ru.count("calls_total", 1_000_000) == "1\u{202F}000\u{202F}000 звонков")
         #expect(Formatting(timeZone: .gmt).count("calls_total", 1) == "1 call")
         #expect(ru.amount(micros: 1_234_500_000, currency: "RUB") == "1\u{202F}234,50 ₽")
+        #expect(ru.amount(micros: 4_968_000_000, currency: "USD") == "$4\u{202F}968,00")
+        #expect(Formatting(timeZone: .gmt).amount(micros: 4_968_000_000, currency: "USD") == "$4\u{202F}968.00")
         #expect(ru.dateTime(Date(timeIntervalSince1970: 1_796_169_600)).hasPrefix("2 дек. 2026"))
     }
 
@@ -79,7 +81,7 @@ import VoxCore
         #expect(calls.contains("История звонков") && calls.contains("1 звонок") && calls.contains("отвечен"))
         harness.cookies = [:]
         harness.login()
-        for path in ["/team", "/audit"] {
+        for path in ["/team", "/audit", "/setup", "/setup/storage", "/setup/accounts/10", "/applications", "/jobs"] {
             let html = harness.body(harness.get(path))
             #expect(!html.contains("⟦") && html.contains("<html lang=\"ru\""), "\(path)")
         }

@@ -92,7 +92,7 @@ enum ApplicationsPage {
             Row(id: app.id, name: app.name, number: PhoneNumber.display(app.phoneNumber), agent: app.elevenLabsAgentID,
                 account: accounts[app.accountID] ?? "—", status: app.status.rawValue)
         }
-        return Pages.render("applications", title: "Applications", Values(rows: rows, empty: rows.isEmpty),
+        return Pages.render("applications", title: context.catalog("nav_applications"), Values(rows: rows, empty: rows.isEmpty),
                             context: context, site: site, activePath: "/applications")
     }
 
@@ -141,7 +141,7 @@ enum ApplicationsPage {
                 values.agentsError = "Could not list the key's agents: \(failure.message). Type the agent id."
             }
         }
-        return Pages.render("application-new", title: "New application", values, context: context, site: site,
+        return Pages.render("application-new", title: context.catalog("apps_new"), values, context: context, site: site,
                             status: status, activePath: "/applications")
     }
 

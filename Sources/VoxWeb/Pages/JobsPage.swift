@@ -32,7 +32,7 @@ enum JobsPage {
         }
         let pending = try site.jobs.pending()
         let failed = try site.jobs.failed()
-        return Pages.render("jobs", title: "Jobs",
+        return Pages.render("jobs", title: context.catalog("nav_jobs"),
                             Values(pending: pending.prefix(200).map(row), pendingCount: pending.count,
                                    failed: failed.map(row), noFailed: failed.isEmpty),
                             context: context, site: site, activePath: "/jobs")

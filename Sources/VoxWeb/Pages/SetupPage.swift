@@ -72,11 +72,11 @@ enum SetupPage {
             minimumSecret: SetupService.minimumWebhookSecretLength,
             accountForm: accountForm, keyForm: keyForm, isAdmin: user.isAdmin,
             storage: storage.map { storage in
-                StorageSummary(where: storage.kind == .s3 ? "s3://\(storage.s3Bucket)" : "this server's disk",
+                StorageSummary(where: storage.kind == .s3 ? "s3://\(storage.s3Bucket)" : context.catalog("store_local"),
                                retention: storage.retentionDays, forever: storage.retentionDays == 0)
             },
             notice: notice)
-        return Pages.render("setup", title: "Setup", values, context: context, site: site, status: status,
+        return Pages.render("setup", title: context.catalog("nav_setup"), values, context: context, site: site, status: status,
                             activePath: "/setup")
     }
 
@@ -125,7 +125,7 @@ enum SetupPage {
             let key: String
             let serviceAccount: String?
         }
-        return Pages.render("account-edit", title: "Edit account",
+        return Pages.render("account-edit", title: context.catalog("account_edit_title_1").trimmingCharacters(in: CharacterSet(charactersIn: " “«")).trimmingCharacters(in: .whitespaces),
                             Values(id: account.id, name: account.name, accountID: account.voximplantAccountID,
                                    key: site.setup.apiKeyMask(account), serviceAccount: account.serviceAccountKeyID),
                             context: context, site: site, activePath: "/setup")

@@ -73,7 +73,7 @@ enum StoragePage {
             accessKeyID: form.accessKeyID, retention: form.retention,
             secretMask: saved.s3SecretSealed == nil ? "not saved" : "saved (leave empty to keep)",
             tokenSaved: saved.s3SessionTokenSealed != nil, localPath: site.storage.localRoot, notice: notice)
-        return Pages.render("storage", title: "Recording storage", values, context: context, site: site, status: status,
+        return Pages.render("storage", title: context.catalog("setup_storage"), values, context: context, site: site, status: status,
                             activePath: "/setup")
     }
 }

@@ -52,7 +52,7 @@ enum TeamPage {
                        watching: (user.watches ?? []).compactMap { emails[$0] }.joined(separator: ", "),
                        timeZone: user.timeZone, language: user.language.map { context.catalog("language_name_" + $0) } ?? context.catalog("team_browsers"),
                        lastSignIn: user.lastSignInAt.map(formatting.dateTime) ?? context.catalog("team_never"),
-                       sessions: member.activeSessions, twoFactor: context.catalog(user.hasTwoFactor ? "tfa_on" : "tfa_off"), active: !user.isDisabled, invited: !user.hasPassword,
+                       sessions: member.activeSessions, twoFactor: context.catalog(user.hasTwoFactor ? "team_2fa_on" : "team_2fa_off"), active: !user.isDisabled, invited: !user.hasPassword,
                        isYou: user.id == admin.id)
         }
         return Pages.render("team", title: context.catalog("title_team"), Values(rows: rows, roles: roleOptions(.operator), operators: operatorOptions([]),

@@ -1,6 +1,14 @@
 // VoxFCGI: the little script the pages need. No framework; served by nginx (CSP: 'self').
 "use strict";
 
+// Messages come from the page (data-msg-* attributes, filled from the catalog of the viewer's
+// language); `{name}` placeholders are filled here. English is the fallback.
+function message(element, name, fallback, values) {
+  let text = (element && element.dataset["msg" + name]) || fallback;
+  Object.keys(values || {}).forEach(function (key) { text = text.split("{" + key + "}").join(String(values[key])); });
+  return text;
+}
+
 // "Copy code" and "Copy secrets": fetch the text (POST with the CSRF token) and put it on the
 // clipboard.
 ["copy-code", "copy-secrets"].forEach(function (id) {
@@ -27,9 +35,9 @@
         area.remove();
       }
       button.dataset.copiedLength = String(code.length);
-      status.textContent = "Copied " + code.trimEnd().split("\n").length + " lines.";
+      status.textContent = message(status, "Copied", "Copied {n} lines.", { n: code.trimEnd().split("\n").length });
     } catch (error) {
-      status.textContent = "Could not copy: " + error.message;
+      status.textContent = message(status, "Failed", "Could not copy: {error}", { error: error.message });
     }
   });
 });
@@ -92,10 +100,11 @@
       if (!response.ok) return;
       const data = await response.json();
       const parts = data.accounts.map(function (a) {
-        const counts = a.pagesDone + " pages, " + a.inserted + " new, " + a.updated + " updated";
-        if (a.running) return a.account + ": syncing… " + counts;
-        if (a.error) return a.account + ": sync failed: " + a.error;
-        return a.account + ": synced " + (a.finished || "") + " (" + counts + ")";
+        const counts = message(line, "Counts", "{pages} pages, {new} new, {updated} updated",
+                               { pages: a.pagesDone, new: a.inserted, updated: a.updated });
+        if (a.running) return message(line, "Running", "{account}: syncing… {counts}", { account: a.account, counts: counts });
+        if (a.error) return message(line, "Error", "{account}: sync failed: {error}", { account: a.account, error: a.error });
+        return message(line, "Done", "{account}: synced {finished} ({counts})", { account: a.account, finished: a.finished || "", counts: counts });
       });
       line.textContent = parts.join(" · ");
       const running = data.accounts.some(function (a) { return a.running; });
@@ -180,7 +189,7 @@
   document.querySelectorAll("button.copy-text").forEach(function (button) {
     button.addEventListener("click", function () {
       const target = document.getElementById(button.dataset.target);
-      if (target && navigator.clipboard) navigator.clipboard.writeText(target.textContent).then(function () { button.textContent = "Copied"; });
+      if (target && navigator.clipboard) navigator.clipboard.writeText(target.textContent).then(function () { button.textContent = message(button, "Done", "Copied"); });
     });
   });
 })();

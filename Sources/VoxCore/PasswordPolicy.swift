@@ -9,18 +9,31 @@ import Foundation
 public enum PasswordPolicy {
     public static let minimumLength = 12
 
-    public static func problem(with password: String, email: String) -> String? {
-        guard password.count >= minimumLength else { return "use at least \(minimumLength) characters" }
-        guard password.count <= 1024 else { return "use at most 1024 characters" }
+    /// Why a password is refused; the page says it in the user's language.
+    public enum Problem: String, Sendable, Equatable, CustomStringConvertible {
+        case tooShort, tooLong, containsEmail, tooFewCharacters, common
+
+        public var description: String {
+            switch self {
+            case .tooShort: "use at least \(PasswordPolicy.minimumLength) characters"
+            case .tooLong: "use at most 1024 characters"
+            case .containsEmail: "do not use your email address in it"
+            case .tooFewCharacters: "use more than three different characters"
+            case .common: "that is one of the most common passwords"
+            }
+        }
+    }
+
+    public static func problem(with password: String, email: String) -> Problem? {
+        guard password.count >= minimumLength else { return .tooShort }
+        guard password.count <= 1024 else { return .tooLong }
         let lower = password.lowercased()
         let email = email.lowercased()
         let name = String(email.prefix { $0 != "@" })
-        if lower == email || lower.contains(email) || (name.count >= 4 && lower.contains(name)) {
-            return "do not use your email address in it"
-        }
-        if Set(lower).count <= 3 { return "use more than three different characters" }
+        if lower == email || lower.contains(email) || (name.count >= 4 && lower.contains(name)) { return .containsEmail }
+        if Set(lower).count <= 3 { return .tooFewCharacters }
         let stem = String(lower.reversed().drop { !$0.isLetter }.reversed())
-        if common.contains(lower) || common.contains(stem) { return "that is one of the most common passwords" }
+        if common.contains(lower) || common.contains(stem) { return .common }
         return nil
     }
 

@@ -126,7 +126,7 @@ public struct Team: Sendable {
     /// the user ends (whoever had the old password is out).
     public func redeem(_ token: String, password: String, address: String) throws -> User {
         guard let (_, user) = try openLink(token) else { throw TeamError.linkExpired }
-        if let problem = PasswordPolicy.problem(with: password, email: user.email) { throw UserError.weakPassword(problem) }
+        if let problem = PasswordPolicy.problem(with: password, email: user.email) { throw UserError.rejectedPassword(problem) }
         let hash = try hasher.hash(password)  // outside the write: ~100 ms
         return try database.environment.write { txn in
             guard let invitation = try database.invitations.get(txn, Sessions.key(token)), invitation.expiresAt > clock.now(),

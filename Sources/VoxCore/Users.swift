@@ -6,6 +6,9 @@ public enum UserError: Error, Equatable, CustomStringConvertible {
     case invalidEmail
     case emailTaken
     case weakPassword(String)
+    /// The panel's password rules refused it (`PasswordPolicy`).
+    case rejectedPassword(PasswordPolicy.Problem)
+    case wrongCurrentPassword
     case unknownTimeZone(String)
     case notFound
 
@@ -14,6 +17,8 @@ public enum UserError: Error, Equatable, CustomStringConvertible {
         case .invalidEmail: "that does not look like an email address"
         case .emailTaken: "a user with that email already exists"
         case let .weakPassword(reason): "password too weak: \(reason)"
+        case let .rejectedPassword(problem): "password too weak: \(problem)"
+        case .wrongCurrentPassword: "the current password is not right"
         case let .unknownTimeZone(zone): "unknown time zone '\(zone)'"
         case .notFound: "no such user"
         }
@@ -124,9 +129,9 @@ public struct Users: Sendable {
     /// every other session of the user ends (`keeping` is this one's key).
     public func changePassword(of user: User, current: String, new password: String, keeping: [UInt8]?, address: String) throws {
         guard let stored = try find(id: user.id), hasher.verify(current, against: stored.passwordHash) else {
-            throw UserError.weakPassword("the current password is not right")
+            throw UserError.wrongCurrentPassword
         }
-        if let problem = PasswordPolicy.problem(with: password, email: user.email) { throw UserError.weakPassword(problem) }
+        if let problem = PasswordPolicy.problem(with: password, email: user.email) { throw UserError.rejectedPassword(problem) }
         let hash = try hasher.hash(password)
         try database.environment.write { txn in
             guard var stored = try database.users.get(txn, user.id) else { throw UserError.notFound }

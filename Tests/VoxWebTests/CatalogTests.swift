@@ -77,6 +77,11 @@ import VoxCore
             #expect(!html.contains("⟦"), "\(path)")
             #expect(html.contains("<html lang=\"ru\""), "\(path)")
         }
+        // Errors a person fixes speak the language too.
+        let missing = harness.body(harness.get("/calls/999999"))
+        #expect(missing.contains("404 · Не найдено"))
+        #expect(Catalog.russian.message(UserError.rejectedPassword(.tooShort)).contains("не меньше 12 символов"))
+        #expect(Catalog.russian.message(TeamError.lastAdmin).contains("последний активный администратор"))
         let calls = harness.body(harness.get("/calls"))
         #expect(calls.contains("История звонков") && calls.contains("1 звонок") && calls.contains("отвечен"))
         harness.cookies = [:]

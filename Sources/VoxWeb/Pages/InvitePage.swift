@@ -29,7 +29,7 @@ enum InvitePage {
             _ = try site.team.redeem(token, password: password, address: request.remoteAddress)
         } catch let error as UserError {
             return page(context, site, Values(token: token, email: user.email, reset: invitation.purpose == .reset,
-                                              minimum: PasswordPolicy.minimumLength, error: error.message), status: .unprocessableContent)
+                                              minimum: PasswordPolicy.minimumLength, error: context.catalog.message(error)), status: .unprocessableContent)
         }
         return .redirect(to: "/login?welcome=1")
     }

@@ -108,8 +108,9 @@ enum Pages {
             let reason: String
             let message: String
         }
-        return render("error", title: error.status.reason,
-                      Values(status: Int(error.status.rawValue), reason: error.status.reason, message: error.message),
+        return render("error", title: context.catalog.reason(error.status),
+                      Values(status: Int(error.status.rawValue), reason: context.catalog.reason(error.status),
+                             message: context.catalog.message(error)),
                       context: context, site: site, status: error.status)
     }
 }

@@ -61,7 +61,7 @@ enum ProfilePage {
             try site.users.changePassword(of: user, current: form["current"] ?? "", new: form["new"] ?? "",
                                           keeping: request.cookies[App.sessionCookie].map(Sessions.key), address: request.remoteAddress)
             return try render(context, site, notice: .ok(context.catalog("profile_password_changed")))
-        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+        }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
 
     static func startTwoFactor(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -112,6 +112,6 @@ enum ProfilePage {
         return try Pages.submitting({
             try site.users.setProfile(of: user, timeZone: form.text("time_zone") ?? "", language: language, address: request.remoteAddress)
             return .redirect(to: "/profile?saved=1")
-        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+        }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
 }

@@ -95,7 +95,7 @@ enum TeamPage {
                                                      watches: try watches(in: form), by: try actor(request, context))
             return try render(context, site, notice: .ok(context.catalog("team_added", ["email": user.email, "role": context.catalog("role_" + user.role.rawValue)])),
                               link: link(site, token))
-        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+        }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
 
     static func setRole(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -105,7 +105,7 @@ enum TeamPage {
             let role = try role(in: form)
             try site.team.setRole(userID: id, role, watches: role == .viewer ? try watches(in: form) : nil, by: try actor(request, context))
             return .redirect(to: "/team")
-        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+        }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
 
     static func setActive(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -114,7 +114,7 @@ enum TeamPage {
         return try Pages.submitting({
             try site.team.setDisabled(userID: id, !active, by: try actor(request, context))
             return .redirect(to: "/team")
-        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+        }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
 
     static func reset(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -128,7 +128,7 @@ enum TeamPage {
         return try Pages.submitting({
             try site.twoFactor.setRequireAdminTwoFactor(on, by: try context.requireUser(), address: request.remoteAddress)
             return .redirect(to: "/team")
-        }, orShow: { try render(context, site, status: $0.status, notice: .error($0.message)) })
+        }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
 
     static func endSessions(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {

@@ -14,11 +14,11 @@ struct DayRange {
     init(fromText: String, toText: String, formatting: Formatting, maxDays: Int? = nil) {
         from = fromText.isEmpty ? nil : formatting.startOfDay(fromText)
         to = toText.isEmpty ? nil : formatting.startOfDay(toText)
-        if !fromText.isEmpty && from == nil { errors.append("“From” must be a date (YYYY-MM-DD).") }
-        if !toText.isEmpty && to == nil { errors.append("“To” must be a date (YYYY-MM-DD).") }
+        if !fromText.isEmpty && from == nil { errors.append(formatting.catalog("range_from_not_date")) }
+        if !toText.isEmpty && to == nil { errors.append(formatting.catalog("range_to_not_date")) }
         if let from, let to {
-            if to < from { errors.append("“To” is before “From”.") }
-            if let maxDays, to.timeIntervalSince(from) > Double(maxDays) * 86_400 { errors.append("Choose at most a year.") }
+            if to < from { errors.append(formatting.catalog("range_reversed")) }
+            if let maxDays, to.timeIntervalSince(from) > Double(maxDays) * 86_400 { errors.append(formatting.catalog("range_too_long")) }
         }
     }
 }

@@ -511,7 +511,7 @@ def restore(world, route):
         admin.post(f"{base}/setup/storage", data={"_csrf": csrf, "kind": "local", "retention_days": "0"}, timeout=30)
     if route.pattern == "/team/settings":
         admin.post(f"{base}/team/settings", data={"_csrf": csrf}, timeout=30)  # two-factor optional again
-    if route.pattern == "/profile/settings":
+    if route.pattern in ("/profile/settings", "/profile/language"):  # the pages here are read in English
         admin.post(f"{base}/profile/settings", data={"_csrf": csrf, "time_zone": "UTC", "language": ""}, timeout=30)
 
 

@@ -122,7 +122,7 @@ enum ApplicationsPage {
                 }
                 values.noNumbers = numbers.isEmpty
             } catch let failure as any HTTPResponseError where failure.status == .badGateway {
-                values.numbersError = "Could not list the account's numbers: \(failure.message)."
+                values.numbersError = context.catalog("app_numbers_failed", ["error": failure.message])
             }
         }
         if let key {
@@ -133,12 +133,12 @@ enum ApplicationsPage {
                         Pages.Option(value: $0.agentID, label: "\($0.name) (\($0.agentID))", selected: $0.agentID == input["agent"])
                     }
                     values.hasAgents = !values.agents.isEmpty
-                    if !values.hasAgents { values.agentsError = "ElevenLabs lists no agents for this key yet; create one there, or type its id." }
+                    if !values.hasAgents { values.agentsError = context.catalog("app_no_agents") }
                 } else {
-                    values.agentsError = "This workspace has more agents than can be listed here; type the agent id."
+                    values.agentsError = context.catalog("app_many_agents")
                 }
             } catch let failure as any HTTPResponseError where failure.status == .badGateway {
-                values.agentsError = "Could not list the key's agents: \(failure.message). Type the agent id."
+                values.agentsError = context.catalog("app_agents_failed", ["error": failure.message])
             }
         }
         return Pages.render("application-new", title: context.catalog("apps_new"), values, context: context, site: site,

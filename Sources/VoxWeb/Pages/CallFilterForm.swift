@@ -21,24 +21,24 @@ struct CallFilterForm {
         fromText = query.text("from") ?? ""
         toText = query.text("to") ?? ""
         for name in query.all("status") where !name.isEmpty {
-            if let status = CallStatus(name: name) { statuses.insert(status) } else { errors.append("Unknown status “\(name)”.") }
+            if let status = CallStatus(name: name) { statuses.insert(status) } else { errors.append(formatting.catalog("filter_unknown_status", ["status": name])) }
         }
         number = query.text("number") ?? ""
         if let app = query.text("app") {
-            if let id = UInt64(app) { applicationID = id } else { errors.append("Unknown application.") }
+            if let id = UInt64(app) { applicationID = id } else { errors.append(formatting.catalog("filter_unknown_app")) }
         }
         if let text = query.text("size") {
             if let value = Int(text), CallFilterForm.sizes.contains(value) { size = value } else {
-                errors.append("Page size must be one of \(CallFilterForm.sizes.map(String.init).joined(separator: ", ")).")
+                errors.append(formatting.catalog("filter_bad_size", ["sizes": CallFilterForm.sizes.map(String.init).joined(separator: ", ")]))
             }
         }
         let days = DayRange(fromText: fromText, toText: toText, formatting: formatting)
         // One or two digits match nearly every call and make the search walk the whole index.
         let digits = PhoneNumber.digits(number)
         if !number.isEmpty && digits.count < CallFilterForm.minimumDigits {
-            errors.append("Type at least \(CallFilterForm.minimumDigits) digits of the number.")
+            errors.append(formatting.catalog("filter_few_digits", ["n": String(CallFilterForm.minimumDigits)]))
         } else if number.count > 64 || digits.count > 20 {
-            errors.append("That is longer than any phone number.")
+            errors.append(formatting.catalog("filter_long_number"))
         }
         // After the other checks, as before: the date messages come last.
         errors += days.errors

@@ -117,7 +117,7 @@ enum CallsPage {
                                uniquingKeysWith: { a, _ in a })
         let filename = "calls-\(formatting.day(site.clock.now())).csv"
         guard let slot = site.exports.take(user.id) else {
-            var error = HTTPError(.tooManyRequests, "An export of yours is still running: wait for it to finish, then try again.")
+            var error = HTTPError(.tooManyRequests, context.catalog("export_running"))
             error.headers = [("Retry-After", "5")]
             throw error
         }

@@ -111,7 +111,7 @@ enum SetupPage {
                                              apiBaseURL: info.apiAddress.flatMap(VoximplantAPIAddress.baseURL(from:)))
             let balance = info.balance.flatMap { Money(decimal: $0.value, currency: currency) }
                 .map { Formatting.amount(micros: $0.micros, currency: currency) } ?? "unknown"
-            return try render(context, site, notice: .ok("“\(account.name)”: connected to \(info.accountName ?? "the account"), balance \(balance)."))
+            return try render(context, site, notice: .ok(context.catalog("setup_connected", ["name": account.name, "account": info.accountName ?? account.voximplantAccountID, "balance": balance])))
         }, orShow: { try failure(context, site, $0, prefix: "“\(account.name)”: ") })
     }
 
@@ -182,7 +182,7 @@ enum SetupPage {
             try site.setup.setElevenLabsWebhookSecret(keyID: id, viewer: try context.requireUser(),
                                                       secret: try request.form().text("webhook_secret") ?? "",
                                                       by: try Pages.actor(request, context))
-            return try render(context, site, notice: .ok("Webhook secret saved."))
+            return try render(context, site, notice: .ok(context.catalog("setup_secret_saved_notice")))
         }, orShow: { try failure(context, site, $0) })
     }
 
@@ -218,7 +218,7 @@ enum SetupPage {
                                                       by: try Pages.actor(request, context))
             // The one this server made before is no longer used.
             if let old = key.workspaceWebhookID, old != webhook.id { try? client.deleteWorkspaceWebhook(id: old) }
-            return try render(context, site, notice: .ok("“\(key.name)”: ElevenLabs now posts transcripts and audio to this server (webhook \(webhook.id)); its secret is saved."))
+            return try render(context, site, notice: .ok(context.catalog("setup_webhook_made", ["name": key.name, "webhook": webhook.id])))
         }, orShow: { try failure(context, site, $0, prefix: "“\(key.name)”: ") })
     }
 
@@ -227,7 +227,7 @@ enum SetupPage {
         let key = try site.setup.elevenLabsKey(id: try context.id(), viewer: user)
         return try Pages.submitting({
             _ = try site.upstreams.elevenLabs(key).conversations(pageSize: 1)
-            return try render(context, site, notice: .ok("“\(key.name)”: ElevenLabs accepted the key."))
+            return try render(context, site, notice: .ok(context.catalog("setup_key_ok", ["name": key.name])))
         }, orShow: { try failure(context, site, $0, prefix: "“\(key.name)”: ") })
     }
 

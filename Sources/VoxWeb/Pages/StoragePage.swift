@@ -28,7 +28,7 @@ enum StoragePage {
             let settings = try site.storage.save(change, by: try Pages.actor(request, context))
             context.logger.notice("recording storage changed", metadata: ["kind": .string(settings.kind.rawValue),
                                                                           "retention_days": .stringConvertible(settings.retentionDays)])
-            return try render(context, site, form: StorageForm(settings), notice: .ok("Saved. New recordings go to \(form.summary)."))
+            return try render(context, site, form: StorageForm(settings), notice: .ok(context.catalog("storage_saved", ["where": form.summary])))
         }
     }
 
@@ -40,9 +40,9 @@ enum StoragePage {
                 let label = try site.storage.test(change, logger: context.logger)
                 let elapsed = Int(Date().timeIntervalSince(started) * 1000)
                 return try render(context, site, form: form,
-                                  notice: .ok("Test passed: wrote, read back and deleted a test object in \(label) (\(elapsed) ms)."))
+                                  notice: .ok(context.catalog("storage_test_ok", ["where": label, "ms": String(elapsed)])))
             }, orShow: { error in
-                try render(context, site, form: form, status: error.status, notice: .error("Test failed: \(error.message)."))
+                try render(context, site, form: form, status: error.status, notice: .error(context.catalog("storage_test_failed", ["error": context.catalog.message(error)])))
             })
         }
     }

@@ -65,6 +65,10 @@ public struct Sessions: Sendable {
 
     public static func key(_ token: String) -> [UInt8] { SHA256.hash(token) }
 
+    /// Whether `token` can be one of ours (32 random bytes as 43 base64url characters, with
+    /// room to spare): anything else is not looked up at all.
+    public static func isPlausible(_ token: String) -> Bool { (40...50).contains(token.utf8.count) }
+
     /// Ends every session of `userID` but `keeping` (a session key), in `txn`. A scan: sessions
     /// are few, and this runs on password changes and disabling, not per request.
     static func endAll(of userID: UInt64, keeping: [UInt8]?, database: Database, in txn: WriteTransaction) throws {

@@ -114,7 +114,7 @@ public struct Team: Sendable {
 
     /// The link's user, while the link is good.
     public func openLink(_ token: String) throws -> (invitation: Invitation, user: User)? {
-        guard (40...50).contains(token.utf8.count) else { return nil }
+        guard Sessions.isPlausible(token) else { return nil }
         return try database.environment.read { txn in
             guard let invitation = try database.invitations.get(txn, Sessions.key(token)), invitation.expiresAt > clock.now(),
                   let user = try database.users.get(txn, invitation.userID), !user.isDisabled else { return nil }

@@ -167,7 +167,7 @@ public struct TwoFactor: Sendable {
     }
 
     public func pendingSignIn(_ token: String) throws -> User? {
-        guard (40...50).contains(token.utf8.count) else { return nil }
+        guard Sessions.isPlausible(token) else { return nil }
         return try database.environment.read { txn in
             guard let pending = try database.pendingSignIns.get(txn, Sessions.key(token)), pending.expiresAt > clock.now(),
                   let user = try database.users.get(txn, pending.userID), !user.isDisabled else { return nil }

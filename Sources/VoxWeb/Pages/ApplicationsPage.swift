@@ -179,7 +179,7 @@ enum ApplicationsPage {
         if let keyID = application.elevenLabsKeyID, let key = try? setup.elevenLabsKey(id: keyID, viewer: user),
            let agent = try? site.upstreams.elevenLabs(key).agent(id: application.elevenLabsAgentID) {
             agentName = agent.name
-            audioWarning = AgentAudio.warning(agent)
+            audioWarning = AgentAudio.warning(agent, context.catalog)
         }
         let code = try setup.scenario(for: application, viewer: user, publicURL: site.publicURL)
         let steps = application.lastDeployment ?? []
@@ -210,8 +210,8 @@ enum ApplicationsPage {
         let key = try site.setup.elevenLabsKey(id: keyID, viewer: user)
         let agent = try site.upstreams.elevenLabs(key).setAudioFormat(agentID: application.elevenLabsAgentID,
                                                                        to: ElevenLabsAgent.voximplantFormat)
-        if let still = AgentAudio.warning(agent) {
-            throw HTTPError(.badGateway, "ElevenLabs accepted the change but the agent still says: \(still)")
+        if let still = AgentAudio.warning(agent, context.catalog) {
+            throw HTTPError(.badGateway, context.catalog("app_audio_unchanged", ["warning": still]))
         }
         return .redirect(to: "/applications/\(application.id)?audio=fixed")
     }
@@ -261,9 +261,9 @@ enum ApplicationsPage {
 
 /// Whether an agent's audio suits VoxEngine, in words for the application page.
 enum AgentAudio {
-    static func warning(_ agent: ElevenLabsAgent) -> String? {
+    static func warning(_ agent: ElevenLabsAgent, _ catalog: Catalog) -> String? {
         guard !agent.usesVoximplantFormat else { return nil }
-        return "The agent takes caller audio as \(agent.inputAudioFormat) and speaks \(agent.outputAudioFormat); "
-            + "Voximplant streams \(ElevenLabsAgent.voximplantFormat) (16 kHz PCM) both ways, so callers would hear noise or silence."
+        return catalog("app_audio_warning", ["input": agent.inputAudioFormat, "output": agent.outputAudioFormat,
+                                             "format": ElevenLabsAgent.voximplantFormat])
     }
 }

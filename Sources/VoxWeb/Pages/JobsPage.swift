@@ -10,6 +10,8 @@ enum JobsPage {
         let kind: String
         let payload: String
         let attempts: Int
+        /// "1 attempt", "5 попыток".
+        let attemptsText: String
         let due: String
         let error: String
         let failedAt: String
@@ -24,9 +26,10 @@ enum JobsPage {
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
-        let formatting = Formatting(user: user)
+        let formatting = Formatting(user: user, catalog: context.catalog)
         func row(_ job: Job) -> Row {
             Row(id: job.id, kind: job.kind, payload: job.payload, attempts: job.attempts,
+                attemptsText: formatting.count("jobs_attempts_n", Int64(job.attempts)),
                 due: formatting.dateTime(Time.date(micros: job.dueMicros)), error: job.lastError ?? "",
                 failedAt: job.failedAt.map(formatting.dateTime) ?? "")
         }

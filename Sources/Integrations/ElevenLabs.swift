@@ -91,7 +91,7 @@ public final class ElevenLabsClient: Sendable {
         return response
     }
 
-    private func decode<T: Decodable>(_ response: HTTPResponse, path: String, as type: T.Type) throws -> T {
+    func decode<T: Decodable>(_ response: HTTPResponse, path: String, as type: T.Type) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {

@@ -57,12 +57,7 @@ extension ElevenLabsClient {
         config["asr"] = asr
         config["tts"] = tts
         let body = try JSONSerialization.data(withJSONObject: ["conversation_config": config])
-        let answer = try send("PATCH", path, body: body)
-        do {
-            return try JSONDecoder().decode(ElevenLabsAgent.self, from: Data(answer.body))
-        } catch {
-            throw ElevenLabsError.malformed(path: path)
-        }
+        return try decode(try send("PATCH", path, body: body), path: path, as: ElevenLabsAgent.self)
     }
 
     /// Creates an HMAC-authenticated workspace webhook (`POST /v1/workspace/webhooks`, body

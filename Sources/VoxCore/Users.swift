@@ -30,11 +30,13 @@ public struct Users: Sendable {
     let database: Database
     let hasher: PasswordHasher
     let clock: any Clock
+    let audit: AuditLog
 
     public init(database: Database, hasher: PasswordHasher = .standard, clock: any Clock = SystemClock()) {
         self.database = database
         self.hasher = hasher
         self.clock = clock
+        audit = AuditLog(database: database, clock: clock)
     }
 
     public static func normalize(email: String) -> String {
@@ -78,7 +80,7 @@ public struct Users: Sendable {
                 timeZone: timeZone, createdAt: now)
             try database.users.put(txn, user.id, user)
             try database.usersByEmail.put(txn, email, user.id)
-            try AuditLog(database: database, clock: clock).record(.userCreated, by: actor, "\(email) as \(role.rawValue)", in: txn)
+            try audit.record(.userCreated, by: actor, "\(email) as \(role.rawValue)", in: txn)
             return user
         }
     }
@@ -97,7 +99,7 @@ public struct Users: Sendable {
             user.passwordHash = hash
             try database.users.put(txn, id, user)
             try Sessions.endAll(of: id, keeping: keeping, database: database, in: txn)
-            try AuditLog(database: database, clock: clock).record(.passwordSet, by: actor, email, in: txn)
+            try audit.record(.passwordSet, by: actor, email, in: txn)
         }
     }
 
@@ -111,7 +113,7 @@ public struct Users: Sendable {
             user.disabled = disabled ? true : nil
             try database.users.put(txn, id, user)
             if disabled { try Sessions.endAll(of: id, keeping: nil, database: database, in: txn) }
-            try AuditLog(database: database, clock: clock).record(disabled ? .userDisabled : .userEnabled, by: actor, email, in: txn)
+            try audit.record(disabled ? .userDisabled : .userEnabled, by: actor, email, in: txn)
         }
     }
 
@@ -121,7 +123,7 @@ public struct Users: Sendable {
             guard var stored = try database.users.get(txn, user.id) else { return }
             stored.lastSignInAt = clock.now()
             try database.users.put(txn, user.id, stored)
-            try AuditLog(database: database, clock: clock).record(.signIn, by: AuditActor(user, address: address), "", in: txn)
+            try audit.record(.signIn, by: AuditActor(user, address: address), "", in: txn)
         }
     }
 
@@ -138,7 +140,7 @@ public struct Users: Sendable {
             stored.passwordHash = hash
             try database.users.put(txn, user.id, stored)
             try Sessions.endAll(of: user.id, keeping: keeping, database: database, in: txn)
-            try AuditLog(database: database, clock: clock).record(.passwordChanged, by: AuditActor(user, address: address),
+            try audit.record(.passwordChanged, by: AuditActor(user, address: address),
                                                                   "other sessions ended", in: txn)
         }
     }
@@ -151,7 +153,7 @@ public struct Users: Sendable {
             stored.timeZone = timeZone
             stored.language = language
             try database.users.put(txn, user.id, stored)
-            try AuditLog(database: database, clock: clock).record(.profileChanged, by: AuditActor(user, address: address),
+            try audit.record(.profileChanged, by: AuditActor(user, address: address),
                                                                   "time zone \(timeZone), language \(language ?? "browser's")", in: txn)
         }
     }

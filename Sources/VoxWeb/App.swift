@@ -178,8 +178,7 @@ public final class App: Sendable {
         if access.needsSession {
             guard let user = context.user else {
                 if request.method == "GET" {
-                    let next = request.path == "/" ? "" : "?next=" + (Parameters([("n", request.path)]).urlEncoded.dropFirst(2))
-                    throw HTTPError.redirect(to: "/login" + next)
+                    throw HTTPError.redirect(to: LoginPage.path("/login", next: request.path == "/" ? "" : request.path))
                 }
                 throw HTTPError(.unauthorized, "your session has ended; sign in again")
             }

@@ -67,7 +67,7 @@ enum AuditPage {
             defer { query.removeLast() }
             return "/audit?" + Parameters(query).urlEncoded
         }
-        return Pages.render("audit", title: context.catalog("title_audit"), Values(
+        return Pages.render("audit", title: context.catalog("audit_title"), Values(
             rows: rows, users: users, actions: actions, from: request.query.text("from") ?? "", to: request.query.text("to") ?? "",
             next: next, query: Parameters(query).urlEncoded, empty: rows.isEmpty, error: nil),
             context: context, site: site, activePath: "/audit")

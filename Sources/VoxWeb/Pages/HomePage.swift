@@ -45,7 +45,7 @@ enum HomePage {
             if let href = step.href, Routes.access(get: href)?.permits(user) != true { step.href = nil }
             return step
         }
-        return Pages.render("home", title: t("title_home"), Values(steps: linked, next: steps.first { !$0.done }?.title ?? t("home_all_set")),
+        return Pages.render("home", title: t("nav_home"), Values(steps: linked, next: steps.first { !$0.done }?.title ?? t("home_all_set")),
                             context: context, site: site, activePath: "/")
     }
 }

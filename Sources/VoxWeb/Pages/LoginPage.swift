@@ -48,7 +48,7 @@ enum LoginPage {
         if user.hasTwoFactor {
             // The password was right; the session waits for the code (a cookie of its own, 5 min).
             let pending = try site.twoFactor.beginSignIn(user)
-            var response = Response.redirect(to: "/login/code" + (next.isEmpty ? "" : "?next=" + Parameters([("n", next)]).urlEncoded.dropFirst(2)))
+            var response = Response.redirect(to: path("/login/code", next: next))
             response.setCookie(Cookie(name: App.pendingSignInCookie, value: pending, maxAge: Int(TwoFactor.pendingLifetime),
                                       secure: request.isHTTPS))
             return response
@@ -109,7 +109,7 @@ enum LoginPage {
             let next: String
             let error: String?
         }
-        return Pages.render("login-code", title: context.catalog("title_sign_in"), Values(next: next, error: error), context: context, site: site, status: status)
+        return Pages.render("login-code", title: context.catalog("login_title"), Values(next: next, error: error), context: context, site: site, status: status)
     }
 
     static func logout(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -118,6 +118,11 @@ enum LoginPage {
         var response = Response.redirect(to: "/login")
         response.setCookie(Cookie(name: App.sessionCookie, value: "", maxAge: 0, secure: request.isHTTPS))
         return response
+    }
+
+    /// `base`, carrying where to go after signing in (`?next=`, percent-encoded), if anywhere.
+    static func path(_ base: String, next: String) -> String {
+        next.isEmpty ? base : base + "?next=" + Parameters([("n", next)]).urlEncoded.dropFirst(2)
     }
 
     /// Only a path of this site: one `/`, then no second `/` or `\` (browsers read `/\` as
@@ -143,7 +148,7 @@ enum LoginPage {
             let error: String?
             let welcome: Bool
         }
-        return Pages.render("login", title: context.catalog("title_sign_in"), Values(email: email, next: next, error: error, welcome: welcome),
+        return Pages.render("login", title: context.catalog("login_title"), Values(email: email, next: next, error: error, welcome: welcome),
                             context: context, site: site, status: status)
     }
 }

@@ -27,7 +27,8 @@ enum ProfilePage {
         let secret: String
     }
 
-    static let languages = [("", "profile_lang_browser"), ("en", "language_name_en"), ("ru", "language_name_ru")]
+    /// "" (the browser's), then each language of the interface, by catalog key of its name.
+    static let languages = [("", "profile_lang_browser")] + Language.allCases.map { ($0.rawValue, "language_name_" + $0.rawValue) }
 
     static func render(_ context: RequestContext, _ site: Site, status: HTTPStatus = .ok, notice: Pages.Notice? = nil,
                        recoveryCodes: [String]? = nil) throws -> Response {
@@ -41,7 +42,7 @@ enum ProfilePage {
         let names = ["UTC"] + TimeZone.knownTimeZoneIdentifiers.sorted().filter { $0 != "UTC" }
         let zones = (names.contains(user.timeZone) ? names : [user.timeZone] + names)
             .map { Pages.Option(value: $0, label: $0, selected: $0 == user.timeZone) }
-        return Pages.render("profile", title: context.catalog("title_profile"), Values(
+        return Pages.render("profile", title: context.catalog("profile_title"), Values(
             email: user.email, role: context.catalog("role_" + user.role.rawValue), timeZone: user.timeZone, zones: zones,
             languages: languages.map { Pages.Option(value: $0.0, label: context.catalog($0.1), selected: $0.0 == (user.language ?? "")) },
             minimum: PasswordPolicy.minimumLength, notice: notice, twoFactorOn: user.hasTwoFactor,

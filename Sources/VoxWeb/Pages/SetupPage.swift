@@ -125,7 +125,7 @@ enum SetupPage {
             let key: String
             let serviceAccount: String?
         }
-        return Pages.render("account-edit", title: context.catalog("account_edit_title_1").trimmingCharacters(in: CharacterSet(charactersIn: " “«")).trimmingCharacters(in: .whitespaces),
+        return Pages.render("account-edit", title: context.catalog("account_edit_title"),
                             Values(id: account.id, name: account.name, accountID: account.voximplantAccountID,
                                    key: site.setup.apiKeyMask(account), serviceAccount: account.serviceAccountKeyID),
                             context: context, site: site, activePath: "/setup")

@@ -55,7 +55,7 @@ enum TeamPage {
                        sessions: member.activeSessions, twoFactor: context.catalog(user.hasTwoFactor ? "team_2fa_on" : "team_2fa_off"), active: !user.isDisabled, invited: !user.hasPassword,
                        isYou: user.id == admin.id)
         }
-        return Pages.render("team", title: context.catalog("title_team"), Values(rows: rows, roles: roleOptions(.operator), operators: operatorOptions([]),
+        return Pages.render("team", title: context.catalog("team_title"), Values(rows: rows, roles: roleOptions(.operator), operators: operatorOptions([]),
                                                         notice: notice, link: link,
                                                         requireAdminTwoFactor: try site.twoFactor.settings().requireAdminTwoFactor),
                             context: context, site: site, status: status, activePath: "/team")
@@ -63,10 +63,6 @@ enum TeamPage {
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         try render(context, site)
-    }
-
-    static func actor(_ request: Request, _ context: RequestContext) throws -> AuditActor {
-        AuditActor(try context.requireUser(), address: request.remoteAddress)
     }
 
     static func role(in form: Parameters) throws -> Role {
@@ -92,7 +88,7 @@ enum TeamPage {
         let form = try request.form()
         return try Pages.submitting({
             let (user, token) = try site.team.invite(email: form.text("email") ?? "", role: try role(in: form),
-                                                     watches: try watches(in: form), by: try actor(request, context))
+                                                     watches: try watches(in: form), by: try Pages.actor(request, context))
             return try render(context, site, notice: .ok(context.catalog("team_added", ["email": user.email, "role": context.catalog("role_" + user.role.rawValue)])),
                               link: link(site, token))
         }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
@@ -103,7 +99,7 @@ enum TeamPage {
         let id = try context.id()
         return try Pages.submitting({
             let role = try role(in: form)
-            try site.team.setRole(userID: id, role, watches: role == .viewer ? try watches(in: form) : nil, by: try actor(request, context))
+            try site.team.setRole(userID: id, role, watches: role == .viewer ? try watches(in: form) : nil, by: try Pages.actor(request, context))
             return .redirect(to: "/team")
         }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
@@ -112,13 +108,13 @@ enum TeamPage {
         let id = try context.id()
         let active = try request.form()["active"] == "1"
         return try Pages.submitting({
-            try site.team.setDisabled(userID: id, !active, by: try actor(request, context))
+            try site.team.setDisabled(userID: id, !active, by: try Pages.actor(request, context))
             return .redirect(to: "/team")
         }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }
 
     static func reset(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
-        let token = try site.team.resetLink(userID: try context.id(), by: try actor(request, context))
+        let token = try site.team.resetLink(userID: try context.id(), by: try Pages.actor(request, context))
         return try render(context, site, notice: .ok(context.catalog("team_new_link_notice")),
                           link: link(site, token))
     }
@@ -132,7 +128,7 @@ enum TeamPage {
     }
 
     static func endSessions(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
-        try site.team.endSessions(userID: try context.id(), by: try actor(request, context))
+        try site.team.endSessions(userID: try context.id(), by: try Pages.actor(request, context))
         return .redirect(to: "/team")
     }
 }

@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives", "QRCode", .product(name: "Logging", package: "swift-log")], resources: [.copy("Expected")]),
-        .testTarget(name: "VoxWebTests", dependencies: ["VoxWorker", "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "ObjectStore", "Essentials", "HTTPTransport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "VoxWebTests", dependencies: ["VoxWorker", "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "ObjectStore", "Essentials", "HTTPTransport", "Integrations", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "HTTPTransportTests",
             dependencies: ["HTTPTransport", "Essentials", "TestSupport", .product(name: "Logging", package: "swift-log")]

@@ -59,7 +59,7 @@ public struct HTTPResponse: Sendable {
 }
 
 /// Failures of the transport or of the remote side that the retries could not mend.
-public enum UpstreamError: Error, CustomStringConvertible, Equatable {
+public enum UpstreamError: Error, CustomStringConvertible, Equatable, Codable {
     case timeout(service: String)
     case unreachable(service: String, reason: String)
     /// The last answer was still a 429 or 5xx after every attempt.

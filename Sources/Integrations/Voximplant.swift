@@ -195,7 +195,8 @@ public final class VoximplantClient: Sendable {
     }
 }
 
-public enum VoximplantError: Error, Equatable, CustomStringConvertible {
+/// Codable so that a deploy can store where it stopped and each reader see it in their language.
+public enum VoximplantError: Error, Equatable, Codable, CustomStringConvertible {
     case authentication(String)
     case rateLimited
     case notFound(String)

@@ -38,25 +38,36 @@ public struct S3Configuration: Codable, Sendable, Equatable {
         return ["http", "https"].contains(scheme) && (url.path.isEmpty || url.path == "/") && url.query == nil
     }
 
-    /// What is wrong with it, for the Setup form; empty when it is usable.
-    public var problems: [String] {
-        var problems: [String] = []
-        if !endpointIsValid {
-            problems.append("The endpoint must look like https://s3.eu-central-1.amazonaws.com (scheme, host, optional port).")
+    /// What can be wrong with a configuration: named, so that a page can say it in its
+    /// reader's language; `description` is the English.
+    public enum Problem: String, CaseIterable, Sendable, CustomStringConvertible {
+        case endpoint, region, bucket, dottedBucket, accessKeyID, partSize
+
+        public var description: String {
+            switch self {
+            case .endpoint: "The endpoint must look like https://s3.eu-central-1.amazonaws.com (scheme, host, optional port)."
+            case .region: "The region must be like us-east-1."
+            case .bucket: "The bucket name must be 3 to 63 characters of a-z, 0-9, '.' and '-'."
+            case .dottedBucket: "A bucket with dots breaks TLS with virtual-host addressing; use path addressing."
+            case .accessKeyID: "The access key id is required."
+            case .partSize: "Parts must be at least 5 MiB."
+            }
         }
-        if region.isEmpty || region.contains(where: { !($0.isLetter || $0.isNumber || $0 == "-") }) {
-            problems.append("The region must be like us-east-1.")
-        }
+    }
+
+    /// What is wrong with it; empty when it is usable.
+    public var problems: [Problem] {
+        var problems: [Problem] = []
+        if !endpointIsValid { problems.append(.endpoint) }
+        if region.isEmpty || region.contains(where: { !($0.isLetter || $0.isNumber || $0 == "-") }) { problems.append(.region) }
         // S3's bucket naming rules, the common part: 3-63 of a-z 0-9 . -, starting and ending alphanumeric.
         let allowed = bucket.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "." }
         if bucket.count < 3 || bucket.count > 63 || !allowed || bucket.first == "-" || bucket.last == "-" || bucket.first == "." {
-            problems.append("The bucket name must be 3 to 63 characters of a-z, 0-9, '.' and '-'.")
+            problems.append(.bucket)
         }
-        if addressing == .virtualHost && bucket.contains(".") && endpoint.hasPrefix("https") {
-            problems.append("A bucket with dots breaks TLS with virtual-host addressing; use path addressing.")
-        }
-        if accessKeyID.isEmpty { problems.append("The access key id is required.") }
-        if partSize < 5 << 20 { problems.append("Parts must be at least 5 MiB.") }
+        if addressing == .virtualHost && bucket.contains(".") && endpoint.hasPrefix("https") { problems.append(.dottedBucket) }
+        if accessKeyID.isEmpty { problems.append(.accessKeyID) }
+        if partSize < 5 << 20 { problems.append(.partSize) }
         return problems
     }
 }

@@ -3,15 +3,15 @@ import Foundation
 import KVStore
 
 public enum SetupError: Error, Equatable, CustomStringConvertible {
-    case invalid(String)
+    case invalid(SetupProblem)
     case notFound
-    case inUse(String)
+    case inUse(SetupProblem)
 
     public var description: String {
         switch self {
-        case let .invalid(message): message
+        case let .invalid(problem): problem.description
         case .notFound: "no such record"
-        case let .inUse(message): message
+        case let .inUse(problem): problem.description
         }
     }
 }
@@ -63,9 +63,9 @@ public struct SetupService: Sendable {
     }
 
     static func validateAccount(name: String, accountID: String) throws {
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the account a name.") }
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid(.accountNameMissing) }
         guard (1...20).contains(accountID.utf8.count), accountID.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            throw SetupError.invalid("The Voximplant account id is a number (see the control panel).")
+            throw SetupError.invalid(.accountIDNotANumber)
         }
     }
 
@@ -92,7 +92,7 @@ public struct SetupService: Sendable {
         let accountID = try SetupService.accountID(voximplantAccountID, serviceAccount: serviceAccount)
         try SetupService.validateAccount(name: name, accountID: accountID)
         guard apiKey.count >= 8 || (apiKey.isEmpty && serviceAccount != nil) else {
-            throw SetupError.invalid("Paste the account's service account file (or its API key).")
+            throw SetupError.invalid(.accountCredentialsMissing)
         }
         return try database.environment.write { txn in
             try claim(accountID, for: nil, in: txn)
@@ -115,7 +115,7 @@ public struct SetupService: Sendable {
         guard let serviceAccount else { return given }
         let fromFile = String(serviceAccount.accountID)
         guard given.isEmpty || given == fromFile else {
-            throw SetupError.invalid("The service account file is for Voximplant account \(fromFile), not \(given).")
+            throw SetupError.invalid(.serviceAccountOfAnotherAccount(file: fromFile, given: given))
         }
         return fromFile
     }
@@ -130,7 +130,7 @@ public struct SetupService: Sendable {
     /// record (`except` is the one being edited) already holds it.
     private func claim(_ voximplantAccountID: String, for except: UInt64?, in txn: WriteTransaction) throws {
         if let holder = try database.accountsByVoximplantID.get(txn, voximplantAccountID), holder != except {
-            throw SetupError.invalid("Voximplant account \(voximplantAccountID) is already connected here (by you or another user); each account can be connected once.")
+            throw SetupError.invalid(.accountAlreadyConnected(voximplantAccountID: voximplantAccountID))
         }
     }
 
@@ -147,7 +147,7 @@ public struct SetupService: Sendable {
             if account.voximplantAccountID != accountID {
                 // The saved file's tokens act on the old account: another id needs its own file.
                 if serviceAccount == nil, account.serviceAccountSealed != nil, !removeServiceAccount {
-                    throw SetupError.invalid("The saved service account file is for account \(account.voximplantAccountID): paste the file of account \(accountID) too.")
+                    throw SetupError.invalid(.savedServiceAccountOfAnotherAccount(saved: account.voximplantAccountID, given: accountID))
                 }
                 try claim(accountID, for: id, in: txn)
                 try database.accountsByVoximplantID.delete(txn, account.voximplantAccountID)
@@ -158,7 +158,7 @@ public struct SetupService: Sendable {
             account.name = name
             account.voximplantAccountID = accountID
             if let apiKey, !apiKey.isEmpty {
-                guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the account's API key.") }
+                guard apiKey.count >= 8 else { throw SetupError.invalid(.accountAPIKeyMissing) }
                 account.apiKeySealed = try vault.seal(apiKey, as: .accountAPIKey, of: id)
             }
             if let serviceAccount {
@@ -168,7 +168,7 @@ public struct SetupService: Sendable {
                 account.serviceAccountKeyID = nil
             }
             guard account.hasCredentials else {
-                throw SetupError.invalid("Keep a service account file or an API key: Voximplant needs one of them.")
+                throw SetupError.invalid(.accountNeedsCredentials)
             }
             try database.accounts.put(txn, id, account)
             let changes = [apiKey?.isEmpty == false ? "new API key" : nil, serviceAccount.map { "service account \($0.keyID)" },
@@ -206,7 +206,7 @@ public struct SetupService: Sendable {
         try database.environment.write { txn in
             let users = try database.applications.entries(txn).filter { $0.value.accountID == id }
             guard users.isEmpty else {
-                throw SetupError.inUse("Applications use this account (\(users.map(\.value.name).joined(separator: ", "))). Disable it instead.")
+                throw SetupError.inUse(.accountInUse(applications: users.map(\.value.name).joined(separator: ", ")))
             }
             if let account = try database.accounts.get(txn, id),
                try database.accountsByVoximplantID.get(txn, account.voximplantAccountID) == id {
@@ -236,8 +236,8 @@ public struct SetupService: Sendable {
     @discardableResult
     public func addElevenLabsKey(owner: User, name: String, apiKey: String, baseURL: String = "",
                                  webhookSecret: String? = nil, by actor: AuditActor? = nil) throws -> ElevenLabsKey {
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the key a name.") }
-        guard apiKey.count >= 8 else { throw SetupError.invalid("Paste the ElevenLabs API key.") }
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid(.keyNameMissing) }
+        guard apiKey.count >= 8 else { throw SetupError.invalid(.keyAPIKeyMissing) }
         return try database.environment.write { txn in
             let id = try database.nextID("elevenlabs_keys", in: txn)
             var key = ElevenLabsKey(id: id, ownerUserID: owner.id, name: name,
@@ -261,7 +261,7 @@ public struct SetupService: Sendable {
 
     static func validateWebhookSecret(_ secret: String) throws {
         guard secret.count >= minimumWebhookSecretLength else {
-            throw SetupError.invalid("A webhook secret has at least \(minimumWebhookSecretLength) characters: paste the one ElevenLabs shows when the webhook is created.")
+            throw SetupError.invalid(.webhookSecretTooShort(minimum: minimumWebhookSecretLength))
         }
     }
 
@@ -301,7 +301,7 @@ public struct SetupService: Sendable {
         let token = try ElevenLabsWebhookToken.token(of: key, vault: vault)
         try database.environment.write { txn in
             guard try database.applications.entries(txn).allSatisfy({ $0.value.elevenLabsKeyID != id }) else {
-                throw SetupError.inUse("Applications use this key.")
+                throw SetupError.inUse(.keyInUse)
             }
             if let token { try database.elevenLabsWebhookTokens.delete(txn, ElevenLabsWebhookToken.hash(Substring(token))) }
             try database.elevenLabsKeys.delete(txn, id)
@@ -385,11 +385,11 @@ public struct SetupService: Sendable {
         // Transcripts reach a call only through its own tenant's key (see ConversationLink);
         // an admin linking one tenant's account to another's key would break that silently.
         guard account.ownerUserID == key.ownerUserID else {
-            throw SetupError.invalid("The Voximplant account and the ElevenLabs key belong to different users; use a key of the account's owner.")
+            throw SetupError.invalid(.ownersDiffer)
         }
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid("Give the application a name.") }
-        guard !PhoneNumber.digits(phoneNumber).isEmpty else { throw SetupError.invalid("Choose a phone number.") }
-        guard !agentID.isEmpty else { throw SetupError.invalid("Enter the ElevenLabs agent id.") }
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw SetupError.invalid(.applicationNameMissing) }
+        guard !PhoneNumber.digits(phoneNumber).isEmpty else { throw SetupError.invalid(.phoneNumberMissing) }
+        guard !agentID.isEmpty else { throw SetupError.invalid(.agentIDMissing) }
         let secret = SetupService.newWebhookSecret()
         return try database.environment.write { txn in
             let id = try database.nextID("applications", in: txn)

@@ -42,10 +42,11 @@ public struct RecordingArchiver: Sendable {
         // live download keeps its job; a stalled one is cut by the policy's low-speed limit.
         var fromVoximplant = false
         if let url = call.recordingURL, !url.isEmpty {
-            if let refusal = try downloadFromVoximplant(url, call: call, to: temporary) {
+            if var refusal = try downloadFromVoximplant(url, call: call, to: temporary) {
                 // Refused (secure storage without a usable token): Voximplant's copy is out of
                 // reach, so the conversation's audio stands in, and the call page says why.
-                call = try note(refusal + RecordingArchiver.awaitingFallback, on: callID)
+                refusal.fallback = .awaited
+                call = try note(refusal, on: callID)
             } else {
                 fromVoximplant = true
             }
@@ -53,11 +54,12 @@ public struct RecordingArchiver: Sendable {
         if !fromVoximplant {
             switch try downloadFromElevenLabs(call, to: temporary) {
             case .downloaded: break
-            case .none where call.recordingNote?.hasSuffix(RecordingArchiver.awaitingFallback) == true:
+            case .none where call.recordingNote.flatMap(RecordingNote.init(stored:))?.fallback == .awaited:
                 // Voximplant refused; the conversation (or its audio) may simply not be there yet.
                 guard call.startedAt < clock.now().addingTimeInterval(-RecordingArchiver.fallbackPatience) else { return .later(60) }
-                _ = try note(String(call.recordingNote!.dropLast(RecordingArchiver.awaitingFallback.count))
-                             + RecordingArchiver.noFallback, on: callID)
+                var refusal = RecordingNote(stored: call.recordingNote!)!
+                refusal.fallback = .none
+                _ = try note(refusal, on: callID)
                 return .done
             case .none: return .done
             }
@@ -79,8 +81,12 @@ public struct RecordingArchiver: Sendable {
                 call.recording = RecordingRef(store: storeName, key: key.rawValue, size: size, contentType: contentType,
                                               sha256: checksum)
                 // Voximplant's own copy (say, once a service account was added) needs no note.
-                call.recordingNote = fromVoximplant ? nil : call.recordingNote?.replacingOccurrences(
-                    of: RecordingArchiver.awaitingFallback, with: RecordingArchiver.fellBack)
+                if fromVoximplant {
+                    call.recordingNote = nil
+                } else if var refusal = call.recordingNote.flatMap(RecordingNote.init(stored:)) {
+                    refusal.fallback = .archived
+                    call.recordingNote = refusal.stored
+                }
             }
             if let archivedURL, try deletesVoximplantCopy(of: call, in: txn) {
                 try RecordingJobs.enqueueVoximplantDeletion(callID: callID, recordingURL: archivedURL,
@@ -111,11 +117,6 @@ public struct RecordingArchiver: Sendable {
         return .done
     }
 
-    /// The last sentence of a refusal note while the stand-in is awaited, and once it is archived.
-    static let awaitingFallback = " The ElevenLabs conversation audio will be archived instead once ElevenLabs has it."
-    static let fellBack = " This is the ElevenLabs conversation audio instead."
-    static let noFallback = " ElevenLabs has no audio for this call either, so there is no recording."
-
     /// How long after a call the archive keeps waiting for ElevenLabs' audio when Voximplant
     /// refused its own recording: transcripts and audio normally follow within minutes.
     static let fallbackPatience: TimeInterval = 6 * 3600
@@ -126,10 +127,10 @@ public struct RecordingArchiver: Sendable {
 
     /// Records why Voximplant's recording could not be had, and forgets its URL (no retry
     /// can fetch it); returns the call as it now is.
-    private func note(_ refusal: String, on callID: UInt64) throws -> Call {
+    private func note(_ refusal: RecordingNote, on callID: UInt64) throws -> Call {
         try database.environment.write { txn in
             try CallStore(database: database).update(id: callID, in: txn) { call in
-                call.recordingNote = refusal
+                call.recordingNote = refusal.stored
                 call.recordingURL = nil
             }
             guard let call = try database.calls.get(txn, callID) else { throw JobRunner.PermanentFailure("the call is gone") }
@@ -166,7 +167,7 @@ public struct RecordingArchiver: Sendable {
     /// Downloads Voximplant's recording into `path`; returns why Voximplant refused it (401,
     /// 403), or nil when downloaded. Throws `PermanentFailure` when the recording is gone or
     /// may not be fetched at all.
-    private func downloadFromVoximplant(_ recordingURL: String, call: Call, to path: String) throws -> String? {
+    private func downloadFromVoximplant(_ recordingURL: String, call: Call, to path: String) throws -> RecordingNote? {
         // The URL came in a signed event or from call history: the policy decides whether it
         // may be fetched at all (allowed origins, every redirect hop, no private addresses,
         // size and speed). Recordings in secure storage need the account's JWT (Voximplant
@@ -195,9 +196,7 @@ public struct RecordingArchiver: Sendable {
             return nil
         case 401, 403:
             // [unconfirmed: the docs name 401 for a missing token; 403 is read the same way]
-            return hadToken
-                ? "Voximplant refused the recording download with the service account's token (HTTP \(response.status)): check the service account's role in the Voximplant control panel."
-                : "Voximplant refused the recording download (HTTP \(response.status)): the application keeps recordings in secure storage, which needs a service account (Setup → edit the account → service account file)."
+            return RecordingNote(withToken: hadToken, status: response.status, fallback: .none)
         case 404, 410:
             throw JobRunner.PermanentFailure(
                 "the recording is gone at Voximplant (HTTP \(response.status) for \(where_)); nothing to archive")

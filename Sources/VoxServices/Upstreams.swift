@@ -1,3 +1,4 @@
+import CryptoPrimitives
 import Foundation
 import HTTPTransport
 import Integrations
@@ -83,12 +84,22 @@ public struct Upstreams: Sendable {
 /// on (never one that quotes the file) when it is not a usable key.
 public enum ServiceAccountCheck {
     public static func file(_ text: String) throws -> SetupService.ServiceAccountFile {
-        guard text.utf8.count <= 16 * 1024 else { throw SetupError.invalid("That is too long for a service account file.") }
+        guard text.utf8.count <= 16 * 1024 else { throw SetupError.invalid(.serviceAccountTooLong) }
         do {
             let key = try VoximplantServiceAccount(json: Array(text.utf8))
             return SetupService.ServiceAccountFile(json: text, keyID: key.keyID, accountID: key.accountID)
         } catch let failure as VoximplantServiceAccount.Failure {
-            throw SetupError.invalid(failure.description)
+            throw SetupError.invalid(problem(failure))
+        }
+    }
+
+    static func problem(_ failure: VoximplantServiceAccount.Failure) -> SetupProblem {
+        switch failure {
+        case .notJSON: .serviceAccountNotJSON
+        case let .missing(field): .serviceAccountFieldMissing(field)
+        case .key(.unreadable): .serviceAccountKeyUnreadable
+        case .key(.notRSA): .serviceAccountKeyNotRSA
+        case let .key(.tooShort(bits)): .serviceAccountKeyTooShort(bits: Int(bits), minimum: Int(RSAPrivateKey.minimumBits))
         }
     }
 }

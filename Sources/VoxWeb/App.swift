@@ -95,11 +95,11 @@ public final class App: Sendable {
             let match = router.match(method: request.method, path: request.path)
             guard case let .found(access, handler, parameters) = match else {
                 if case let .methodNotAllowed(allowed) = match {
-                    var error = HTTPError(.methodNotAllowed, "method \(request.method) is not allowed here")
+                    var error = HTTPError(.methodNotAllowed, context.catalog("error_method_not_allowed", ["method": LogText.escape(request.method, limit: 16)]))
                     error.headers = [("Allow", allowed.joined(separator: ", "))]
                     throw error
                 }
-                throw HTTPError(.notFound, "there is no page at this address")
+                throw HTTPError(.notFound, context.catalog("error_no_page"))
             }
             context.parameters = parameters
             if access != .webhook {
@@ -118,7 +118,7 @@ public final class App: Sendable {
             response.headers += error.headers + context.extraHeaders
             return response
         } catch {
-            let failure = App.unexpected(error, requestID: requestID, logger: context.logger)
+            let failure = App.unexpected(error, requestID: requestID, logger: context.logger, catalog: context.catalog)
             return wantsJSON ? App.json(failure) : Pages.error(failure, context: context, site: site)
         }
     }
@@ -138,7 +138,7 @@ public final class App: Sendable {
 
     /// An error nobody expected: logged, and answered 500 naming the request, so that the log
     /// line can be found without the client seeing what went wrong.
-    private static func unexpected(_ error: Error, requestID: String, logger: Logger) -> HTTPError {
+    private static func unexpected(_ error: Error, requestID: String, logger: Logger, catalog: Catalog = .english) -> HTTPError {
         if let error = error as? KVStoreError, case .mapCeiling = error {
             // Not a bug: the operator's ceiling. Say so, to the client and loudly in the log.
             logger.critical("write refused", metadata: ["error": .string(error.description)])
@@ -147,7 +147,7 @@ public final class App: Sendable {
             return failure
         }
         logger.error("unhandled error", metadata: ["error": .string(LogText.escape(String(describing: error), limit: 1024))])
-        return HTTPError(.internalServerError, "something went wrong on our side (request \(requestID))")
+        return HTTPError(.internalServerError, catalog("error_internal", ["request": requestID]))
     }
 
     /// Resolves the session, enforces `access`, sets the CSRF token and checks it on writes.
@@ -180,20 +180,20 @@ public final class App: Sendable {
                 if request.method == "GET" {
                     throw HTTPError.redirect(to: LoginPage.path("/login", next: request.path == "/" ? "" : request.path))
                 }
-                throw HTTPError(.unauthorized, "your session has ended; sign in again")
+                throw HTTPError(.unauthorized, context.catalog("error_session_ended"))
             }
-            guard access.permits(user) else { throw HTTPError(.forbidden, access.refusal) }
+            guard access.permits(user) else { throw HTTPError(.forbidden, context.catalog(access.refusalKey)) }
             // An admin the team requires to use two-factor sign-in enrols before anything else.
             if !App.enrolmentPaths.contains(request.path), try site.twoFactor.mustEnrol(user) {
                 if request.method == "GET" { throw HTTPError.redirect(to: "/profile") }
-                throw HTTPError(.forbidden, "set up two-factor sign-in on your profile first: this team requires it of admins")
+                throw HTTPError(.forbidden, context.catalog("error_must_enrol"))
             }
         }
 
         if !["GET", "HEAD", "OPTIONS"].contains(request.method) {
             let submitted = request.headers[CSRF.header] ?? (try? request.form())?[CSRF.formField]
             guard site.csrf.isValid(submitted, binding: binding) else {
-                throw HTTPError(.forbidden, "this form has expired or came from another site; reload the page and try again")
+                throw HTTPError(.forbidden, context.catalog("error_form_expired"))
             }
         }
     }

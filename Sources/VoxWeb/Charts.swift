@@ -14,8 +14,14 @@ enum Charts {
     static let bottom = 28.0
     static let top = 12.0
 
+    /// What a bar is called: briefly under the axis ("2 Dec"), in full in its tooltip.
+    struct Label {
+        let axis: String
+        let full: String
+    }
+
     /// One bar per label, split into stacked segments (one value per series).
-    static func stackedBars(title: String, labels: [String], series: [Series], values: [[Double]],
+    static func stackedBars(title: String, labels: [Label], series: [Series], values: [[Double]],
                             format: (Double) -> String) -> String {
         let totals = values.map { $0.reduce(0, +) }
         let maxValue = niceMax(totals.max() ?? 0)
@@ -26,7 +32,7 @@ enum Charts {
         for (index, label) in labels.enumerated() {
             var y = height - bottom
             let x = left + Double(index) * slot + (slot - barWidth) / 2
-            var tooltip = [label]
+            var tooltip = [label.full]
             for (seriesIndex, item) in series.enumerated() {
                 let value = values[index][seriesIndex]
                 guard value > 0 else { continue }
@@ -42,7 +48,7 @@ enum Charts {
         return svg + "</svg>"
     }
 
-    static func bars(title: String, labels: [String], values: [Double], cssClass: String, format: (Double) -> String) -> String {
+    static func bars(title: String, labels: [Label], values: [Double], cssClass: String, format: (Double) -> String) -> String {
         stackedBars(title: title, labels: labels, series: [Series(name: title, cssClass: cssClass)],
                     values: values.map { [$0] }, format: format).replacingOccurrences(of: "<g class=\"legend\">", with: "<g class=\"legend\" display=\"none\">")
     }
@@ -62,14 +68,13 @@ enum Charts {
         return svg
     }
 
-    private static func xLabels(_ labels: [String], slot: Double) -> String {
+    private static func xLabels(_ labels: [Label], slot: Double) -> String {
         // At most ~12 labels, whatever the range.
         let every = max(1, Int((Double(labels.count) / 12).rounded(.up)))
         var svg = ""
         for (index, label) in labels.enumerated() where index % every == 0 {
             let x = left + Double(index) * slot + slot / 2
-            let short = label.count == 10 ? String(label.dropFirst(5)) : label
-            svg += "<text x=\"\(f(x))\" y=\"\(f(height - bottom + 16))\" class=\"axis\" text-anchor=\"middle\">\(escape(short))</text>"
+            svg += "<text x=\"\(f(x))\" y=\"\(f(height - bottom + 16))\" class=\"axis\" text-anchor=\"middle\">\(escape(label.axis))</text>"
         }
         return svg
     }

@@ -51,6 +51,22 @@ struct Formatting {
     /// `yyyy-MM-dd` in the viewer's zone: for date inputs and CSV.
     func day(_ date: Date) -> String { dayFormatter.string(from: date) }
 
+    /// `yyyy-MM-dd` days as a chart names them: "2 Dec" / "2 дек." under the axis, "2 Dec 2026"
+    /// in a tooltip. Each is a calendar day already, so it is read and written in GMT.
+    func chartLabels(days: [String]) -> [Charts.Label] {
+        let reader = DateFormatter(), axis = DateFormatter(), full = DateFormatter()
+        reader.locale = Locale(identifier: "en_US_POSIX")
+        reader.dateFormat = "yyyy-MM-dd"
+        for formatter in [reader, axis, full] { formatter.timeZone = .gmt }
+        for formatter in [axis, full] { formatter.locale = catalog.language.locale }
+        axis.setLocalizedDateFormatFromTemplate("dMMM")
+        full.setLocalizedDateFormatFromTemplate("dMMMyyyy")
+        return days.map { day in
+            guard let date = reader.date(from: day) else { return Charts.Label(axis: day, full: day) }
+            return Charts.Label(axis: axis.string(from: date), full: full.string(from: date))
+        }
+    }
+
     /// 1.2 MB, 870 KB: sizes as people read them (decimal units, like file managers).
     static func bytes(_ count: Int64) -> String {
         let units = ["bytes", "KB", "MB", "GB", "TB"]

@@ -35,7 +35,7 @@ public struct RequestContext: Sendable {
 
     /// The signed-in user; routes whose access needs a session always have one.
     public func requireUser() throws -> User {
-        guard let user else { throw HTTPError(.unauthorized, "sign in first") }
+        guard let user else { throw HTTPError(.unauthorized, catalog("error_sign_in_first")) }
         return user
     }
 
@@ -50,7 +50,7 @@ public struct RequestContext: Sendable {
     public func id(_ name: String = "id") throws -> UInt64 {
         let text = try parameter(name)
         guard text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = UInt64(text), id > 0 else {
-            throw HTTPError(.notFound, "there is no such record: ids are whole numbers from 1 to 18446744073709551615")
+            throw HTTPError(.notFound, catalog("error_bad_id"))
         }
         return id
     }

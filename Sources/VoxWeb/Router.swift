@@ -28,9 +28,8 @@ public enum Access: String, Sendable, CaseIterable {
     }
 
     /// What a refused user is told.
-    var refusal: String {
-        self == .admin ? "only an admin may do this" : "a viewer can look but not change anything"
-    }
+    /// The catalog key of the 403 for someone this access does not permit.
+    var refusalKey: String { self == .admin ? "error_admin_only" : "error_viewer_read_only" }
 }
 
 public typealias Handler = @Sendable (Request, RequestContext) throws -> Response

@@ -1,7 +1,10 @@
 import FastCGI
 import Foundation
+import Integrations
+import ObjectStore
 import Testing
 import VoxCore
+import VoxServices
 @testable import VoxWeb
 
 /// The two catalogs agree, every key a template names exists, plural forms are Russian's,
@@ -11,10 +14,11 @@ import VoxCore
         .appendingPathComponent("../../Sources/VoxWeb/Templates").standardized
 
     @Test func bothLanguagesHaveTheSameKeysAndPlaceholders() {
-        #expect(Set(Strings.en.keys) == Set(Strings.ru.keys), "\(Set(Strings.en.keys).symmetricDifference(Strings.ru.keys).sorted())")
+        let en = Catalog.english.strings, ru = Catalog.russian.strings
+        #expect(Set(en.keys) == Set(ru.keys), "\(Set(en.keys).symmetricDifference(ru.keys).sorted())")
         let placeholder = /\{[a-z]+\}/
-        for (key, english) in Strings.en {
-            let russian = Strings.ru[key] ?? ""
+        for (key, english) in en {
+            let russian = ru[key] ?? ""
             #expect(Set(english.matches(of: placeholder).map { String($0.output) }) == Set(russian.matches(of: placeholder).map { String($0.output) }),
                     "\(key)")
             #expect(!russian.isEmpty, "\(key) is empty in Russian")
@@ -29,7 +33,7 @@ import VoxCore
             let text = try String(contentsOf: Self.templates.appendingPathComponent(file), encoding: .utf8)
             for match in text.matches(of: /\{\{t\.([A-Za-z0-9_]+)\}\}/) {
                 named += 1
-                #expect(Strings.en[String(match.output.1)] != nil, "\(file): t.\(match.output.1)")
+                #expect(Catalog.english.strings[String(match.output.1)] != nil, "\(file): t.\(match.output.1)")
             }
         }
         #expect(named > 150)
@@ -95,5 +99,76 @@ import VoxCore
         #expect(harness.post("/profile/language", form: [("language", "en")], csrf: csrf).status == .seeOther)
         #expect(harness.body(harness.get("/team")).contains("<html lang=\"en\""))
         #expect(try harness.services.users.find(email: "admin@example.com")?.language == "en")
+    }
+
+    /// Every Setup problem, written out: a new case must be added here, and so to both catalogs.
+    static let setupProblems: [SetupProblem] = [
+        .accountNameMissing, .accountIDNotANumber, .accountCredentialsMissing, .accountAPIKeyMissing, .accountNeedsCredentials,
+        .accountAlreadyConnected(voximplantAccountID: "7"), .accountInUse(applications: "Sales"),
+        .serviceAccountOfAnotherAccount(file: "1", given: "2"), .savedServiceAccountOfAnotherAccount(saved: "1", given: "2"),
+        .serviceAccountTooLong, .serviceAccountNotJSON, .serviceAccountFieldMissing("key_id"), .serviceAccountKeyUnreadable,
+        .serviceAccountKeyNotRSA, .serviceAccountKeyTooShort(bits: 1024, minimum: 2048), .keyNameMissing, .keyAPIKeyMissing,
+        .keyInUse, .webhookSecretTooShort(minimum: 32), .webhookNeedsHTTPS(publicURL: "http://x"),
+        .workspaceWebhookNotOurs(webhookID: "wh"), .ownersDiffer, .applicationNameMissing, .phoneNumberMissing,
+        .agentIDMissing, .unknownAgent(agentID: "agent_x"),
+    ]
+
+    @Test func setupProblemsAreSaidInBothLanguages() {
+        #expect(Set(Self.setupProblems.map(\.key)) == Set(SetupProblem.english.keys))
+        for problem in Self.setupProblems {
+            let russian = Catalog.russian.message(SetupError.invalid(problem))
+            #expect(!russian.contains("⟦") && !russian.contains("{") && russian != problem.description, "\(problem.key)")
+            #expect(Catalog.english.message(SetupError.invalid(problem)) == problem.description)
+        }
+        #expect(Catalog.russian.message(SetupError.invalid(.serviceAccountOfAnotherAccount(file: "15", given: "16")))
+            == "Файл сервисного аккаунта относится к аккаунту Voximplant 15, а не 16.")
+    }
+
+    @Test func upstreamErrorsStepsAndNotesAreSaidInRussian() {
+        let ru = Catalog.russian
+        #expect(ru.message(VoximplantError.upstream(.timeout(service: "Voximplant"))) == "Voximplant не ответил вовремя")
+        #expect(ru.message(VoximplantError.api(code: 125, message: "Invalid rule")) == "Ошибка Voximplant 125: Invalid rule")
+        #expect(ru.message(ElevenLabsError.invalidAPIKey("x")) == "ElevenLabs не принял API-ключ")
+        #expect(ru.message(ObjectStoreError.unavailable("timeout")) == "хранилище недоступно: timeout")
+        #expect(ru.message(Vault.VaultError.unknownKey(3)).contains("мастер-ключом 3"))
+
+        // A step survives being stored, and reads in the reader's language; a line stored as
+        // English by an earlier version is shown as it was.
+        let stopped = DeploymentStep(stored: DeploymentStep.stopped(.authentication("Authorization failed")).stored)
+        #expect(stopped == .stopped(.authentication("Authorization failed")) && !stopped.succeeded)
+        #expect(ru.step(stopped).hasPrefix("✗ Остановлено: Voximplant не принял учётные данные"))
+        #expect(ru.step(DeploymentStep(stored: DeploymentStep.applicationCreated(name: "voxfcgi-3", id: 9, secure: true).stored))
+            == "✓ Приложение voxfcgi-3 создано (id 9), защищённое хранение записей")
+        #expect(Catalog.english.step(.numberBound(number: "74951234567")) == "✓ Number +7 495 123-45-67 bound to the application")
+        #expect(ru.step(DeploymentStep(stored: "✓ Scenario 5 updated")) == "✓ Scenario 5 updated")
+
+        let note = RecordingNote(withToken: false, status: 401, fallback: .archived)
+        #expect(RecordingNote(stored: note.stored) == note)
+        #expect(ru.recordingNote(note.stored) == ru("recording_refused_no_token", ["status": "401"]) + " " + ru("recording_fallback_archived"))
+        #expect(ru.recordingNote(note.stored).contains("HTTP 401"))
+        #expect(ru.recordingNote("An English note from before.") == "An English note from before.")
+        for stored in ["refused:token:99:awaited", "refused:maybe:401:none", "refused:token:401", "x:token:401:none"] {
+            #expect(RecordingNote(stored: stored) == nil, "\(stored)")
+        }
+
+        for problem in S3Configuration.Problem.allCases { #expect(ru.strings["s3_problem_" + problem.rawValue] != nil, "\(problem)") }
+        let kinds: [JobKind] = [.fetchTranscript, .archiveRecording, .deleteRecording, .syncAccount, .fetchSession,
+                                .deleteVoximplantRecording, .deleteConversation]
+        for kind in kinds { #expect(ru.jobKind(kind.rawValue) != kind.rawValue, "\(kind)") }
+        #expect(ru.jobKind("test-kind") == "test-kind")
+    }
+
+    @Test func chartDaysAndCSVHeadersAreInTheViewersLanguage() {
+        let days = ["2026-12-02", "2027-01-15", "not a day"]
+        let russian = Formatting(timeZone: .gmt, catalog: .russian).chartLabels(days: days)
+        #expect(russian.map(\.axis) == ["2 дек.", "15 янв.", "not a day"])
+        #expect(russian[0].full.hasPrefix("2 дек. 2026"))
+        let english = Formatting(timeZone: .gmt, catalog: .english).chartLabels(days: days)
+        #expect(english.map(\.axis) == ["2 Dec", "15 Jan", "not a day"] && english[1].full == "15 Jan 2027")
+
+        #expect(CallsPage.csvHeader(CallsPage.exportColumns, .english).hasPrefix("call_id,started_at,direction,from,to,"))
+        let header = CallsPage.csvHeader(CallsPage.exportColumns, .russian)
+        #expect(header.hasPrefix("\u{FEFF}id_звонка,начало,") && header.hasSuffix("\r\n"))
+        #expect(header.split(separator: ",").count == CallsPage.exportColumns.count)
     }
 }

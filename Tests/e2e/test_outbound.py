@@ -74,7 +74,7 @@ def call_id(session, stack, session_id):
 
 def parked_error(session, stack, call):
     page = session.get(stack.base_url + "/jobs").text
-    row = re.search(rf'<tr data-job-id="\d+"><td>archive-recording</td><td><code>{call}</code>.*?</tr>', page, re.S)
+    row = re.search(rf'<tr data-job-id="\d+" data-kind="archive-recording"><td>[^<]*</td><td><code>{call}</code>.*?</tr>', page, re.S)
     return row.group(0) if row else None
 
 

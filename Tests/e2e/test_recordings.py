@@ -160,7 +160,7 @@ def test_recording_gone_at_the_source_parks_the_job_with_a_clear_error(local):
 
     def parked():
         page = session.get(stack.base_url + "/jobs").text
-        return re.search(rf'<tr data-job-id="\d+"><td>archive-recording</td><td><code>{call_id}</code>.*?</tr>', page, re.S)
+        return re.search(rf'<tr data-job-id="\d+" data-kind="archive-recording"><td>[^<]*</td><td><code>{call_id}</code>.*?</tr>', page, re.S)
 
     row = wait_for(parked, 30, "the archive job to be parked").group(0)
     assert "the recording is gone at Voximplant (HTTP 404 for /records/missing-3.wav)" in row
@@ -178,7 +178,7 @@ def test_voximplant_outage_is_retried_until_the_recording_comes(local):
 
     def failed_once():
         page = session.get(stack.base_url + "/jobs").text
-        row = re.search(rf"<tr><td>archive-recording</td><td><code>{call_id}</code></td>.*?</tr>", page, re.S)
+        row = re.search(rf'<tr data-kind="archive-recording"><td>[^<]*</td><td><code>{call_id}</code></td>.*?</tr>', page, re.S)
         return row and "answered 500" in row.group(0)
 
     wait_for(failed_once, 30, "a failed attempt while Voximplant answers 500")
@@ -301,7 +301,7 @@ def test_s3_down_for_a_while_then_back(s3world):
 
         def failed_attempt():
             page = session.get(stack.base_url + "/jobs").text
-            row = re.search(rf"<tr><td>archive-recording</td><td><code>{call_id}</code></td>.*?</tr>", page, re.S)
+            row = re.search(rf'<tr data-kind="archive-recording"><td>[^<]*</td><td><code>{call_id}</code></td>.*?</tr>', page, re.S)
             return row and "unavailable" in row.group(0) and row.group(0)
 
         row = wait_for(failed_attempt, 60, "a failed attempt while S3 is down")

@@ -1,4 +1,5 @@
 import Foundation
+import VoxCore
 
 /// The languages of the interface. The profile's choice wins, then the browser's
 /// `Accept-Language` (the first of ours it names, by its q-values), then English.
@@ -30,7 +31,8 @@ struct Catalog: Sendable {
     let language: Language
     let strings: [String: String]
 
-    static let english = Catalog(language: .en, strings: Strings.en)
+    /// English includes the Setup problems, whose English lives with them in VoxCore.
+    static let english = Catalog(language: .en, strings: Strings.en.merging(SetupProblem.english) { own, _ in own })
     static let russian = Catalog(language: .ru, strings: Strings.ru)
 
     static func of(_ language: Language) -> Catalog { language == .ru ? russian : english }

@@ -63,6 +63,7 @@ enum ApplicationsPage {
         let audioWarning: String?
         let audioFixed: Bool
         let status: String
+        let statusLabel: String
         let options: Options
         let optionsSaved: Bool
         let code: String
@@ -83,6 +84,7 @@ enum ApplicationsPage {
             let agent: String
             let account: String
             let status: String
+            let statusLabel: String
         }
         struct Values: Encodable {
             let rows: [Row]
@@ -90,7 +92,8 @@ enum ApplicationsPage {
         }
         let rows = try setup.applications(viewer: user).map { app in
             Row(id: app.id, name: app.name, number: PhoneNumber.display(app.phoneNumber), agent: app.elevenLabsAgentID,
-                account: accounts[app.accountID] ?? "—", status: app.status.rawValue)
+                account: accounts[app.accountID] ?? "—", status: app.status.rawValue,
+                statusLabel: context.catalog("app_state_" + app.status.rawValue))
         }
         return Pages.render("applications", title: context.catalog("nav_applications"), Values(rows: rows, empty: rows.isEmpty),
                             context: context, site: site, activePath: "/applications")
@@ -122,7 +125,7 @@ enum ApplicationsPage {
                 }
                 values.noNumbers = numbers.isEmpty
             } catch let failure as any HTTPResponseError where failure.status == .badGateway {
-                values.numbersError = context.catalog("app_numbers_failed", ["error": failure.message])
+                values.numbersError = context.catalog("app_numbers_failed", ["error": context.catalog.message(failure)])
             }
         }
         if let key {
@@ -138,7 +141,7 @@ enum ApplicationsPage {
                     values.agentsError = context.catalog("app_many_agents")
                 }
             } catch let failure as any HTTPResponseError where failure.status == .badGateway {
-                values.agentsError = context.catalog("app_agents_failed", ["error": failure.message])
+                values.agentsError = context.catalog("app_agents_failed", ["error": context.catalog.message(failure)])
             }
         }
         return Pages.render("application-new", title: context.catalog("apps_new"), values, context: context, site: site,
@@ -150,14 +153,14 @@ enum ApplicationsPage {
         let form = try request.form()
         let setup = site.setup
         guard let accountID = form.text("account").flatMap(UInt64.init), let keyID = form.text("key").flatMap(UInt64.init) else {
-            return try renderForm(form, context, site, status: .unprocessableContent, error: "Choose an account and an ElevenLabs key.")
+            return try renderForm(form, context, site, status: .unprocessableContent, error: context.catalog("app_choose_account_and_key"))
         }
         let agentID = form.text("agent") ?? ""
         let key = try setup.elevenLabsKey(id: keyID, viewer: user)
         return try Pages.submitting({
             // The agent must exist for this key: a typo here would only show up on the first call.
             do { _ = try site.upstreams.elevenLabs(key).agent(id: agentID) } catch ElevenLabsError.notFound {
-                throw SetupError.invalid("ElevenLabs has no agent “\(agentID)” for this key.")
+                throw SetupError.invalid(.unknownAgent(agentID: agentID))
             }
             let application = try setup.createApplication(
                 viewer: user, accountID: accountID, name: form.text("name") ?? "", phoneNumber: form.text("number") ?? "",
@@ -165,7 +168,8 @@ enum ApplicationsPage {
             return .redirect(to: "/applications/\(application.id)")
         }, orShow: { error in
             // Whatever went wrong, the form is shown again to be corrected (422).
-            let message = error.message.hasSuffix(".") ? error.message : error.message + "."
+            let said = context.catalog.message(error)
+            let message = said.hasSuffix(".") ? said : said + "."
             return try renderForm(form, context, site, status: .unprocessableContent, error: message)
         })
     }
@@ -182,11 +186,12 @@ enum ApplicationsPage {
             audioWarning = AgentAudio.warning(agent, context.catalog)
         }
         let code = try setup.scenario(for: application, viewer: user, publicURL: site.publicURL)
-        let steps = application.lastDeployment ?? []
+        let steps = (application.lastDeployment ?? []).map { context.catalog.step(DeploymentStep(stored: $0)) }
         return Pages.render("application", title: application.name, ShowValues(
             id: application.id, name: application.name, number: PhoneNumber.display(application.phoneNumber),
             agent: application.elevenLabsAgentID, agentName: agentName, audioWarning: audioWarning,
             audioFixed: request.query["audio"] == "fixed", status: application.status.rawValue,
+            statusLabel: context.catalog("app_state_" + application.status.rawValue),
             options: Options(SetupService.ApplicationOptions(application)), optionsSaved: request.query["options"] == "saved",
             code: code, steps: steps, hasSteps: !steps.isEmpty,
             voxApplicationID: application.voximplantApplicationID.map(String.init) ?? "—",
@@ -206,7 +211,7 @@ enum ApplicationsPage {
     static func fixAgentAudio(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let user = try context.requireUser()
         let application = try site.setup.application(id: try context.id(), viewer: user)
-        guard let keyID = application.elevenLabsKeyID else { throw HTTPError(.unprocessableContent, "the application has no ElevenLabs key") }
+        guard let keyID = application.elevenLabsKeyID else { throw HTTPError(.unprocessableContent, context.catalog("app_no_key")) }
         let key = try site.setup.elevenLabsKey(id: keyID, viewer: user)
         let agent = try site.upstreams.elevenLabs(key).setAudioFormat(agentID: application.elevenLabsAgentID,
                                                                        to: ElevenLabsAgent.voximplantFormat)

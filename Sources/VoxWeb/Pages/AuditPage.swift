@@ -29,11 +29,11 @@ enum AuditPage {
     static func filter(_ query: Parameters, formatting: Formatting) throws -> (AuditLog.Filter, AuditLog.Cursor?) {
         var filter = AuditLog.Filter()
         if let user = query.text("user") {
-            guard let id = UInt64(user), id > 0 else { throw HTTPError(.badRequest, "“user” must be a user id") }
+            guard let id = UInt64(user), id > 0 else { throw HTTPError(.badRequest, formatting.catalog("audit_bad_user")) }
             filter.userID = id
         }
         if let action = query.text("action") {
-            guard AuditAction(rawValue: action) != nil else { throw HTTPError(.badRequest, "unknown action “\(action.prefix(40))”") }
+            guard AuditAction(rawValue: action) != nil else { throw HTTPError(.badRequest, formatting.catalog("audit_bad_action", ["action": String(action.prefix(40))])) }
             filter.action = action
         }
         let days = DayRange(fromText: query.text("from") ?? "", toText: query.text("to") ?? "", formatting: formatting)
@@ -44,7 +44,7 @@ enum AuditPage {
         if let before = query.text("before") {
             let parts = before.split(separator: ".")
             guard parts.count == 2, let micros = UInt64(parts[0]), let sequence = UInt64(parts[1]) else {
-                throw HTTPError(.badRequest, "“before” is not a position in the log")
+                throw HTTPError(.badRequest, formatting.catalog("audit_bad_cursor"))
             }
             cursor = (micros, sequence)
         }
@@ -83,7 +83,7 @@ enum AuditPage {
             ("Content-Type", "text/csv; charset=utf-8"),
             ("Content-Disposition", "attachment; filename=\"audit-\(formatting.day(site.clock.now())).csv\""),
         ], body: .stream { writer in
-            try writer.write("time,user_id,email,address,action,detail\r\n")
+            try writer.write(CallsPage.csvHeader(["time", "user_id", "email", "address", "action", "detail"], context.catalog))
             let iso = ISO8601DateFormatter()
             var cursor: AuditLog.Cursor?
             repeat {

@@ -62,7 +62,7 @@ enum CallDetailPage {
         // Someone else's call is "not found", not "forbidden": its existence is not revealed.
         let id = try context.id()
         guard let call = try site.calls.call(id: id, viewer: user) else {
-            throw HTTPError(.notFound, "there is no such call")
+            throw HTTPError(.notFound, context.catalog("error_no_call"))
         }
         let formatting = Formatting(user: user, catalog: context.catalog)
         let application = try site.statistics.applications(viewer: user).first { $0.id == call.applicationID }
@@ -88,7 +88,7 @@ enum CallDetailPage {
             ended: call.endedAt.map(formatting.dateTime) ?? "—", timeZone: formatting.timeZone.identifier,
             sessionID: call.voximplantSessionID, conversationID: call.conversationID ?? "—",
             finishReason: call.finishReason ?? "—", recording: recording,
-            pendingRecording: recording == nil && call.recordingURL != nil, recordingNote: call.recordingNote,
+            pendingRecording: recording == nil && call.recordingURL != nil, recordingNote: call.recordingNote.map(context.catalog.recordingNote),
             transcript: transcript)
         return Pages.render("call", title: context.catalog("call_title") + " \(call.id)", values, context: context, site: site, activePath: "/calls")
     }

@@ -80,7 +80,7 @@ enum CallsPage {
         let direction: PageDirection = request.query["before"] != nil ? .newer : .older
         if let text = request.query["before"] ?? request.query["after"] {
             guard let parsed = CallCursor(text) else {
-                values.errors = ["This paging link is not valid (it may have been cut or edited): start again from the first page."]
+                values.errors = [context.catalog("calls_bad_cursor")]
                 return Pages.render("calls", title: context.catalog("calls_title"), values, context: context, site: site,
                                     status: .badRequest, activePath: "/calls")
             }
@@ -102,6 +102,19 @@ enum CallsPage {
         values.newer = page.newerCursor.map { link("before", $0) }
         values.export = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
         return Pages.render("calls", title: context.catalog("calls_title"), values, context: context, site: site, activePath: "/calls")
+    }
+
+    /// The columns of the calls CSV, in order. The header row names them in the viewer's
+    /// language (English keeps these names, which scripts may read); the values stay as
+    /// machines read them (ISO 8601 times, E.164 numbers, status names) in every language.
+    static let exportColumns = ["call_id", "started_at", "direction", "from", "to", "duration_seconds", "status", "cost",
+                                "currency", "application", "voximplant_session_id", "conversation_id", "has_transcript"]
+
+    /// A Russian file starts with a byte-order mark: without one, Excel reads UTF-8 as
+    /// Windows-1251 and the Cyrillic header becomes mojibake. (English keeps a plain first line
+    /// for the scripts that read `call_id`.)
+    static func csvHeader(_ columns: [String], _ t: Catalog) -> String {
+        (t.language == .ru ? "\u{FEFF}" : "") + columns.map { csvField(t("csv_" + $0)) }.joined(separator: ",") + "\r\n"
     }
 
     /// All matching calls as CSV, streamed: the rows are read in chunks while being sent, so
@@ -132,7 +145,7 @@ enum CallsPage {
                 try? site.audit.record(.callsExported, by: AuditActor(user, address: request.remoteAddress),
                                        "\(rows) calls; filter: \(request.query.urlEncoded.isEmpty ? "none" : String(request.query.urlEncoded.prefix(500)))")
             }
-            try writer.write("call_id,started_at,direction,from,to,duration_seconds,status,cost,currency,application,voximplant_session_id,conversation_id,has_transcript\r\n")
+            try writer.write(CallsPage.csvHeader(CallsPage.exportColumns, context.catalog))
             var buffer = ""
             let iso = ISO8601DateFormatter()
             try calls.forEach(viewer: user, filter: filter) { call in

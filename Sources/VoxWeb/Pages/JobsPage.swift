@@ -8,6 +8,8 @@ enum JobsPage {
     struct Row: Encodable {
         let id: UInt64
         let kind: String
+        /// The kind in the viewer's language.
+        let kindLabel: String
         let payload: String
         let attempts: Int
         /// "1 attempt", "5 попыток".
@@ -28,7 +30,7 @@ enum JobsPage {
         let user = try context.requireUser()
         let formatting = Formatting(user: user, catalog: context.catalog)
         func row(_ job: Job) -> Row {
-            Row(id: job.id, kind: job.kind, payload: job.payload, attempts: job.attempts,
+            Row(id: job.id, kind: job.kind, kindLabel: context.catalog.jobKind(job.kind), payload: job.payload, attempts: job.attempts,
                 attemptsText: formatting.count("jobs_attempts_n", Int64(job.attempts)),
                 due: formatting.dateTime(Time.date(micros: job.dueMicros)), error: job.lastError ?? "",
                 failedAt: job.failedAt.map(formatting.dateTime) ?? "")

@@ -78,7 +78,7 @@ enum ProfilePage {
             return try render(context, site, notice: .ok(context.catalog("tfa_enabled")),
                               recoveryCodes: codes)
         } catch let error as TwoFactorError {
-            return try render(context, site, status: .unprocessableContent, notice: .error(error.description))
+            return try render(context, site, status: .unprocessableContent, notice: .error(context.catalog.message(error)))
         }
     }
 
@@ -108,7 +108,7 @@ enum ProfilePage {
         let form = try request.form()
         let language = form.text("language")
         guard language == nil || languages.contains(where: { $0.0 == language }) else {
-            throw HTTPError(.unprocessableContent, "choose English, Russian, or the browser's language")
+            throw HTTPError(.unprocessableContent, context.catalog("error_language_or_browser"))
         }
         return try Pages.submitting({
             try site.users.setProfile(of: user, timeZone: form.text("time_zone") ?? "", language: language, address: request.remoteAddress)

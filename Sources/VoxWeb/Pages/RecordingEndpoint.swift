@@ -16,7 +16,7 @@ enum RecordingEndpoint {
         let id = try context.id()
         guard let call = try site.calls.call(id: id, viewer: user),
               let recording = call.recording, let store = try site.recordings.store(named: recording.store) else {
-            throw HTTPError(.notFound, "there is no recording for this call")
+            throw HTTPError(.notFound, context.catalog("error_no_recording"))
         }
         let download = request.query["download"] == "1"
         let options = AccessOptions(

@@ -83,7 +83,7 @@ enum SetupPage {
     /// The page again with what went wrong, at the error's status.
     static func failure(_ context: RequestContext, _ site: Site, _ error: any HTTPResponseError, prefix: String = "",
                         accountForm: AccountForm = AccountForm(), keyForm: KeyForm = KeyForm()) throws -> Response {
-        try render(context, site, status: error.status, notice: .error(prefix + error.message + (prefix.isEmpty ? "" : ".")),
+        try render(context, site, status: error.status, notice: .error(prefix + context.catalog.message(error) + (prefix.isEmpty ? "" : ".")),
                    accountForm: accountForm, keyForm: keyForm)
     }
 
@@ -200,11 +200,11 @@ enum SetupPage {
             guard url.hasPrefix("https://") else {
                 // WebhookHmacSettings.webhook_url: "The HTTPS callback URL" (elevenlabs-python
                 // types/webhook_hmac_settings.py).
-                throw SetupError.invalid("ElevenLabs calls webhooks over HTTPS only, and this server's public URL is \(site.publicURL): set VOXFCGI_PUBLIC_URL to its https:// address first")
+                throw SetupError.invalid(.webhookNeedsHTTPS(publicURL: site.publicURL))
             }
             let client = try site.upstreams.elevenLabs(key)
             if let current = try client.postCallWebhookID(), current != key.workspaceWebhookID, !replace {
-                throw SetupError.invalid("This workspace already sends its post-call webhooks to webhook \(current), which this server did not create. Setting up replaces it and those deliveries stop: tick “replace” to go ahead, or keep it and paste its secret here")
+                throw SetupError.invalid(.workspaceWebhookNotOurs(webhookID: current))
             }
             let host = URL(string: site.publicURL)?.host ?? "VoxFCGI"
             let webhook = try client.createWorkspaceWebhook(name: "VoxFCGI \(host) (\(key.name))", url: url)

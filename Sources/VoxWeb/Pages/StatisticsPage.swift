@@ -57,7 +57,7 @@ enum StatisticsPage {
         // Costs in different currencies do not add up: totals show money only when there is one.
         let distinct = Set(currencies.values)
         let currency = distinct.count == 1 ? distinct.first : nil
-        let labels = report.days.map(\.day)
+        let labels = formatting.chartLabels(days: report.days.map(\.day))
         values.total = summary(report.total, currency: currency, formatting: formatting)
         values.callsChart = Charts.stackedBars(
             title: formatting.catalog("stats_per_day"), labels: labels, series: statusSeries(formatting.catalog),

@@ -16,7 +16,7 @@ enum StoragePage {
     static func withSubmittedForm(_ request: Request, _ context: RequestContext, _ site: Site,
                                   _ body: (StorageForm, StorageConfiguration.Change) throws -> Response) throws -> Response {
         let form = StorageForm(try request.form())
-        let problems = form.problems(saved: try site.storage.saved())
+        let problems = form.problems(saved: try site.storage.saved(), context.catalog)
         guard problems.isEmpty, let change = form.change else {
             return try render(context, site, form: form, status: .unprocessableContent, notice: .error(problems.joined(separator: " ")))
         }
@@ -127,12 +127,12 @@ struct StorageForm {
 
     var summary: String { kind == .s3 ? "s3://\(bucket) at \(endpoint)" : "this server's disk" }
 
-    func problems(saved: StorageSettings) -> [String] {
+    func problems(saved: StorageSettings, _ t: Catalog) -> [String] {
         var problems: [String] = []
-        if retentionDays == nil { problems.append("Retention must be a whole number of days from 0 (keep forever) to 36500.") }
+        if retentionDays == nil { problems.append(t("storage_retention_invalid")) }
         guard kind == .s3 else { return problems }
-        problems += configuration.problems
-        if secret.isEmpty && saved.s3SecretSealed == nil { problems.append("The secret access key is required.") }
+        problems += configuration.problems.map { t("s3_problem_" + $0.rawValue) }
+        if secret.isEmpty && saved.s3SecretSealed == nil { problems.append(t("storage_secret_required")) }
         return problems
     }
 

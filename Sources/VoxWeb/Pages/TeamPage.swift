@@ -65,17 +65,17 @@ enum TeamPage {
         try render(context, site)
     }
 
-    static func role(in form: Parameters) throws -> Role {
+    static func role(in form: Parameters, _ t: Catalog) throws -> Role {
         guard let role = form.text("role").flatMap(Role.init(rawValue:)) else {
-            throw HTTPError(.unprocessableContent, "choose a role: admin, operator or viewer")
+            throw HTTPError(.unprocessableContent, t("error_choose_role"))
         }
         return role
     }
 
     /// Operator ids from the form's checkboxes; anything that is not an id is refused.
-    static func watches(in form: Parameters) throws -> [UInt64] {
+    static func watches(in form: Parameters, _ t: Catalog) throws -> [UInt64] {
         try form.all("watches").map { text in
-            guard let id = UInt64(text), id > 0 else { throw HTTPError(.unprocessableContent, "“\(text.prefix(20))” is not a user id") }
+            guard let id = UInt64(text), id > 0 else { throw HTTPError(.unprocessableContent, t("error_not_a_user_id", ["value": String(text.prefix(20))])) }
             return id
         }
     }
@@ -87,8 +87,8 @@ enum TeamPage {
     static func invite(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
         let form = try request.form()
         return try Pages.submitting({
-            let (user, token) = try site.team.invite(email: form.text("email") ?? "", role: try role(in: form),
-                                                     watches: try watches(in: form), by: try Pages.actor(request, context))
+            let (user, token) = try site.team.invite(email: form.text("email") ?? "", role: try role(in: form, context.catalog),
+                                                     watches: try watches(in: form, context.catalog), by: try Pages.actor(request, context))
             return try render(context, site, notice: .ok(context.catalog("team_added", ["email": user.email, "role": context.catalog("role_" + user.role.rawValue)])),
                               link: link(site, token))
         }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
@@ -98,8 +98,8 @@ enum TeamPage {
         let form = try request.form()
         let id = try context.id()
         return try Pages.submitting({
-            let role = try role(in: form)
-            try site.team.setRole(userID: id, role, watches: role == .viewer ? try watches(in: form) : nil, by: try Pages.actor(request, context))
+            let role = try role(in: form, context.catalog)
+            try site.team.setRole(userID: id, role, watches: role == .viewer ? try watches(in: form, context.catalog) : nil, by: try Pages.actor(request, context))
             return .redirect(to: "/team")
         }, orShow: { try render(context, site, status: $0.status, notice: .error(context.catalog.message($0))) })
     }

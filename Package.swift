@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Small pure functions several layers need, each defined once: RFC 3986 percent-encoding
         // and exponential backoff with jitter. No dependencies.
@@ -32,6 +33,8 @@ let package = Package(
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"]),
         // QR codes as SVG (libqrencode), for enrolling an authenticator app.
         .target(name: "QRCode", dependencies: ["CQRencode"]),
+        // gzip streams (zlib), for backups.
+        .target(name: "Compression", dependencies: ["CZlib"]),
         .target(name: "Threads"),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "Threads", "Essentials"]),
         // The HTTP client every upstream shares: libcurl, retries, rate limits, outbound policy,
@@ -57,6 +60,7 @@ let package = Package(
             name: "VoxServices",
             dependencies: [
                 "VoxCore", "KVStore", "Integrations", "ObjectStore", "HTTPTransport", "CryptoPrimitives", "Threads", "Essentials",
+                "Compression",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -97,7 +101,7 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives", "QRCode", .product(name: "Logging", package: "swift-log")], resources: [.copy("Expected")]),
-        .testTarget(name: "VoxWebTests", dependencies: ["VoxWorker", "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "ObjectStore", "Essentials", "HTTPTransport", "Integrations", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "VoxWebTests", dependencies: ["VoxWorker", "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "ObjectStore", "Essentials", "HTTPTransport", "Integrations", "Compression", "CryptoPrimitives", "KVStore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "HTTPTransportTests",
             dependencies: ["HTTPTransport", "Essentials", "TestSupport", .product(name: "Logging", package: "swift-log")]

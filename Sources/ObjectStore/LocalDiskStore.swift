@@ -57,6 +57,23 @@ public struct LocalDiskStore: ObjectStore {
         return ObjectInfo(key: key.rawValue, size: size, contentType: contentType)
     }
 
+    @discardableResult
+    public func put(_ key: ObjectKey, from source: any ByteSource, contentType: String) throws -> ObjectInfo {
+        let target = path(key)
+        let temporary = temporaryDirectory + "/" + UUID().uuidString
+        do {
+            let size = try FileCopy.copy(from: source, to: temporary)
+            let parent = (target as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            guard rename(temporary, target) == 0 else { throw FileCopy.error("rename to \(key)") }
+            FileCopy.syncDirectory(parent)
+            return ObjectInfo(key: key.rawValue, size: size, contentType: contentType)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
     public func get(_ key: ObjectKey, toFile destination: String) throws {
         guard FileManager.default.fileExists(atPath: path(key)) else { throw ObjectStoreError.notFound(key: key.rawValue) }
         _ = try FileCopy.copy(from: path(key), to: destination, sync: false)
@@ -128,6 +145,29 @@ enum FileCopy {
             total += Int64(count)
         }
         if sync, fsync(output) != 0 { throw error("fsync \(destination)") }
+        return total
+    }
+
+    /// Writes everything `source` produces to `destination`, fsync'd; returns the size.
+    static func copy(from source: any ByteSource, to destination: String) throws -> Int64 {
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard output >= 0 else { throw error("create \(destination)") }
+        defer { close(output) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var total: Int64 = 0
+        while true {
+            let count = try source.read(into: buffer)
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let step = write(output, buffer.baseAddress! + written, count - written)
+                if step < 0 { if errno == EINTR { continue }; throw error("write \(destination)") }
+                written += step
+            }
+            total += Int64(count)
+        }
+        if fsync(output) != 0 { throw error("fsync \(destination)") }
         return total
     }
 

@@ -16,6 +16,12 @@ public protocol ObjectStore: Sendable {
     @discardableResult
     func put(_ key: ObjectKey, fromFile path: String, contentType: String) throws -> ObjectInfo
 
+    /// Stores what `source` produces, as it produces it: no copy of the whole on local disk
+    /// (S3 gets it in multipart parts held in memory one at a time), for streams whose size is
+    /// not known in advance (a backup being compressed). Same guarantees as `put(fromFile:)`.
+    @discardableResult
+    func put(_ key: ObjectKey, from source: any ByteSource, contentType: String) throws -> ObjectInfo
+
     /// Writes the object's bytes to the file at `path`. Throws `.notFound` if there is none.
     func get(_ key: ObjectKey, toFile path: String) throws
 
@@ -31,6 +37,25 @@ public protocol ObjectStore: Sendable {
     /// How a browser gets the object: an internal redirect for nginx to serve from disk, or
     /// a presigned URL straight to the bucket.
     func access(_ key: ObjectKey, _ options: AccessOptions) throws -> ObjectAccess
+}
+
+/// Bytes produced on demand: `read` fills as much of `buffer` as it has (at least one byte
+/// unless the stream has ended) and returns how many; 0 means the end.
+public protocol ByteSource: AnyObject {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+extension ByteSource {
+    /// Fills `buffer` completely, or up to the end of the stream; returns the count.
+    func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            if count == 0 { break }
+            filled += count
+        }
+        return filled
+    }
 }
 
 public struct ObjectInfo: Sendable, Equatable {

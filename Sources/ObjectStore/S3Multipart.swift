@@ -30,6 +30,18 @@ struct MultipartUpload {
         }
     }
 
+    static func abortEarlierUploads(_ store: S3Store, _ key: ObjectKey) throws {
+        try MultipartUpload(store: store, key: key, path: "", size: 0, contentType: "").abortEarlierUploads()
+    }
+
+    static func initiate(_ store: S3Store, _ key: ObjectKey, contentType: String) throws -> String {
+        try MultipartUpload(store: store, key: key, path: "", size: 0, contentType: contentType).initiate()
+    }
+
+    static func complete(_ store: S3Store, _ key: ObjectKey, uploadID: String, etags: [String]) throws -> String? {
+        try MultipartUpload(store: store, key: key, path: "", size: 0, contentType: "").complete(uploadID: uploadID, etags: etags)
+    }
+
     private func abortEarlierUploads() throws {
         let response = try store.send("GET", key: nil, query: [("uploads", nil), ("prefix", key.rawValue)])
         try store.expect(response, key: nil)
@@ -134,5 +146,52 @@ private final class PartState: @unchecked Sendable {
         defer { lock.unlock() }
         if let error { throw error }
         return etags.map { $0 ?? "" }
+    }
+}
+
+/// A multipart upload of a stream whose size is not known in advance: parts of the
+/// configured size are read into one buffer and sent one after another (memory: one part).
+/// A stream shorter than one part goes up in a single PUT. On failure the upload is aborted.
+struct StreamingUpload {
+    let store: S3Store
+    let key: ObjectKey
+    let source: any ByteSource
+    let contentType: String
+
+    func run() throws -> ObjectInfo {
+        // S3 allows 10,000 parts: 5 MiB parts carry 48 GiB, the configured size more.
+        let partSize = max(5 << 20, Int(store.configuration.partSize))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: partSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var filled = try source.readFully(into: buffer)
+        if filled < partSize {
+            let body = Array(buffer[0..<filled])
+            let response = try store.send("PUT", key: key, headers: [("Content-Type", contentType)], body: body)
+            try store.expect(response, key: key)
+            return ObjectInfo(key: key.rawValue, size: Int64(filled), contentType: contentType, etag: response.headers["etag"])
+        }
+        try MultipartUpload.abortEarlierUploads(store, key)
+        let uploadID = try MultipartUpload.initiate(store, key, contentType: contentType)
+        do {
+            var etags: [String] = []
+            var size: Int64 = 0
+            while filled > 0 {
+                guard etags.count < 10_000 else { throw ObjectStoreError.io("the stream is longer than 10,000 parts of \(partSize >> 20) MiB") }
+                let response = try store.send("PUT", key: key, query: [("partNumber", String(etags.count + 1)), ("uploadId", uploadID)],
+                                              headers: [("Content-Type", "application/octet-stream")], body: Array(buffer[0..<filled]))
+                try store.expect(response, key: key)
+                guard let etag = response.headers["etag"] else {
+                    throw ObjectStoreError.unavailable("part \(etags.count + 1) answered without an ETag")
+                }
+                etags.append(etag)
+                size += Int64(filled)
+                filled = try source.readFully(into: buffer)
+            }
+            let etag = try MultipartUpload.complete(store, key, uploadID: uploadID, etags: etags)
+            return ObjectInfo(key: key.rawValue, size: size, contentType: contentType, etag: etag)
+        } catch {
+            _ = try? store.send("DELETE", key: key, query: [("uploadId", uploadID)])
+            throw error
+        }
     }
 }

@@ -48,6 +48,11 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
         return try MultipartUpload(store: self, key: key, path: path, size: size, contentType: contentType).run()
     }
 
+    @discardableResult
+    public func put(_ key: ObjectKey, from source: any ByteSource, contentType: String) throws -> ObjectInfo {
+        try StreamingUpload(store: self, key: key, source: source, contentType: contentType).run()
+    }
+
     public func get(_ key: ObjectKey, toFile path: String) throws {
         let (url, headers) = signed("GET", key: key, payloadHash: SigV4Signer.emptyPayloadHash)
         let response = try transport { try http.download(HTTPRequest(method: "GET", url: url, headers: headers), to: path) }

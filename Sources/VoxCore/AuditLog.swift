@@ -43,6 +43,7 @@ public enum AuditAction: String, CaseIterable, Sendable {
     case accountAdded = "account-added", accountChanged = "account-changed", accountDeleted = "account-deleted"
     case keyAdded = "key-added", keyChanged = "key-changed", keyDeleted = "key-deleted"
     case applicationAdded = "application-added", applicationChanged = "application-changed"
+    case backupRequested = "backup-requested"
 }
 
 /// The append-only audit table: keyed by (time µs, sequence), so that it reads newest first

@@ -71,6 +71,8 @@ public final class Database: Sendable {
     /// SHA-256 of a pending sign-in's token (password accepted, code awaited) → whose.
     public let pendingSignIns: Table<BytesKey, JSONValue<PendingSignIn>>
     public let teamSettings: Table<UInt64Key, JSONValue<TeamSettings>>
+    /// Start time µs → how a backup run went (see `BackupLog`).
+    public let backupRuns: Table<UInt64Key, JSONValue<BackupRun>>
 
     /// Applications and accounts as the webhook path reads them: decoded once per change.
     public let applicationCache: DecodingCache<UInt64Key, JSONValue<Application>>
@@ -108,6 +110,7 @@ public final class Database: Sendable {
         audit = try environment.openTable("audit")
         pendingSignIns = try environment.openTable("pending_sign_ins")
         teamSettings = try environment.openTable("team_settings")
+        backupRuns = try environment.openTable("backup_runs")
         applicationCache = DecodingCache(applications)
         accountCache = DecodingCache(accounts)
         // Version 3's tables, opened only to be migrated from (opening creates a table).

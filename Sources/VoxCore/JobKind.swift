@@ -27,6 +27,8 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, ExpressibleByString
     /// Payload: the call id. Deletes the call's ElevenLabs conversation after retention removed
     /// its recording (applications with "delete the ElevenLabs conversation").
     public static let deleteConversation: JobKind = "delete-conversation"
+    /// Payload: "scheduled" or who asked. Takes a backup in a child process (see `BackupJob`).
+    public static let backup: JobKind = "backup"
 }
 
 /// Wakes the job runner when a commit made a job due, so it looks now instead of at its next

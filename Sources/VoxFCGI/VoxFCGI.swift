@@ -11,7 +11,11 @@ struct VoxFCGICommand: ParsableCommand {
         commandName: "voxfcgi",
         abstract: "Admin server for ElevenLabs voice agents on Voximplant numbers (a FastCGI worker behind nginx).",
         discussion: "Settings come from VOXFCGI_* environment variables; see the README.",
-        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self, VaultCommand.self, RoutesCommand.self])
+        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self, VaultCommand.self, BackupCommand.self,
+                      RoutesCommand.self])
+
+    /// Named in backup manifests.
+    static let version = "0.16"
 }
 
 /// What every subcommand opens: settings, the data folder, the database.

@@ -27,6 +27,8 @@ public final class ApplicationServices: Sendable {
     public let deployment: Deployment
     public let scenarioEvents: ScenarioEvents
     public let elevenLabsWebhooks: ElevenLabsWebhooks
+    public let backups: Backups
+    public let backupJob: BackupJob
     /// Where this server is reached from outside (webhook URLs in scenarios and on Setup).
     public let publicURL: String
     let archiver: RecordingArchiver
@@ -51,6 +53,9 @@ public final class ApplicationServices: Sendable {
         public var orphanTranscriptRetentionDays: Double = 7
         /// Audit entries older than this many days are deleted; 0 keeps them all.
         public var auditRetentionDays = 365
+        public var backupPolicy = BackupPolicy()
+        /// What takes one backup (the worker's own `backup create`; tests may name another).
+        public var backupCommand = ["/proc/self/exe", "backup", "create"]
 
         public init(storageDirectory: String, recordingPolicy: OutboundPolicy) {
             self.storageDirectory = storageDirectory
@@ -86,6 +91,9 @@ public final class ApplicationServices: Sendable {
         archiver = RecordingArchiver(database: database, stores: recordings, upstreams: upstreams, clock: clock)
         retention = RecordingRetention(database: database, stores: recordings, jobs: jobs, upstreams: upstreams, clock: clock)
         transcripts = TranscriptFetcher(database: database, upstreams: upstreams, clock: clock)
+        backups = Backups(database: database, vault: vault, stores: recordings, clock: clock)
+        backupJob = BackupJob(database: database, jobs: jobs, policy: configuration.backupPolicy, clock: clock,
+                              command: configuration.backupCommand)
         purges = Purges(database: database, throttle: throttle, jobs: jobs, clock: clock,
                         parkedJobDays: configuration.parkedJobRetentionDays,
                         orphanTranscriptDays: configuration.orphanTranscriptRetentionDays,
@@ -94,13 +102,14 @@ public final class ApplicationServices: Sendable {
 
     /// The handler of each job kind.
     public var jobHandlers: [JobKind: JobRunner.Handler] {
-        JobHandlers.all(transcripts: transcripts, archiver: archiver, retention: retention, sync: sync, jobs: jobs)
+        JobHandlers.all(transcripts: transcripts, archiver: archiver, retention: retention, sync: sync, jobs: jobs,
+                        backups: backupJob)
     }
 
     /// The housekeeping loop over these services (not started).
     public func housekeeping(_ schedule: Housekeeping.Schedule, database: Database, logger: Logger) -> Housekeeping {
         Housekeeping(retention: retention, purges: purges, sync: sync, maintenance: CallMaintenance(database: database, clock: clock),
-                     sessions: sessions, schedule: schedule, logger: logger)
+                     sessions: sessions, backups: backupJob, schedule: schedule, logger: logger)
     }
 
     /// Whether the database answers (the health check).

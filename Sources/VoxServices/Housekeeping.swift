@@ -6,7 +6,8 @@ import VoxCore
 
 /// Once a minute, on a thread of its own from `start` until `stop`: recordings past retention
 /// and the purges of what outsiders can make grow (every `sweepEvery`), a sync of each active
-/// account (every `syncEvery`), calls whose end event never came, expired sessions.
+/// account (every `syncEvery`), calls whose end event never came, expired sessions, and a
+/// backup when the schedule says one is due.
 public final class Housekeeping: @unchecked Sendable {
     public struct Schedule: Sendable {
         public var syncEvery: TimeInterval
@@ -26,6 +27,7 @@ public final class Housekeeping: @unchecked Sendable {
     let sync: CallSync
     let maintenance: CallMaintenance
     let sessions: Sessions
+    let backups: BackupJob?
     let schedule: Schedule
     let logger: Logger
     private let condition = NSCondition()
@@ -33,12 +35,13 @@ public final class Housekeeping: @unchecked Sendable {
     private var thread: JoinableThread?
 
     public init(retention: RecordingRetention, purges: Purges, sync: CallSync, maintenance: CallMaintenance, sessions: Sessions,
-                schedule: Schedule, logger: Logger) {
+                backups: BackupJob? = nil, schedule: Schedule, logger: Logger) {
         self.retention = retention
         self.purges = purges
         self.sync = sync
         self.maintenance = maintenance
         self.sessions = sessions
+        self.backups = backups
         self.schedule = schedule
         self.logger = logger
     }
@@ -63,6 +66,7 @@ public final class Housekeeping: @unchecked Sendable {
                     let closed = try maintenance.closeStale(timeout: schedule.staleCallAfter)
                     if closed > 0 { logger.notice("closed calls without an end event", metadata: ["count": .stringConvertible(closed)]) }
                     try sessions.purgeExpired()
+                    try backups?.enqueueIfDue()
                 } catch {
                     logger.error("housekeeping failed", metadata: ["error": .string(LogText.escape(String(describing: error), limit: 1024))])
                 }

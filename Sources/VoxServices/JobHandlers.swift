@@ -5,7 +5,7 @@ import VoxCore
 /// What each kind of job does. Handlers are idempotent: a job can run again after a crash.
 public enum JobHandlers {
     public static func all(transcripts: TranscriptFetcher, archiver: RecordingArchiver, retention: RecordingRetention,
-                           sync: CallSync, jobs: JobQueue) -> [JobKind: JobRunner.Handler] {
+                           sync: CallSync, jobs: JobQueue, backups: BackupJob) -> [JobKind: JobRunner.Handler] {
         [
             .fetchTranscript: { job in try transcripts.run(job) },
             .archiveRecording: { job in try archiver.run(job) },
@@ -18,6 +18,7 @@ public enum JobHandlers {
             .fetchSession: { job in try sync.fetchEnded(job) },
             .deleteVoximplantRecording: { job in try archiver.deleteVoximplantCopy(job) },
             .deleteConversation: { job in try retention.deleteConversation(job) },
+            .backup: { job in try backups.run(job) },
         ]
     }
 }

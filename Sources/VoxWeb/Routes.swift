@@ -79,6 +79,8 @@ public enum Routes {
         post("/team/:id/sessions/end", .admin, TeamPage.endSessions),
         get("/audit", .admin, AuditPage.show),
         get("/audit/export.csv", .admin, AuditPage.export),
+        get("/backups", .admin, BackupsPage.show),
+        post("/backups", .admin, BackupsPage.create),
         get("/jobs", .admin, JobsPage.show),
         post("/jobs/:id/retry", .admin, JobsPage.retry),
         post("/jobs/:id/discard", .admin, JobsPage.discard),

@@ -57,6 +57,8 @@ public struct Settings: Sendable {
     /// The LMDB map never grows past this: a full disk becomes a clear error on the write
     /// that hit the ceiling, not a dead worker.
     public var mapMaxMB: Int
+    /// When scheduled backups run and which are kept (VOXFCGI_BACKUP_*).
+    public var backupPolicy: BackupPolicy
 
     /// Reads every setting once. A value that is set but malformed or out of its range is an
     /// error naming the variable (`VOXFCGI_THREADS=abc` used to run 16 threads silently, and
@@ -94,6 +96,9 @@ public struct Settings: Sendable {
         orphanTranscriptRetentionDays = read.number("VOXFCGI_ORPHAN_TRANSCRIPT_RETENTION_DAYS", 7, 1...36_500)
         auditRetentionDays = Int(read.number("VOXFCGI_AUDIT_RETENTION_DAYS", 365, 0...36_500))
         mapMaxMB = read.integer("VOXFCGI_MAP_MAX_MB", 256 * 1024, 16...(1 << 30))
+        backupPolicy = BackupPolicy(everyHours: read.integer("VOXFCGI_BACKUP_EVERY_HOURS", 24, 0...(24 * 365)),
+                                    daily: read.integer("VOXFCGI_BACKUP_KEEP_DAILY", 7, 0...3650),
+                                    weekly: read.integer("VOXFCGI_BACKUP_KEEP_WEEKLY", 4, 0...520))
         if !read.problems.isEmpty { throw SettingsError(read.problems.joined(separator: "; ")) }
     }
 

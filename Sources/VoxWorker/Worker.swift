@@ -51,6 +51,7 @@ public final class Worker: Sendable {
         configuration.parkedJobRetentionDays = settings.parkedJobRetentionDays
         configuration.orphanTranscriptRetentionDays = settings.orphanTranscriptRetentionDays
         configuration.auditRetentionDays = settings.auditRetentionDays
+        configuration.backupPolicy = settings.backupPolicy
         services = try ApplicationServices(database: database, vault: Vault(keyring: keyring), configuration: configuration,
                                            hasher: overrides.hasher, clock: overrides.clock, logger: logger)
 

@@ -152,7 +152,7 @@ import VoxServices
         }
 
         for problem in S3Configuration.Problem.allCases { #expect(ru.strings["s3_problem_" + problem.rawValue] != nil, "\(problem)") }
-        let kinds: [JobKind] = [.fetchTranscript, .archiveRecording, .deleteRecording, .syncAccount, .fetchSession,
+        let kinds: [JobKind] = [.fetchTranscript, .archiveRecording, .deleteRecording, .syncAccount, .fetchSession, .backup,
                                 .deleteVoximplantRecording, .deleteConversation]
         for kind in kinds { #expect(ru.jobKind(kind.rawValue) != kind.rawValue, "\(kind)") }
         #expect(ru.jobKind("test-kind") == "test-kind")

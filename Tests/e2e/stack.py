@@ -53,6 +53,8 @@ class Stack:
             "VOXFCGI_SOCKET": str(self.socket),
             "VOXFCGI_THREADS": "4",
             "VOXFCGI_LOG_LEVEL": "info",
+            # No backup on schedule unless a test asks for one (test_backups.py).
+            "VOXFCGI_BACKUP_EVERY_HOURS": "0",
         })
         self.env.update({k: str(v) for k, v in settings.items()})
         self.worker = None
@@ -60,8 +62,8 @@ class Stack:
         self.worker_log = self.directory / "worker.log"
         self.nginx_log = self.directory / "nginx.log"
 
-    def cli(self, *args, input=None) -> str:
-        result = subprocess.run([BIN, *args], env=self.env, input=input, capture_output=True, text=True, timeout=60)
+    def cli(self, *args, input=None, env=None) -> str:
+        result = subprocess.run([BIN, *args], env=env or self.env, input=input, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"voxfcgi {' '.join(args)} failed: {result.stderr}")
         return result.stdout

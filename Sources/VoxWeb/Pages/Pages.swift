@@ -21,6 +21,7 @@ enum Pages {
         NavItem(href: "/team", label: "nav_team"),
         NavItem(href: "/audit", label: "nav_audit"),
         NavItem(href: "/jobs", label: "nav_jobs"),
+        NavItem(href: "/backups", label: "nav_backups"),
     ]
 
     /// A one-line message at the top of a page about what was just done: `kind` is "ok" or

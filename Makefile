@@ -48,6 +48,7 @@ bench: test-deps
 	python3 bench/upload_bench.py bench-results.json
 	python3 bench/jwt_bench.py bench-results.json
 	python3 bench/backup_bench.py bench-results.json
+	python3 bench/metrics_bench.py bench-results.json
 
 ## A living product for a first look: 20,000 demo calls for the first admin in ./data.
 demo: release

@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Thin module maps over Debian's -dev packages. Nothing above the Swift wrapper that
@@ -41,7 +43,7 @@ let package = Package(
         // file regions. It knows no vendor.
         .target(
             name: "HTTPTransport",
-            dependencies: ["CCurl", "Essentials", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CCurl", "Essentials", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
         ),
         // Voximplant's and ElevenLabs' APIs as typed clients over the transport.
         .target(name: "Integrations", dependencies: ["HTTPTransport", "CryptoPrimitives", "Essentials"]),
@@ -53,7 +55,7 @@ let package = Package(
         // The domain: no vendor, web or network code.
         .target(
             name: "VoxCore",
-            dependencies: ["KVStore", "CryptoPrimitives", "Threads", "Essentials", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KVStore", "CryptoPrimitives", "Threads", "Essentials", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
         ),
         // The work that is not HTTP: sync, ingest, transcripts, recordings, deployment, housekeeping.
         .target(
@@ -61,7 +63,7 @@ let package = Package(
             dependencies: [
                 "VoxCore", "KVStore", "Integrations", "ObjectStore", "HTTPTransport", "CryptoPrimitives", "Threads", "Essentials",
                 "Compression",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Router, CSRF, templates, pages: parse, call a service, render.
@@ -69,7 +71,7 @@ let package = Package(
             name: "VoxWeb",
             dependencies: [
                 "VoxServices", "VoxCore", "KVStore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "QRCode", "Essentials",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             resources: [.copy("Templates")]
@@ -78,8 +80,9 @@ let package = Package(
         .target(
             name: "VoxWorker",
             dependencies: [
-                "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "KVStore", "HTTPTransport",
-                .product(name: "Logging", package: "swift-log"),
+                "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "KVStore", "HTTPTransport", "Threads",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -88,6 +91,7 @@ let package = Package(
                 "VoxWorker", "VoxWeb", "VoxCore", "KVStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // `make bench`: the query and ingest benchmarks (server-side timings), and S3 uploads.

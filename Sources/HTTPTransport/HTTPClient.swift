@@ -1,6 +1,7 @@
 import Essentials
 import Foundation
 import Logging
+import Metrics
 
 /// Bytes of a file to send as a request body, streamed from disk.
 public struct FileRegion: Sendable, Equatable {
@@ -260,6 +261,8 @@ public final class HTTPClient: Sendable {
         // Transfer errors can quote the remote side (a redirect's Location).
         if let error { metadata["error"] = .string(LogText.escape(error, limit: 512)) }
         logger.warning("upstream request failed", metadata: metadata)
+        Counter(label: MetricName.upstreamErrors,
+                dimensions: [("service", configuration.service), ("status", status.map(String.init) ?? "transport")]).increment()
     }
 }
 

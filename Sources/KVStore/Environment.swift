@@ -16,6 +16,9 @@ import Foundation
 ///   so it must act only through its transaction and compute nothing it cannot repeat.
 /// - Never call `write` from inside `read`: the reader would hold the resize lock the writer
 ///   may need.
+/// See `Environment.Options.commitObserver`.
+public typealias CommitObserver = @Sendable (_ batchSize: Int, _ nanoseconds: UInt64) -> Void
+
 public final class Environment: @unchecked Sendable {
     public struct Options: Sendable {
         /// The initial map size. The map grows by doubling when a write hits MDB_MAP_FULL.
@@ -31,6 +34,9 @@ public final class Environment: @unchecked Sendable {
         public var durable = true
         /// How many queued write closures at most share one commit.
         public var maxBatch = 256
+        /// Told of every group commit: how many closures it held and how long it took (all
+        /// attempts, fsync included), on the writer thread. For metrics; KVStore knows none.
+        public var commitObserver: CommitObserver?
 
         public init() {}
     }
@@ -66,7 +72,7 @@ public final class Environment: @unchecked Sendable {
         self.env = env
         self.staleReadersCleared = Int(dead)
         self.maxMapSize = max(options.maxMapSize, options.mapSize)
-        self.writer = Writer(maxBatch: options.maxBatch)
+        self.writer = Writer(maxBatch: options.maxBatch, observer: options.commitObserver)
         writer.start(environment: self)
     }
 

@@ -38,7 +38,12 @@ final class Writer: @unchecked Sendable {
     private let maxBatch: Int
     private var thread: Thread?
 
-    init(maxBatch: Int) { self.maxBatch = max(1, maxBatch) }
+    private let observer: CommitObserver?
+
+    init(maxBatch: Int, observer: CommitObserver? = nil) {
+        self.maxBatch = max(1, maxBatch)
+        self.observer = observer
+    }
 
     func start(environment: Environment) {
         // The thread holds the environment weakly, so dropping the last reference closes it.
@@ -84,6 +89,8 @@ final class Writer: @unchecked Sendable {
     }
 
     private func run(_ batch: [WriteRequest], in environment: Environment) {
+        let started = observer == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        defer { observer?(batch.count, DispatchTime.now().uptimeNanoseconds - started) }
         var growths = 0
         while true {
             do {

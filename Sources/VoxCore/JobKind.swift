@@ -29,6 +29,10 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, ExpressibleByString
     public static let deleteConversation: JobKind = "delete-conversation"
     /// Payload: "scheduled" or who asked. Takes a backup in a child process (see `BackupJob`).
     public static let backup: JobKind = "backup"
+
+    /// Each of the above, for what lists them all (metrics show a zero for an empty queue).
+    public static let all: [JobKind] = [.fetchTranscript, .archiveRecording, .deleteRecording, .syncAccount, .fetchSession,
+                                        .deleteVoximplantRecording, .deleteConversation, .backup]
 }
 
 /// Wakes the job runner when a commit made a job due, so it looks now instead of at its next

@@ -1,6 +1,7 @@
 import Essentials
 import Foundation
 import Logging
+import Metrics
 import Threads
 
 /// Background threads that claim due jobs and run their handlers.
@@ -139,9 +140,11 @@ public final class JobRunner: @unchecked Sendable {
             case let .later(delay): try queue.later(job, delay: delay)
             }
         } catch let failure as PermanentFailure {
+            JobRunner.countFailure(job, permanent: true)
             logger.error("job parked", metadata: metadata(job, failure.reason))
             try? queue.park(job, error: failure.reason)
         } catch {
+            JobRunner.countFailure(job, permanent: job.attempts >= queue.maxAttempts)
             let reason = String(describing: error)
             if job.attempts >= queue.maxAttempts {
                 logger.error("job parked after its last attempt", metadata: metadata(job, reason))
@@ -176,5 +179,16 @@ public final class JobRunner: @unchecked Sendable {
             condition.lock()
         }
         condition.unlock()
+    }
+}
+
+extension JobRunner {
+    /// A failed attempt, by kind (one of ours, else "other": a stored kind is not a label).
+    static func countFailure(_ job: Job, permanent: Bool) {
+        let kind = JobKind.all.contains(JobKind(rawValue: job.kind)) ? job.kind : "other"
+        Counter(label: MetricName.jobFailures, dimensions: [("kind", kind), ("permanent", String(permanent))]).increment()
+        if kind == JobKind.archiveRecording.rawValue {
+            Counter(label: MetricName.recordings, dimensions: [("outcome", "failed")]).increment()
+        }
     }
 }

@@ -26,10 +26,13 @@ struct BackupCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Take a backup now, while the worker runs, into the recordings store (then prune by the policy).")
         @Flag(help: "Do not prune older backups afterwards.") var noPrune = false
+        @Flag(help: "Run at normal priority (by default a backup runs at nice 10, behind the worker).") var notNice = false
 
         func run() throws {
             // A store that stops reading must not kill us with SIGPIPE: the copy sees EPIPE.
             signal(SIGPIPE, SIG_IGN)
+            // Background work: compressing takes a whole core, which webhooks need more.
+            if !notNice { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
             let runtime = try Runtime()
             let backups = try BackupCommand.backups(runtime)
             let manifest = try backups.create()

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import KVStore
 import Logging
+import Metrics
+import Prometheus
+import Essentials
 import VoxCore
 import VoxWorker
 
@@ -62,10 +65,23 @@ struct Serve: ParsableCommand {
     /// The worker (and with it the database) goes only as this returns: the process's exit,
     /// which runs libcrypto's clean-up, finds no thread of ours running.
     private func serve(_ settings: Settings, logger: Logger, until stop: DispatchSemaphore) throws {
-        let worker = try Worker(settings: settings, logger: logger)
+        let worker = try Worker(settings: settings, logger: logger, metrics: settings.metricsEnabled ? Self.bootstrapMetrics() : nil)
         try worker.start()
         stop.wait()
         if let stillRunning = worker.stop(gracePeriod: 30) { Self.abandon(stillRunning, logger) }
+    }
+
+    /// swift-metrics, once for the process, into a Prometheus registry: the worker's counters
+    /// and histograms land there, and the scrape reads it. Buckets for our own histograms:
+    /// commit batches are 1 to `maxBatch` closures; latencies from 0.1 ms to 10 s.
+    private static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[MetricName.commitBatch] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+        factory.defaultDurationHistogramBuckets = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
+            .map { Duration.nanoseconds(Int64($0 * 1e9)) }
+        MetricsSystem.bootstrap(factory)
+        return registry
     }
 
     /// Something still runs past the grace period: end the process at once, with no

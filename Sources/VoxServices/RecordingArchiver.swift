@@ -1,5 +1,7 @@
 import CryptoPrimitives
+import Essentials
 import Foundation
+import Metrics
 import HTTPTransport
 import Integrations
 import KVStore
@@ -93,6 +95,7 @@ public struct RecordingArchiver: Sendable {
                                                             jobs: JobQueue(database: database, clock: clock), in: txn)
             }
         }
+        Counter(label: MetricName.recordings, dimensions: [("outcome", "archived")]).increment()
         return .done
     }
 

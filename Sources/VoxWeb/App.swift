@@ -4,6 +4,7 @@ import FastCGI
 import Foundation
 import KVStore
 import Logging
+import Metrics
 import VoxCore
 import VoxServices
 
@@ -16,11 +17,14 @@ public struct Site: Sendable {
     let csrf: CSRF
     /// One CSV export per user at a time.
     let exports = ExclusiveSlots()
+    /// `/metrics` through nginx, when a token is set (see `MetricsRoute`).
+    let metrics: MetricsExposition?
 
-    public init(services: ApplicationServices, templates: Templates, csrf: CSRF) {
+    public init(services: ApplicationServices, templates: Templates, csrf: CSRF, metrics: MetricsExposition? = nil) {
         self.services = services
         self.templates = templates
         self.csrf = csrf
+        self.metrics = metrics
     }
 
     public subscript<T>(dynamicMember path: KeyPath<ApplicationServices, T>) -> T { services[keyPath: path] }
@@ -74,10 +78,17 @@ public final class App: Sendable {
         let method = request.method, path = request.path
         // A later response (a webhook's, after its commit) gets its header and its log line
         // when it comes, so the duration covers the wait.
-        return respond(to: request, requestID: requestID).amended { response in
+        var route = "unmatched"
+        return respond(to: request, requestID: requestID, route: &route).amended { [route] response in
             response.addHeader("X-Request-Id", requestID)
+            let nanoseconds = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+            // Labels from our own route table and status codes only: nothing a client typed.
+            let verb = ["GET", "POST", "HEAD"].contains(method) ? method : "other"
+            Counter(label: MetricName.httpRequests,
+                    dimensions: [("route", route), ("method", verb), ("status", String(response.status.rawValue))]).increment()
+            Metrics.Timer(label: MetricName.httpDuration, dimensions: [("route", route)]).recordNanoseconds(Int64(nanoseconds))
             guard logger.logLevel <= .info else { return }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000
+            let elapsed = Double(nanoseconds) / 1_000_000
             // The path only: query strings can carry things that do not belong in a log.
             logger.forRequest(requestID).info("request", metadata: [
                 "method": .string(LogText.escape(method, limit: 16)), "path": .string(LogText.escape(path)),
@@ -87,13 +98,13 @@ public final class App: Sendable {
         }
     }
 
-    private func respond(to request: Request, requestID: String) -> Response {
+    private func respond(to request: Request, requestID: String, route: inout String) -> Response {
         let wantsJSON = request.path.hasPrefix("/api/")
         var context = RequestContext(requestID: requestID, logger: logger)
         context.catalog = .of(Language.resolve(profile: nil, acceptLanguage: request.headers["accept-language"]))
         do {
             let match = router.match(method: request.method, path: request.path)
-            guard case let .found(access, handler, parameters) = match else {
+            guard case let .found(access, handler, parameters, pattern) = match else {
                 if case let .methodNotAllowed(allowed) = match {
                     var error = HTTPError(.methodNotAllowed, context.catalog("error_method_not_allowed", ["method": LogText.escape(request.method, limit: 16)]))
                     error.headers = [("Allow", allowed.joined(separator: ", "))]
@@ -102,6 +113,7 @@ public final class App: Sendable {
                 throw HTTPError(.notFound, context.catalog("error_no_page"))
             }
             context.parameters = parameters
+            route = pattern
             if access != .webhook {
                 try authenticate(request, access: access, into: &context)
             }

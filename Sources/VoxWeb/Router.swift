@@ -46,6 +46,7 @@ public struct Router: Sendable {
         let segments: [Segment]
         let access: Access
         let handler: Handler
+        let pattern: String
     }
 
     enum Segment: Equatable, Sendable {
@@ -54,7 +55,8 @@ public struct Router: Sendable {
     }
 
     public enum Match {
-        case found(access: Access, handler: Handler, parameters: [String: String])
+        /// `pattern` as registered (`/calls/:id`): what metrics label a request with.
+        case found(access: Access, handler: Handler, parameters: [String: String], pattern: String)
         case methodNotAllowed(allowed: [String])
         case notFound
     }
@@ -67,7 +69,7 @@ public struct Router: Sendable {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
         }
-        routes.append(Route(method: method, segments: segments, access: access, handler: handler))
+        routes.append(Route(method: method, segments: segments, access: access, handler: handler, pattern: pattern))
     }
 
     public mutating func get(_ pattern: String, access: Access = .operator, _ handler: @escaping Handler) {
@@ -95,7 +97,7 @@ public struct Router: Sendable {
                 best = (route, parameters)
             }
         }
-        if let best { return .found(access: best.route.access, handler: best.route.handler, parameters: best.parameters) }
+        if let best { return .found(access: best.route.access, handler: best.route.handler, parameters: best.parameters, pattern: best.route.pattern) }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 

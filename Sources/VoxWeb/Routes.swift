@@ -79,6 +79,7 @@ public enum Routes {
         post("/team/:id/sessions/end", .admin, TeamPage.endSessions),
         get("/audit", .admin, AuditPage.show),
         get("/audit/export.csv", .admin, AuditPage.export),
+        get("/metrics", .webhook, MetricsRoute.serve),
         get("/backups", .admin, BackupsPage.show),
         post("/backups", .admin, BackupsPage.create),
         get("/jobs", .admin, JobsPage.show),

@@ -59,6 +59,11 @@ public struct Settings: Sendable {
     public var mapMaxMB: Int
     /// When scheduled backups run and which are kept (VOXFCGI_BACKUP_*).
     public var backupPolicy: BackupPolicy
+    /// Metrics on or off (VOXFCGI_METRICS); where the Prometheus listener is (empty: none);
+    /// the bearer token that opens `/metrics` through nginx (empty: that route is a 404).
+    public var metricsEnabled: Bool
+    public var metricsListen: String
+    public var metricsToken: String
 
     /// Reads every setting once. A value that is set but malformed or out of its range is an
     /// error naming the variable (`VOXFCGI_THREADS=abc` used to run 16 threads silently, and
@@ -96,10 +101,22 @@ public struct Settings: Sendable {
         orphanTranscriptRetentionDays = read.number("VOXFCGI_ORPHAN_TRANSCRIPT_RETENTION_DAYS", 7, 1...36_500)
         auditRetentionDays = Int(read.number("VOXFCGI_AUDIT_RETENTION_DAYS", 365, 0...36_500))
         mapMaxMB = read.integer("VOXFCGI_MAP_MAX_MB", 256 * 1024, 16...(1 << 30))
+        metricsEnabled = read.choice("VOXFCGI_METRICS", "on", ["on", "off"]) == "on"
+        metricsListen = read.text("VOXFCGI_METRICS_LISTEN", "127.0.0.1:9464")
+        metricsToken = read.text("VOXFCGI_METRICS_TOKEN", "")
+        if !metricsListen.isEmpty && !Settings.isIPv4AndPort(metricsListen) {
+            read.problems.append("VOXFCGI_METRICS_LISTEN=\(metricsListen.prefix(40)) is not IPv4:port (e.g. 127.0.0.1:9464)")
+        }
         backupPolicy = BackupPolicy(everyHours: read.integer("VOXFCGI_BACKUP_EVERY_HOURS", 24, 0...(24 * 365)),
                                     daily: read.integer("VOXFCGI_BACKUP_KEEP_DAILY", 7, 0...3650),
                                     weekly: read.integer("VOXFCGI_BACKUP_KEEP_WEEKLY", 4, 0...520))
         if !read.problems.isEmpty { throw SettingsError(read.problems.joined(separator: "; ")) }
+    }
+
+    static func isIPv4AndPort(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        var address = in_addr()
+        return parts.count == 2 && UInt16(parts[1]) != nil && inet_pton(AF_INET, String(parts[0]), &address) == 1
     }
 
     /// The policy of recording downloads these settings describe; a malformed allow-list is an

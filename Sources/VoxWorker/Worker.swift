@@ -1,7 +1,10 @@
+import Essentials
 import FastCGI
 import Foundation
 import KVStore
 import Logging
+import Metrics
+import Prometheus
 import VoxCore
 import VoxServices
 import VoxWeb
@@ -32,7 +35,14 @@ public final class Worker: Sendable {
         public init() {}
     }
 
-    public init(settings: Settings, logger: Logger, overrides: Overrides = Overrides()) throws {
+    /// The Prometheus listener, when metrics are on and `VOXFCGI_METRICS_LISTEN` names one.
+    let metricsEndpoint: MetricsEndpoint?
+    public var metricsPort: UInt16? { metricsEndpoint?.port }
+
+    /// `metrics`: the registry the process bootstrapped swift-metrics with (`voxfcgi serve`
+    /// does, once per process), or nil when metrics are off.
+    public init(settings: Settings, logger: Logger, overrides: Overrides = Overrides(),
+                metrics: PrometheusCollectorRegistry? = nil) throws {
         self.settings = settings
         self.logger = logger
         database = try settings.openDatabase()
@@ -61,8 +71,27 @@ public final class Worker: Sendable {
                                   staleCallAfter: settings.liveCallTimeoutMinutes * 60),
             database: database, logger: logger)
 
+        var exposition: MetricsExposition?
+        var endpoint: MetricsEndpoint?
+        if let metrics {
+            let gauges = MetricsGauges(database: database, clock: overrides.clock)
+            let render: @Sendable () -> [UInt8] = {
+                do { try gauges.update() } catch { logger.warning("metrics gauges failed", metadata: ["error": "\(error)"]) }
+                return metrics.emitToBuffer()
+            }
+            exposition = MetricsExposition(token: settings.metricsToken, render: render)
+            if !settings.metricsListen.isEmpty {
+                // A port that is taken costs the scrape, not the site: said loudly, then served without it.
+                do {
+                    endpoint = try MetricsEndpoint(address: settings.metricsListen, logger: logger, render: render)
+                } catch {
+                    logger.critical("no metrics listener", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        metricsEndpoint = endpoint
         let site = Site(services: services, templates: try Templates(directory: settings.templateDirectory),
-                        csrf: CSRF(key: keyring.derive("csrf")))
+                        csrf: CSRF(key: keyring.derive("csrf")), metrics: exposition)
         let app = App(site: site, logger: logger)
         self.app = app
         var server = FastCGIServer.Configuration()
@@ -84,7 +113,9 @@ public final class Worker: Sendable {
         try FileManager.default.createDirectory(
             atPath: (settings.socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try server.start()
+        try metricsEndpoint?.start()
         logger.info("listening", metadata: [
+            "metrics": .string(metricsEndpoint.map { "\(settings.metricsListen.split(separator: ":").first ?? ""):\($0.port)" } ?? "-"),
             "socket": .string(settings.socketPath), "tcp": .string(settings.tcpAddress ?? "-"),
             "threads": .stringConvertible(settings.threads), "data": .string(settings.dataDirectory),
         ])
@@ -97,6 +128,7 @@ public final class Worker: Sendable {
     public func stop(gracePeriod: TimeInterval = 30) -> String? {
         logger.info("stopping: finishing requests in flight", metadata: ["in_flight": .stringConvertible(server.requestsInFlight)])
         guard server.stop(gracePeriod: gracePeriod) else { return "requests still running after \(Int(gracePeriod)) s" }
+        metricsEndpoint?.stop()
         housekeeping.stop()
         guard runner.stop(gracePeriod: gracePeriod) else { return "a job still running after \(Int(gracePeriod)) s" }
         return nil
@@ -111,6 +143,11 @@ extension Settings {
         var options = Environment.Options()
         options.mapSize = mapSizeMB << 20
         options.maxMapSize = mapMaxMB << 20
+        // Without a bootstrapped metrics system these go to swift-metrics' no-op handlers.
+        options.commitObserver = { batch, nanoseconds in
+            Recorder(label: MetricName.commitBatch).record(batch)
+            Metrics.Timer(label: MetricName.commitDuration).recordNanoseconds(Int64(nanoseconds))
+        }
         return try Database(path: lmdbDirectory, options: options)
     }
 

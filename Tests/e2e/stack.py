@@ -55,6 +55,8 @@ class Stack:
             "VOXFCGI_LOG_LEVEL": "info",
             # No backup on schedule unless a test asks for one (test_backups.py).
             "VOXFCGI_BACKUP_EVERY_HOURS": "0",
+            # Each stack its own metrics port (the default, 9464, is one per machine).
+            "VOXFCGI_METRICS_LISTEN": f"127.0.0.1:{free_port()}",
         })
         self.env.update({k: str(v) for k, v in settings.items()})
         self.worker = None

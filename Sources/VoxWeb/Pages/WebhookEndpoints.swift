@@ -5,6 +5,7 @@ import Foundation
 import Integrations
 import VoxCore
 import VoxServices
+import Metrics
 
 /// `POST /api/webhook/voximplant`: events from the generated scenarios, authenticated as
 /// `ScenarioEvents` says. Any failure to authenticate is a bare 401. The answer is 2xx only
@@ -14,11 +15,23 @@ enum WebhookEndpoints {
     private static let okBody = Array(#"{"ok":true}"#.utf8)
 
     static func voximplant(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        var type = "unknown"
+        do {
+            return try voximplant(request, context, site, type: &type)
+        } catch {
+            WebhookMetrics.count("voximplant", type, WebhookMetrics.outcome(of: error))
+            throw error
+        }
+    }
+
+    private static func voximplant(_ request: Request, _ context: RequestContext, _ site: Site, type: inout String) throws -> Response {
         guard request.contentType == "application/json" else {
             throw HTTPError(.unsupportedMediaType, "send application/json")
         }
         let event: ScenarioEvent
         do { event = try ScenarioEvent(json: request.body) } catch { throw HTTPError(.badRequest, "malformed JSON: \(error)") }
+        type = event.type.rawValue
+        let kind = type
         let credentials = ScenarioEvents.Credentials(signature: request.headers["x-vox-signature"],
                                                      timestamp: request.headers["x-vox-timestamp"],
                                                      authorization: request.headers["authorization"])
@@ -31,6 +44,7 @@ enum WebhookEndpoints {
         let requestID = context.requestID
         let logger = context.logger
         site.scenarioEvents.apply(event) { result in
+            WebhookMetrics.count("voximplant", kind, { if case .success = result { "accepted" } else { "failed" } }())
             switch result {
             case .success:
                 // No internal id goes back: an event's sender learns nothing about our records.
@@ -70,6 +84,18 @@ enum ElevenLabsWebhook {
     }
 
     static func receive(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
+        var type = "unknown"
+        do {
+            let response = try receive(request, context, site, type: &type)
+            WebhookMetrics.count("elevenlabs", type, "accepted")
+            return response
+        } catch {
+            WebhookMetrics.count("elevenlabs", type, WebhookMetrics.outcome(of: error))
+            throw error
+        }
+    }
+
+    private static func receive(_ request: Request, _ context: RequestContext, _ site: Site, type: inout String) throws -> Response {
         let webhooks = site.elevenLabsWebhooks
         guard let key = try webhooks.authenticate(token: Substring(try context.parameter("token")),
                                                   signature: request.headers["elevenlabs-signature"], body: request.body)
@@ -81,6 +107,7 @@ enum ElevenLabsWebhook {
         } catch {
             throw HTTPError(.badRequest, "malformed JSON: expected {\"type\": …, \"data\": {…}}")
         }
+        type = WebhookMetrics.elevenLabsTypes.contains(envelope.type) ? envelope.type : "other"
         switch envelope.type {
         case "post_call_transcription":
             let conversation: ElevenLabsConversation
@@ -122,5 +149,21 @@ enum ElevenLabsWebhook {
             enum CodingKeys: String, CodingKey { case conversationID = "conversation_id" }
         }
         let data: Data
+    }
+}
+
+/// Webhook events by source, type and outcome. The type label is one of ours (an unknown
+/// one is "other"), never what a sender wrote.
+enum WebhookMetrics {
+    static let elevenLabsTypes: Set<String> = ["post_call_transcription", "post_call_audio", "call_initiation_failure"]
+
+    static func count(_ source: String, _ type: String, _ outcome: String) {
+        Counter(label: MetricName.webhookEvents, dimensions: [("source", source), ("type", type), ("outcome", outcome)]).increment()
+    }
+
+    static func outcome(of error: Error) -> String {
+        guard let error = error as? any HTTPResponseError else { return "failed" }
+        if error.status == .unauthorized { return "unauthorized" }
+        return error.status.rawValue < 500 ? "malformed" : "failed"
     }
 }

@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "VoxFCGI",
             dependencies: [
-                "VoxWorker", "VoxWeb", "VoxCore", "KVStore",
+                "VoxWorker", "VoxWeb", "VoxCore", "KVStore", "HTTPTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),

@@ -11,8 +11,9 @@ import KVStore
 /// - 2: the recording names its store (version 1 recordings are on local disk).
 /// - 3: the cost's breakdown, at the end.
 /// - 4: the recording note, at the end.
+/// - 5: where the call was seen (`CallSources`), one byte at the end.
 public enum CallCodec: ValueCodec {
-    static let version: UInt8 = 4
+    static let version: UInt8 = 5
 
     public static func encode(_ call: Call) -> [UInt8] {
         var b: [UInt8] = []
@@ -55,13 +56,14 @@ public enum CallCodec: ValueCodec {
             b.appendBigEndian(split.otherMicros)
         }
         b.appendOptionalString(call.recordingNote)
+        b.append(call.sources.rawValue)
         return b
     }
 
     public static func decode(_ raw: UnsafeRawBufferPointer) throws -> Call {
         var r = ByteReader(raw)
         let layout = try r.readBigEndian(UInt8.self)
-        guard (1...4).contains(layout) else { throw CodecError.truncated(needed: 1, available: 0) }
+        guard (1...5).contains(layout) else { throw CodecError.truncated(needed: 1, available: 0) }
         let id = try r.readBigEndian(UInt64.self)
         let owner = try r.readBigEndian(UInt64.self)
         let account = try r.readBigEndian(UInt64.self)
@@ -99,12 +101,15 @@ public enum CallCodec: ValueCodec {
                                   otherMicros: try r.readBigEndian(Int64.self))
         }
         let note = layout >= 4 ? try r.readOptionalString() : nil
-        return Call(
+        let sources = layout >= 5 ? CallSources(rawValue: try r.readBigEndian(UInt8.self)) : []
+        var call = Call(
             id: id, ownerUserID: owner, accountID: account, applicationID: application, voximplantSessionID: session,
             conversationID: conversation, direction: direction, fromNumber: from, toNumber: to, startedAt: started,
             endedAt: ended, durationSeconds: duration, cost: cost, status: status, finishReason: finishReason,
             recordingURL: recordingURL, recording: recording, hasTranscript: hasTranscript, costBreakdown: split,
             recordingNote: note)
+        call.sources = sources
+        return call
     }
 
     /// Whole microseconds, so that a decoded call equals the one encoded (upserts compare).

@@ -52,6 +52,7 @@ public struct CallStore: Sendable {
             call.hasTranscript = call.hasTranscript || existing.hasTranscript
             call.costBreakdown = call.costBreakdown ?? existing.costBreakdown
             call.recordingNote = call.recordingNote ?? existing.recordingNote
+            call.sources.formUnion(existing.sources)
             if call == existing { return .unchanged(existing.id) }
             try replace(existing, with: call, in: txn)
             return .updated(existing.id)

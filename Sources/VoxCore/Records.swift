@@ -192,6 +192,9 @@ public struct Call: Codable, Sendable, Equatable {
     /// Why the archived recording is not Voximplant's, or why there is none: shown on the call
     /// page (e.g. Voximplant refused a secure-storage download, ElevenLabs' audio was kept).
     public var recordingNote: String?
+    /// Where this call was seen: a scenario's webhook events, Voximplant's call history, or
+    /// both. Reconciliation reads it (empty for calls stored before version 5 of the codec).
+    public var sources: CallSources = []
 
     public init(
         id: UInt64 = 0, ownerUserID: UInt64, accountID: UInt64, applicationID: UInt64, voximplantSessionID: UInt64,
@@ -225,6 +228,13 @@ public struct Call: Codable, Sendable, Equatable {
     public var fromDigits: String { PhoneNumber.digits(fromNumber) }
     public var toDigits: String { PhoneNumber.digits(toNumber) }
     public var startMicros: UInt64 { Time.micros(startedAt) }
+}
+
+public struct CallSources: OptionSet, Sendable, Hashable, Codable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let webhook = CallSources(rawValue: 1)
+    public static let history = CallSources(rawValue: 2)
 }
 
 /// A call's cost by what it was for, in micros of the call's currency: the call legs

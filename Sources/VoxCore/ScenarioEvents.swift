@@ -131,6 +131,7 @@ public struct ScenarioEventIngest: Sendable {
             ownerUserID: account.ownerUserID, accountID: account.id, applicationID: application.id,
             voximplantSessionID: event.sessionID, direction: .inbound, fromNumber: "", toNumber: application.phoneNumber,
             startedAt: sentAt, status: .inProgress)
+        call.sources.insert(.webhook)
         switch event.type {
         case .callStarted:
             call.startedAt = sentAt

@@ -14,7 +14,7 @@ struct VoxFCGICommand: ParsableCommand {
         commandName: "voxfcgi",
         abstract: "Admin server for ElevenLabs voice agents on Voximplant numbers (a FastCGI worker behind nginx).",
         discussion: "Settings come from VOXFCGI_* environment variables; see the README.",
-        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self, VaultCommand.self, BackupCommand.self,
+        subcommands: [Serve.self, UserCommand.self, FirstAdmin.self, SeedDemo.self, VaultCommand.self, BackupCommand.self, DoctorCommand.self,
                       RoutesCommand.self])
 
     /// Named in backup manifests.

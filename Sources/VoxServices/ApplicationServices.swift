@@ -29,6 +29,10 @@ public final class ApplicationServices: Sendable {
     public let elevenLabsWebhooks: ElevenLabsWebhooks
     public let backups: Backups
     public let backupJob: BackupJob
+    /// The last webhook events per application (this process's, in memory).
+    public let webhookEvents = WebhookEventLog()
+    /// How often each account is synced (for "next run" on the Health page).
+    public let syncInterval: TimeInterval
     /// Where this server is reached from outside (webhook URLs in scenarios and on Setup).
     public let publicURL: String
     let archiver: RecordingArchiver
@@ -54,6 +58,7 @@ public final class ApplicationServices: Sendable {
         /// Audit entries older than this many days are deleted; 0 keeps them all.
         public var auditRetentionDays = 365
         public var backupPolicy = BackupPolicy()
+        public var syncInterval: TimeInterval = 300
         /// What takes one backup (the worker's own `backup create`; tests may name another).
         public var backupCommand = ["/proc/self/exe", "backup", "create"]
 
@@ -92,6 +97,7 @@ public final class ApplicationServices: Sendable {
         retention = RecordingRetention(database: database, stores: recordings, jobs: jobs, upstreams: upstreams, clock: clock)
         transcripts = TranscriptFetcher(database: database, upstreams: upstreams, clock: clock)
         backups = Backups(database: database, vault: vault, stores: recordings, clock: clock)
+        syncInterval = configuration.syncInterval
         backupJob = BackupJob(database: database, jobs: jobs, policy: configuration.backupPolicy, clock: clock,
                               command: configuration.backupCommand)
         purges = Purges(database: database, throttle: throttle, jobs: jobs, clock: clock,

@@ -93,6 +93,11 @@ public struct CallSync: Sendable {
             }
             state.running = false
             state.finishedAt = clock.now()
+            // Both sides should have every call that started before the checkpoint by more
+            // than a webhook's or the history's usual delay.
+            if let checkpoint = state.checkpoint, checkpoint - CallSync.settle > from {
+                state.reconciliation = try reconcile(account: account, from: from, to: checkpoint - CallSync.settle)
+            }
             try save(state, accountID)
         } catch {
             state.running = false
@@ -101,6 +106,41 @@ public struct CallSync: Sendable {
             try? save(state, accountID)
             throw error
         }
+    }
+
+    /// How long after a call's start both its webhook events and its history entry are expected.
+    static let settle: TimeInterval = 10 * 60
+    /// At most this many calls are compared per sync (a first sync's 30-day backfill is long).
+    static let reconcileLimit = 200_000
+
+    /// Compares, for calls of `account` that started in [from, to): which came by webhook and
+    /// which the history listed (`Call.sources`). Calls stored before sources were recorded
+    /// (sources empty) are left out.
+    func reconcile(account: Account, from: Date, to: Date) throws -> Reconciliation {
+        var result = Reconciliation(windowStart: from, windowEnd: to)
+        try database.environment.read { txn in
+            var seen = 0
+            try database.walkCallIndex(txn, scope: account.ownerUserID, facet: Facet.date,
+                                       from: (Time.micros(from), 0), below: (Time.micros(to), 0), direction: .backward) { callID, _ in
+                seen += 1
+                guard seen <= CallSync.reconcileLimit else { return false }
+                guard let call = try database.calls.get(txn, callID), call.accountID == account.id, !call.sources.isEmpty else { return true }
+                // A call still in progress is not in the history yet, whatever its start.
+                if !call.sources.contains(.history), call.status != .inProgress {
+                    result.webhookOnly += 1
+                    if result.webhookOnlyCalls.count < Reconciliation.examples { result.webhookOnlyCalls.append(callID) }
+                } else if !call.sources.contains(.webhook) && call.sources.contains(.history) {
+                    result.historyOnly += 1
+                    if call.applicationID == 0 { result.unlinked += 1 }
+                    if result.historyOnlyCalls.count < Reconciliation.examples { result.historyOnlyCalls.append(callID) }
+                } else {
+                    return true
+                }
+                result.newestMismatch = max(result.newestMismatch ?? call.startedAt, call.startedAt)
+                return true
+            }
+        }
+        return result
     }
 
     /// Fetches the sessions with these ids (right after a call ends, so its cost, talk time and
@@ -247,7 +287,7 @@ public struct CallSync: Sendable {
         guard let total = split.totalMicros,
               let duration = (leg?.duration ?? session.duration ?? FlexibleNumber(0)).integer(in: 0...(7 * 86_400)) else { return nil }
         let cost = Money(micros: total, currency: account.currency)
-        return Call(
+        var call = Call(
             ownerUserID: account.ownerUserID, accountID: account.id,
             applicationID: session.applicationID.flatMap { applications[$0] } ?? 0,
             voximplantSessionID: session.callSessionHistoryID, direction: incoming ? .inbound : .outbound,
@@ -255,5 +295,7 @@ public struct CallSync: Sendable {
             endedAt: started + Double(duration), durationSeconds: duration,
             cost: cost, status: status, finishReason: session.finishReason,
             recordingURL: session.records?.first?.recordURL ?? leg?.recordURL, costBreakdown: split)
+        call.sources = .history
+        return call
     }
 }

@@ -80,6 +80,7 @@ public enum Routes {
         get("/audit", .admin, AuditPage.show),
         get("/audit/export.csv", .admin, AuditPage.export),
         get("/metrics", .webhook, MetricsRoute.serve),
+        get("/health", .operator, HealthPage.show),
         get("/backups", .admin, BackupsPage.show),
         post("/backups", .admin, BackupsPage.create),
         get("/jobs", .admin, JobsPage.show),

@@ -62,6 +62,7 @@ public final class Worker: Sendable {
         configuration.orphanTranscriptRetentionDays = settings.orphanTranscriptRetentionDays
         configuration.auditRetentionDays = settings.auditRetentionDays
         configuration.backupPolicy = settings.backupPolicy
+        configuration.syncInterval = settings.syncMinutes * 60
         services = try ApplicationServices(database: database, vault: Vault(keyring: keyring), configuration: configuration,
                                            hasher: overrides.hasher, clock: overrides.clock, logger: logger)
 

@@ -17,6 +17,9 @@ import Testing
                         hasTranscript: true,
                         costBreakdown: CostBreakdown(telephonyMicros: 1_900_000, recordingMicros: 100_000, otherMicros: -7),
                         recordingNote: "Voximplant refused the download; this is ElevenLabs’ audio")
+        var seen = full
+        seen.sources = [.webhook, .history]
+        #expect(try codecRoundTrip(seen).sources == [.webhook, .history])
         #expect(try codecRoundTrip(full) == full)
         // What upserts compare with: the stored form without a codec round trip.
         #expect(try full.roundTripped() == codecRoundTrip(full))
@@ -32,6 +35,13 @@ import Testing
                         recording: RecordingRef(store: "local", key: "k.mp3", size: 3, contentType: "audio/mpeg", sha256: "cd"),
                         hasTranscript: true)
         var bytes = CallCodec.encode(call)
+        // Version 4 is version 5 without the sources byte at the end: it reads as seen nowhere.
+        var webhook = call
+        webhook.sources = .webhook
+        #expect(CallCodec.encode(webhook).last == CallSources.webhook.rawValue)
+        bytes.removeLast()
+        bytes[0] = 4
+        #expect(try bytes.withUnsafeBytes { try CallCodec.decode($0) } == call)
         // Version 3 is version 4 without the recording note's flag (0: none) at the end.
         #expect(bytes.last == 0)
         bytes.removeLast()

@@ -90,7 +90,7 @@ import VoxServices
         #expect(calls.contains("История звонков") && calls.contains("1 звонок") && calls.contains("отвечен"))
         harness.cookies = [:]
         harness.login()
-        for path in ["/team", "/audit", "/setup", "/setup/storage", "/setup/accounts/10", "/applications", "/jobs"] {
+        for path in ["/team", "/audit", "/setup", "/setup/storage", "/setup/accounts/10", "/applications", "/jobs", "/health", "/backups"] {
             let html = harness.body(harness.get(path))
             #expect(!html.contains("⟦") && html.contains("<html lang=\"ru\""), "\(path)")
         }

@@ -83,6 +83,7 @@ class Stack:
             conf = subprocess.run(
                 [str(ROOT / "scripts" / "nginx-conf"), f"127.0.0.1:{self.port}", str(self.run_dir), str(self.socket)],
                 env=self.env, capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+            self.nginx_conf = conf
             # A process group of its own, so that a kill reaches its worker processes too.
             with open(self.nginx_log, "a") as log:
                 self.nginx = subprocess.Popen(["nginx", "-c", conf, "-p", str(self.run_dir), "-g", "daemon off;"],

@@ -134,3 +134,23 @@ def test_without_a_token_or_with_metrics_off(tmp_path):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
     finally:
         stack.stop()
+
+
+def test_health_page_shows_sync_and_the_last_webhook_events(world):
+    stack, url, app_id, secret = world
+    session = stack.login(*ADMIN)
+    now = int(time.time() * 1000)
+    assert post(stack, {"type": "call_started", "application_id": app_id, "session_id": 81_000_100, "sent_at": now - 1500,
+                        "from": "+79990001122", "to": "74951234567"}, secret).status_code == 200
+    page = session.get(stack.base_url + "/health").text
+    sync = re.search(r'id="sync-health">(.*?)</table>', page, re.S).group(1)
+    assert "Acme" in sync and ">ok<" in sync, sync  # the sync of the test above finished without error
+    events = re.search(r'class="calls webhook-events">(.*?)</table>', page, re.S).group(1)
+    first = re.search(r"<tbody><tr[^>]*>(.*?)</tr>", events, re.S).group(1)  # newest first
+    assert "81000100" in first and "call_started" in first and "accepted" in first
+    delay = float(re.findall(r'<td class="num">([\d.]+) s</td>', first)[0])
+    assert 1.4 <= delay < 60
+    # An operator sees only their own: another operator's page lists none of these.
+    stack.add_user("other@example.com", "other password 123", role="operator")
+    other = stack.login("other@example.com", "other password 123").get(stack.base_url + "/health").text
+    assert "81000100" not in other and "Acme" not in other

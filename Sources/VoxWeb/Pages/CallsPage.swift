@@ -48,6 +48,8 @@ enum CallsPage {
         let syncing: Bool
         /// "Sync now" is a change: shown to whom the route permits (not viewers).
         let canSync: Bool
+        /// Calls of the last hour reached us on one side only (see the Health page).
+        let mismatches: Bool
         var errors: [String] = []
         var rows: [Row] = []
         var empty = false
@@ -70,7 +72,8 @@ enum CallsPage {
             applications: applications.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == form.applicationID) },
             sizes: CallFilterForm.sizes.map { Pages.Option(value: String($0), label: String($0), selected: $0 == form.size) },
             syncing: request.query["syncing"] != nil,
-            canSync: Routes.access("POST", "/calls/sync")?.permits(user) == true)
+            canSync: Routes.access("POST", "/calls/sync")?.permits(user) == true,
+            mismatches: try recentMismatches(user, site))
         guard form.errors.isEmpty else {
             values.errors = form.errors
             return Pages.render("calls", title: context.catalog("calls_title"), values, context: context, site: site,
@@ -115,6 +118,15 @@ enum CallsPage {
     /// for the scripts that read `call_id`.)
     static func csvHeader(_ columns: [String], _ t: Catalog) -> String {
         (t.language == .ru ? "\u{FEFF}" : "") + columns.map { csvField(t("csv_" + $0)) }.joined(separator: ",") + "\r\n"
+    }
+
+    /// Whether the last reconciliation of any account the viewer sees found a call of the
+    /// last hour on one side only.
+    static func recentMismatches(_ user: User, _ site: Site) throws -> Bool {
+        let since = site.clock.now().addingTimeInterval(-3600)
+        return try site.sync.states(of: try site.setup.accounts(viewer: user)).contains { _, state in
+            (state.reconciliation?.newestMismatch ?? .distantPast) > since
+        }
     }
 
     /// All matching calls as CSV, streamed: the rows are read in chunks while being sent, so

@@ -18,6 +18,7 @@ enum Pages {
         NavItem(href: "/statistics", label: "nav_statistics"),
         NavItem(href: "/applications", label: "nav_applications"),
         NavItem(href: "/setup", label: "nav_setup"),
+        NavItem(href: "/health", label: "nav_health"),
         NavItem(href: "/team", label: "nav_team"),
         NavItem(href: "/audit", label: "nav_audit"),
         NavItem(href: "/jobs", label: "nav_jobs"),

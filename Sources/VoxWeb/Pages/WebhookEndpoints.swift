@@ -41,10 +41,14 @@ enum WebhookEndpoints {
         // The answer comes once the event is durably committed; until then no thread waits
         // for it (see FastCGIServer), so concurrent events fill each group commit.
         let answer = LaterResponse()
+        let events = site.webhookEvents
         let requestID = context.requestID
         let logger = context.logger
         site.scenarioEvents.apply(event) { result in
-            WebhookMetrics.count("voximplant", kind, { if case .success = result { "accepted" } else { "failed" } }())
+            let outcome = { if case .success = result { "accepted" } else { "failed" } }()
+            WebhookMetrics.count("voximplant", kind, outcome)
+            events.record(applicationID: event.applicationID, type: kind, sessionID: event.sessionID, sentAtMillis: event.sentAt,
+                          outcome: outcome)
             switch result {
             case .success:
                 // No internal id goes back: an event's sender learns nothing about our records.

@@ -48,6 +48,15 @@ struct Formatting {
 
     func dateTime(_ date: Date) -> String { dateTime.string(from: date) }
 
+    /// "2 Dec, 23:01": for tables that name many times of recent days.
+    func shortDateTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = catalog.language.locale
+        formatter.timeZone = timeZone
+        formatter.setLocalizedDateFormatFromTemplate("dMMMHHmm")
+        return formatter.string(from: date)
+    }
+
     /// `yyyy-MM-dd` in the viewer's zone: for date inputs and CSV.
     func day(_ date: Date) -> String { dayFormatter.string(from: date) }
 

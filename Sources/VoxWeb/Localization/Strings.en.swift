@@ -105,6 +105,7 @@ extension Strings {
         "backups_runs": "Last runs",
         "backups_schedule": "A backup every {hours} h; kept: the newest of each of the last {daily} days and of the last {weekly} weeks.",
         "backups_schedule_off": "No scheduled backups (VOXFCGI_BACKUP_EVERY_HOURS=0); \"Back up now\" and voxfcgi backup create still work.",
+        "backups_title": "Backups",
         "backups_where": "Backups go to the recordings store, under backups/:",
         "call_application": "Application",
         "call_back": "← Call History",

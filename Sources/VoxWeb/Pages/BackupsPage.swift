@@ -55,7 +55,7 @@ enum BackupsPage {
         let schedule = policy.everyHours > 0
             ? t("backups_schedule", ["hours": String(policy.everyHours), "daily": String(policy.daily), "weekly": String(policy.weekly)])
             : t("backups_schedule_off")
-        return Pages.render("backups", title: t("nav_backups"), Values(
+        return Pages.render("backups", title: t("backups_title"), Values(
             schedule: schedule, next: try site.backupJob.nextRun().map(formatting.dateTime),
             store: try site.recordings.current().store.label, rows: rows, empty: rows.isEmpty && listError == nil,
             runs: runs.map { run in

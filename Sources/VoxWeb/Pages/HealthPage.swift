@@ -71,7 +71,7 @@ enum HealthPage {
                 next = t("health_running")
             } else if let last = state?.startedAt {
                 let due = last.addingTimeInterval(site.syncInterval)
-                next = due <= now ? t("health_due") : formatting.dateTime(due)
+                next = due <= now ? t("health_due") : formatting.shortDateTime(due)
             } else {
                 next = t("health_due")
             }
@@ -79,7 +79,7 @@ enum HealthPage {
                 name: account.name, voximplantID: account.voximplantAccountID,
                 state: state.map { $0.running ? t("health_running") : ($0.lastError == nil ? t("health_ok") : t("health_failed")) }
                     ?? t("health_never"),
-                started: state?.startedAt.map(formatting.dateTime) ?? "—", finished: state?.finishedAt.map(formatting.dateTime) ?? "—",
+                started: state?.startedAt.map(formatting.shortDateTime) ?? "—", finished: state?.finishedAt.map(formatting.shortDateTime) ?? "—",
                 pages: state.map { Formatting.count(Int64($0.pagesDone)) } ?? "—",
                 inserted: state.map { Formatting.count(Int64($0.inserted)) } ?? "—",
                 updated: state.map { Formatting.count(Int64($0.updated)) } ?? "—",
@@ -96,7 +96,7 @@ enum HealthPage {
             let events = site.webhookEvents.recent(applicationID: application.id).map { entry in
                 Event(at: formatting.dateTime(entry.receivedAt), type: entry.type, session: String(entry.sessionID),
                       outcome: t("health_outcome_" + entry.outcome), failed: entry.outcome != "accepted",
-                      delay: entry.delay.map { String(format: "%.1f s", $0) } ?? "—")
+                      delay: entry.delay.map { $0 < 60 ? String(format: "%.1f s", $0) : age($0, t) } ?? "—")
             }
             return Application(name: application.name, number: PhoneNumber.display(application.phoneNumber), events: events,
                                empty: events.isEmpty, countText: formatting.count("health_events_n", Int64(events.count)))

@@ -84,9 +84,9 @@ public final class App: Sendable {
             let nanoseconds = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
             // Labels from our own route table and status codes only: nothing a client typed.
             let verb = ["GET", "POST", "HEAD"].contains(method) ? method : "other"
-            Counter(label: MetricName.httpRequests,
-                    dimensions: [("route", route), ("method", verb), ("status", String(response.status.rawValue))]).increment()
-            Metrics.Timer(label: MetricName.httpDuration, dimensions: [("route", route)]).recordNanoseconds(Int64(nanoseconds))
+            MetricHandles.shared.counter(MetricName.httpRequests,
+                                         [("route", route), ("method", verb), ("status", String(response.status.rawValue))]).increment()
+            MetricHandles.shared.timer(MetricName.httpDuration, [("route", route)]).recordNanoseconds(Int64(nanoseconds))
             guard logger.logLevel <= .info else { return }
             let elapsed = Double(nanoseconds) / 1_000_000
             // The path only: query strings can carry things that do not belong in a log.

@@ -145,9 +145,12 @@ extension Settings {
         options.mapSize = mapSizeMB << 20
         options.maxMapSize = mapMaxMB << 20
         // Without a bootstrapped metrics system these go to swift-metrics' no-op handlers.
+        // Made once: `voxfcgi serve` bootstraps the metrics system before it opens the database.
+        let batches = Recorder(label: MetricName.commitBatch)
+        let commits = Metrics.Timer(label: MetricName.commitDuration)
         options.commitObserver = { batch, nanoseconds in
-            Recorder(label: MetricName.commitBatch).record(batch)
-            Metrics.Timer(label: MetricName.commitDuration).recordNanoseconds(Int64(nanoseconds))
+            batches.record(batch)
+            commits.recordNanoseconds(Int64(nanoseconds))
         }
         return try Database(path: lmdbDirectory, options: options)
     }

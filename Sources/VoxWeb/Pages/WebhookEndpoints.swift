@@ -162,7 +162,7 @@ enum WebhookMetrics {
     static let elevenLabsTypes: Set<String> = ["post_call_transcription", "post_call_audio", "call_initiation_failure"]
 
     static func count(_ source: String, _ type: String, _ outcome: String) {
-        Counter(label: MetricName.webhookEvents, dimensions: [("source", source), ("type", type), ("outcome", outcome)]).increment()
+        MetricHandles.shared.counter(MetricName.webhookEvents, [("source", source), ("type", type), ("outcome", outcome)]).increment()
     }
 
     static func outcome(of error: Error) -> String {

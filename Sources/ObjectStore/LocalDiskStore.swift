@@ -122,39 +122,37 @@ public struct LocalDiskStore: ObjectStore {
 
 /// File copies in 1 MiB steps through one reused buffer.
 enum FileCopy {
+    /// A file read from its start, as a stream.
+    final class FileSource: ByteSource {
+        let descriptor: Int32
+        let path: String
+        init(descriptor: Int32, path: String) {
+            self.descriptor = descriptor
+            self.path = path
+        }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            while true {
+                let count = Foundation.read(descriptor, buffer.baseAddress, buffer.count)
+                if count >= 0 { return count }
+                if errno != EINTR { throw error("read \(path)") }
+            }
+        }
+    }
+
     static func copy(from source: String, to destination: String, sync: Bool) throws -> Int64 {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw error("open \(source)") }
         defer { close(input) }
-        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard output >= 0 else { throw error("create \(destination)") }
-        defer { close(output) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var total: Int64 = 0
-        while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
-            if count < 0 { if errno == EINTR { continue }; throw error("read \(source)") }
-            if count == 0 { break }
-            var written = 0
-            while written < count {
-                let step = write(output, buffer.baseAddress! + written, count - written)
-                if step < 0 { if errno == EINTR { continue }; throw error("write \(destination)") }
-                written += step
-            }
-            total += Int64(count)
-        }
-        if sync, fsync(output) != 0 { throw error("fsync \(destination)") }
-        return total
+        return try copy(from: FileSource(descriptor: input, path: source), to: destination, sync: sync)
     }
 
-    /// Writes everything `source` produces to `destination`, fsync'd; returns the size. A long
-    /// stream (a backup) is flushed every `flushEvery` bytes as it goes: hundreds of MB of
-    /// dirty pages flushed at once made the worker's own commit fsyncs wait behind them
-    /// (webhook p99 from 5 ms to 200 ms during a backup, `make bench`).
+    /// Writes everything `source` produces to `destination` (fsync'd when `sync`); returns
+    /// the size. A long stream (a backup) is flushed every `flushEvery` bytes as it goes:
+    /// hundreds of MB of dirty pages flushed at once made the worker's own commit fsyncs wait
+    /// behind them (webhook p99 from 5 ms to 200 ms during a backup, `make bench`).
     static let flushEvery: Int64 = 16 << 20
 
-    static func copy(from source: any ByteSource, to destination: String) throws -> Int64 {
+    static func copy(from source: any ByteSource, to destination: String, sync: Bool = true) throws -> Int64 {
         let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard output >= 0 else { throw error("create \(destination)") }
         defer { close(output) }
@@ -172,9 +170,9 @@ enum FileCopy {
             }
             let before = total / flushEvery
             total += Int64(count)
-            if total / flushEvery != before, fdatasync(output) != 0 { throw error("fdatasync \(destination)") }
+            if sync, total / flushEvery != before, fdatasync(output) != 0 { throw error("fdatasync \(destination)") }
         }
-        if fsync(output) != 0 { throw error("fsync \(destination)") }
+        if sync, fsync(output) != 0 { throw error("fsync \(destination)") }
         return total
     }
 

@@ -3,7 +3,7 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 
-.PHONY: run build release test unit e2e deps test-deps clean demo bench
+.PHONY: run build release test unit e2e deps test-deps clean demo bench install
 
 run: deps release
 	scripts/run
@@ -32,6 +32,13 @@ unit: test-deps
 
 e2e: test-deps build
 	VOXFCGI_BIN=$$($(SWIFT) build --show-bin-path)/voxfcgi python3 -m pytest -q Tests/e2e
+
+## Production (Debian 12, as root): a release build with the Swift runtime linked in (the server
+## needs no toolchain), then scripts/install: user, /var/lib/voxfcgi, binary, static files, nginx
+## site and snippets, systemd unit; enabled and started. Again to upgrade. See README.
+install: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build/static $(SWIFT_FLAGS)
+	scripts/install --bin .build/static/release/voxfcgi $(INSTALL_FLAGS)
 
 clean:
 	rm -rf .build

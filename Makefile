@@ -60,4 +60,4 @@ bench: test-deps
 ## A living product for a first look: 20,000 demo calls for the first admin in ./data.
 demo: release
 	VOXFCGI_DATA_DIR=$${VOXFCGI_DATA_DIR:-./data} .build/release/voxfcgi first-admin
-	VOXFCGI_DATA_DIR=$${VOXFCGI_DATA_DIR:-./data} .build/release/voxfcgi seed-demo --calls $${CALLS:-20000}
+	VOXFCGI_DATA_DIR=$${VOXFCGI_DATA_DIR:-./data} .build/release/voxfcgi seed-demo --calls $${CALLS:-20000} --with-recordings

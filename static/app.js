@@ -193,3 +193,63 @@ function message(element, name, fallback, values) {
     });
   });
 })();
+
+// A call's page: the transcript follows the recording. The line being spoken is marked while
+// it plays; a click on a line (or its time) plays from there; `#t=73` in the address opens the
+// call at 1:13, and "Link to this moment" carries the player's position, to share.
+(function () {
+  const turns = Array.from(document.querySelectorAll("#transcript li.turn[data-t]"));
+  const audio = document.getElementById("recording-player");
+  if (!turns.length && !audio) return;
+  const times = turns.map(function (turn) { return Number(turn.dataset.t) || 0; });
+  let speaking = null;
+
+  function lineAt(seconds) {
+    let found = -1;
+    for (let i = 0; i < times.length && times[i] <= seconds; i++) found = i;
+    return found;
+  }
+  function mark(index, scroll) {
+    const line = index >= 0 ? turns[index] : null;
+    if (line === speaking) return;
+    if (speaking) { speaking.classList.remove("speaking"); speaking.removeAttribute("aria-current"); }
+    speaking = line;
+    if (!line) return;
+    line.classList.add("speaking");
+    line.setAttribute("aria-current", "true");
+    if (scroll) line.scrollIntoView({ block: "nearest" });
+  }
+  function seek(seconds, play) {
+    mark(lineAt(seconds), true);
+    if (!audio) return;
+    const go = function () {
+      audio.currentTime = seconds;
+      if (play) audio.play().catch(function () { /* the browser wants a gesture first */ });
+    };
+    if (audio.readyState >= 1) go(); else audio.addEventListener("loadedmetadata", go, { once: true });
+  }
+  function fromAddress() {
+    const match = /^#t=(\d{1,6}(?:\.\d{1,3})?)$/.exec(location.hash);
+    if (match) seek(Number(match[1]), false);
+  }
+
+  turns.forEach(function (turn, i) {
+    turn.addEventListener("click", function (event) {
+      if (window.getSelection && String(window.getSelection()).length > 0) return;  // selecting text
+      event.preventDefault();
+      history.replaceState(null, "", "#t=" + times[i]);
+      seek(times[i], true);
+    });
+  });
+  if (audio) {
+    const moment = document.getElementById("moment");
+    const link = document.getElementById("moment-link");
+    if (moment) moment.hidden = false;
+    audio.addEventListener("timeupdate", function () {
+      mark(lineAt(audio.currentTime), !audio.paused);
+      if (link) link.href = "#t=" + Math.floor(audio.currentTime);
+    });
+  }
+  window.addEventListener("hashchange", fromAddress);
+  fromAddress();
+})();

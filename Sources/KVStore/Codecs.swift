@@ -146,6 +146,28 @@ public enum StringKey: KeyCodec {
     }
 }
 
+/// UTF-8 text followed by a 0 byte, so that it can sit before other fields (a search term
+/// before its time bucket). A string sorts before every longer one it begins, as in
+/// `StringKey`. The text must not contain U+0000; writing one is a programming error (terms
+/// come from `SearchText`, which keeps letters and digits only).
+public enum TerminatedStringKey: KeyCodec {
+    @inlinable
+    public static func write(_ value: String, to bytes: inout [UInt8]) {
+        precondition(!value.utf8.contains(0), "TerminatedStringKey: text with U+0000")
+        bytes.append(contentsOf: value.utf8)
+        bytes.append(0)
+    }
+    @inlinable
+    public static func read(from reader: inout ByteReader) throws -> String {
+        let rest = reader.bytes[reader.offset...]
+        guard let end = rest.firstIndex(of: 0) else { throw CodecError.truncated(needed: 1, available: 0) }
+        let raw = try reader.take(end - reader.offset)
+        _ = try reader.take(1)
+        guard let text = String(validating: raw, as: UTF8.self) else { throw CodecError.invalidUTF8 }
+        return text
+    }
+}
+
 /// Raw bytes. Like `StringKey`, only as the last field.
 public enum BytesKey: KeyCodec {
     @inlinable

@@ -100,6 +100,7 @@ public struct CallStore: Sendable {
             }
         }
         try database.addIndexEntries(of: new, in: txn)
+        try TranscriptIndex(database: database).update(from: old, to: new, in: txn)
         try addStats(new, sign: 1, in: txn)
         if new.recording != nil { try database.recordingsByStart.put(txn, (new.startMicros, new.id), ()) }
         try database.calls.put(txn, new.id, new)
@@ -143,6 +144,12 @@ public struct CallStore: Sendable {
         try database.transcripts.put(txn, key, transcript)
         if let callID = try database.callsByConversation.get(txn, key), let call = try database.calls.get(txn, callID),
            try ConversationLink.allows(call, transcriptKey: transcript.elevenLabsKeyID, database: database, in: txn) {
+            if call.hasTranscript {
+                // Already linked and indexed: the new text replaces the old in the index.
+                let index = TranscriptIndex(database: database)
+                if let stored { try index.remove(stored, for: call, in: txn) }
+                try index.add(transcript, for: call, in: txn)
+            }
             try update(id: callID, in: txn) { $0.hasTranscript = true }
             try unorphan(owner: owner, conversation: transcript.conversationID, in: txn)
         } else if stored == nil {

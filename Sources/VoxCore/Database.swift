@@ -11,7 +11,8 @@ public final class Database: Sendable {
     /// 3: call-index keys bucket the start to the minute; the value carries the exact start.
     /// 4: tenants apart: calls found by (account, session id), conversations and transcripts
     ///    kept per owner, Voximplant accounts unique, ElevenLabs webhook tokens.
-    public static let schemaVersion: UInt32 = 4
+    /// 5: transcript search: every linked transcript indexed (`TranscriptIndex`).
+    public static let schemaVersion: UInt32 = 5
 
     public let environment: Environment
     /// Raised after each commit that enqueued a job (see `JobQueue.enqueue`); the job runner
@@ -73,6 +74,10 @@ public final class Database: Sendable {
     public let teamSettings: Table<UInt64Key, JSONValue<TeamSettings>>
     /// Start time µs → how a backup run went (see `BackupLog`).
     public let backupRuns: Table<UInt64Key, JSONValue<BackupRun>>
+    /// Transcript search (see `TranscriptIndex`): (owner, term, quarter-hour counting down)
+    /// → the calls of that quarter with the term, and (owner, term) for prefixes.
+    let transcriptTerms: Table<Triple<UInt64Key, TerminatedStringKey, UInt32Key>, BytesValue>
+    let transcriptLexicon: Table<Pair<UInt64Key, StringKey>, EmptyValue>
 
     /// Applications and accounts as the webhook path reads them: decoded once per change.
     public let applicationCache: DecodingCache<UInt64Key, JSONValue<Application>>
@@ -111,6 +116,8 @@ public final class Database: Sendable {
         pendingSignIns = try environment.openTable("pending_sign_ins")
         teamSettings = try environment.openTable("team_settings")
         backupRuns = try environment.openTable("backup_runs")
+        transcriptTerms = try environment.openTable("transcript_terms")
+        transcriptLexicon = try environment.openTable("transcript_lexicon")
         applicationCache = DecodingCache(applications)
         accountCache = DecodingCache(accounts)
         // Version 3's tables, opened only to be migrated from (opening creates a table).
@@ -118,6 +125,20 @@ public final class Database: Sendable {
         _ = try Schema(environment: environment, version: Database.schemaVersion) { [self] from, txn in
             if from < 3 { try rebuildCallIndex(txn) }
             if from < 4, let legacy { try separateTenants(legacy, txn) }
+            if from < 5 { try indexTranscripts(txn) }
+        }
+    }
+
+    /// Migration to version 5: the transcript of every call that shows one goes into the search
+    /// index. One transaction, as every migration here: about a minute per 100,000 transcripts.
+    private func indexTranscripts(_ txn: WriteTransaction) throws {
+        let index = TranscriptIndex(database: self)
+        try calls.scan(txn) { _, call in
+            if call.hasTranscript, let conversation = call.conversationID,
+               let transcript = try transcripts.get(txn, (call.ownerUserID, conversation)) {
+                try index.add(transcript, for: call, in: txn)
+            }
+            return true
         }
     }
 

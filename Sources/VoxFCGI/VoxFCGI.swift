@@ -3,9 +3,11 @@ import Foundation
 import KVStore
 import Logging
 import Metrics
+import ObjectStore
 import Prometheus
 import Essentials
 import VoxCore
+import VoxServices
 import VoxWorker
 
 @main
@@ -197,6 +199,8 @@ struct SeedDemo: ParsableCommand {
     @Option(help: "Spread over this many days, ending now.") var days = 90
     @Option(help: "Owner of the demo accounts (default: the first admin).") var email: String?
     @Option(help: "Seed of the random generator: the same seed gives the same calls.") var seed: UInt64 = 2026
+    @Flag(help: "Also add a few calls with playable recordings and transcripts that line up (make demo).")
+    var withRecordings = false
 
     func run() throws {
         let runtime = try Runtime()
@@ -217,6 +221,11 @@ struct SeedDemo: ParsableCommand {
             if done % 100_000 == 0 { print("  \(done) calls…") }
         }
         print("seeded \(written) calls for \(owner.email) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        if withRecordings {
+            let store = try LocalDiskStore(root: runtime.settings.recordingsDirectory)
+            let ids = try DemoRecordings(database: runtime.database, store: store).add(owner: owner)
+            print("added \(ids.count) calls with recordings: \(ids.map { "/calls/\($0)" }.joined(separator: " "))")
+        }
     }
 }
 

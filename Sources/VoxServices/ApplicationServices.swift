@@ -18,6 +18,7 @@ public final class ApplicationServices: Sendable {
     public let throttle: LoginThrottle
     public let setup: SetupService
     public let calls: CallQueries
+    public let search: TranscriptSearch
     public let statistics: StatisticsQueries
     public let jobs: JobQueue
     public let upstreams: Upstreams
@@ -79,6 +80,7 @@ public final class ApplicationServices: Sendable {
         throttle = LoginThrottle(database: database, clock: clock)
         setup = SetupService(database: database, vault: vault, clock: clock)
         calls = CallQueries(database: database)
+        search = TranscriptSearch(database: database)
         statistics = StatisticsQueries(database: database)
         var jobs = JobQueue(database: database, clock: clock)
         jobs.lease = configuration.jobLease

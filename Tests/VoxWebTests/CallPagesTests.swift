@@ -47,7 +47,7 @@ import VoxCore
         #expect(failed.contains("1 call matches the filter"))
         #expect(!failed.contains("+7 999 123-45-67"))
         let byNumber = harness.body(harness.get("/calls?number=0100"))
-        #expect(byNumber.contains("+1 202 555 0100"))
+        #expect(byNumber.contains("+1 202-555-0100"))
         #expect(!byNumber.contains("+7 999 123-45-67"))
     }
 
@@ -77,7 +77,11 @@ import VoxCore
         }
         let detail = harness.body(harness.get("/calls/1"))
         #expect(detail.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
-        #expect(detail.contains("Caller · 0:03"))
+        #expect(detail.contains("Caller · <a href=\"#t=3\" class=\"at\">0:03</a>"))
+        // A search shows the matched line as text, with only our own <mark> around the word.
+        let found = harness.body(harness.get("/calls?q=alert"))
+        #expect(found.contains("&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;"))
+        #expect(!found.contains("<script>alert"))
     }
 
     @Test func anotherTenantsCallIsNotFoundAndNotExported() throws {

@@ -17,6 +17,8 @@ enum CallDetailPage {
         let who: String
         let text: String
         let at: String
+        /// Where the player seeks when the line is clicked (and what `#t=` names).
+        let seconds: Int
     }
 
     struct Transcript: Encodable {
@@ -76,7 +78,7 @@ enum CallDetailPage {
             Transcript(
                 turns: transcript.turns.map { turn in
                     Turn(role: turn.role == "agent" ? "agent" : "user", who: formatting.catalog(turn.role == "agent" ? "who_agent" : "who_caller"),
-                         text: turn.text, at: Formatting.duration(turn.secondsIntoCall))
+                         text: turn.text, at: Formatting.duration(turn.secondsIntoCall), seconds: max(0, turn.secondsIntoCall))
                 },
                 summary: transcript.summary.flatMap { $0.isEmpty ? nil : $0 },
                 verdict: transcript.successVerdict ?? "unknown",

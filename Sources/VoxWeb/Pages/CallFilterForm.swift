@@ -4,8 +4,11 @@ import VoxCore
 import VoxServices
 
 /// The Call History filter as it lives in the URL, so a filtered view can be bookmarked:
-/// `?from=2026-11-01&to=2026-11-07&status=failed&status=busy&number=4567&app=3&size=50`.
+/// `?q=refund&from=2026-11-01&to=2026-11-07&status=failed&status=busy&number=4567&app=3&size=50`.
 struct CallFilterForm {
+    /// Words to find in transcripts, as typed; `query` once parsed.
+    var searchText = ""
+    var query: SearchQuery?
     var fromText = ""
     var toText = ""
     var statuses: Set<CallStatus> = []
@@ -18,6 +21,17 @@ struct CallFilterForm {
     static let minimumDigits = 3
 
     init(query: Parameters, formatting: Formatting) {
+        searchText = query.text("q")?.trimmingCharacters(in: .whitespaces) ?? ""
+        if !searchText.isEmpty {
+            do {
+                self.query = try SearchQuery(searchText)
+            } catch let problem as SearchQuery.Problem {
+                errors.append(formatting.catalog(Self.messageKey(problem), ["max": String(SearchQuery.maxLength),
+                                                                           "clauses": String(SearchQuery.maxClauses)]))
+            } catch {
+                errors.append(formatting.catalog("search_nothing"))
+            }
+        }
         fromText = query.text("from") ?? ""
         toText = query.text("to") ?? ""
         for name in query.all("status") where !name.isEmpty {
@@ -55,9 +69,19 @@ struct CallFilterForm {
 
     var filter: CallFilter
 
+    static func messageKey(_ problem: SearchQuery.Problem) -> String {
+        switch problem {
+        case .tooLong: "search_too_long"
+        case .tooManyClauses: "search_too_many"
+        case .nothingToSearch: "search_nothing"
+        case .shortPrefix: "search_short_prefix"
+        }
+    }
+
     /// The filter as query parameters, for paging and export links.
     var parameters: Parameters {
         var items: [(name: String, value: String)] = []
+        if !searchText.isEmpty { items.append(("q", searchText)) }
         if !fromText.isEmpty { items.append(("from", fromText)) }
         if !toText.isEmpty { items.append(("to", toText)) }
         for status in statuses.sorted() { items.append(("status", status.name)) }

@@ -20,6 +20,8 @@ enum CallsPage {
         let application: String
         let hasTranscript: Bool
         let hasRecording: Bool
+        /// With a search: the transcript lines that matched.
+        var matches: [SearchLine] = []
 
         init(_ call: Call, formatting: Formatting, applicationName: String?) {
             id = call.id
@@ -38,7 +40,20 @@ enum CallsPage {
         }
     }
 
+    /// A matched transcript line, as pieces the template escapes (matched ones in `<mark>`).
+    struct SearchLine: Encodable {
+        struct Piece: Encodable {
+            let text: String
+            let matched: Bool
+        }
+        let href: String
+        let who: String
+        let at: String
+        let pieces: [Piece]
+    }
+
     struct Values: Encodable {
+        let q: String
         let from: String
         let to: String
         let number: String
@@ -57,6 +72,10 @@ enum CallsPage {
         var older: String? = nil
         var newer: String? = nil
         var export: String? = nil
+        /// A search: its result list replaces the count.
+        var searching = false
+        var searchNotes: [String] = []
+        var firstPage: String? = nil
     }
 
     static func show(_ request: Request, _ context: RequestContext, _ site: Site) throws -> Response {
@@ -67,7 +86,7 @@ enum CallsPage {
         let names = Dictionary(applications.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
 
         var values = Values(
-            from: form.fromText, to: form.toText, number: form.number,
+            q: form.searchText, from: form.fromText, to: form.toText, number: form.number,
             statuses: CallStatus.allCases.map { Pages.Option(value: $0.name, label: context.catalog("status_" + $0.name), selected: form.statuses.contains($0)) },
             applications: applications.map { Pages.Option(value: String($0.id), label: $0.name, selected: $0.id == form.applicationID) },
             sizes: CallFilterForm.sizes.map { Pages.Option(value: String($0), label: String($0), selected: $0 == form.size) },
@@ -91,6 +110,10 @@ enum CallsPage {
         } else {
             cursor = nil
         }
+        if let query = form.query {
+            return try showSearch(query, form: form, cursor: cursor, values: values, names: names,
+                                  formatting: formatting, context: context, site: site, user: user)
+        }
         let page = try site.calls.page(viewer: user, filter: form.filter, cursor: cursor, direction: direction, limit: form.size)
         let total = try site.calls.count(viewer: user, filter: form.filter)
 
@@ -105,6 +128,43 @@ enum CallsPage {
         values.newer = page.newerCursor.map { link("before", $0) }
         values.export = "/calls/export.csv" + (base.items.isEmpty ? "" : "?" + base.urlEncoded)
         return Pages.render("calls", title: context.catalog("calls_title"), values, context: context, site: site, activePath: "/calls")
+    }
+
+    /// Call History with words to find: matching calls newest first, each with its matched
+    /// lines, paged forward only (a search has no count to page back through).
+    static func showSearch(_ query: SearchQuery, form: CallFilterForm, cursor: CallCursor?, values: Values,
+                           names: [UInt64: String], formatting: Formatting, context: RequestContext, site: Site,
+                           user: User) throws -> Response {
+        var values = values
+        let results = try site.search.search(query, viewer: user, filter: form.filter, after: cursor, limit: form.size)
+        let catalog = context.catalog
+        values.searching = true
+        values.rows = try results.calls.map { call in
+            var row = Row(call, formatting: formatting, applicationName: names[call.applicationID])
+            if let transcript = try site.calls.transcript(of: call) {
+                row.matches = query.matchedLines(in: transcript).map { line in
+                    SearchLine(
+                        href: "/calls/\(call.id)" + (line.secondsIntoCall.map { "#t=\($0)" } ?? "#transcript"),
+                        who: line.role.map { catalog($0 == "agent" ? "who_agent" : "who_caller") } ?? catalog("search_summary"),
+                        at: line.secondsIntoCall.map(Formatting.duration) ?? "",
+                        pieces: line.pieces.map { SearchLine.Piece(text: $0.text, matched: $0.matched) })
+                }
+            }
+            return row
+        }
+        values.empty = results.calls.isEmpty
+        values.total = catalog("search_results")
+        if results.stoppedEarly {
+            values.searchNotes.append(catalog("search_stopped", ["n": Formatting.count(Int64(TranscriptSearch.maxExamined))]))
+        }
+        if results.prefixCut {
+            values.searchNotes.append(catalog("search_prefix_cut", ["n": String(TranscriptSearch.maxExpansions)]))
+        }
+        let base = form.parameters
+        values.older = results.olderCursor.map { "/calls?" + Parameters(base.items + [("after", $0.description)]).urlEncoded }
+        values.firstPage = cursor == nil ? nil : "/calls?" + base.urlEncoded
+        values.export = "/calls/export.csv?" + base.urlEncoded
+        return Pages.render("calls", title: catalog("calls_title"), values, context: context, site: site, activePath: "/calls")
     }
 
     /// The columns of the calls CSV, in order. The header row names them in the viewer's
@@ -160,7 +220,7 @@ enum CallsPage {
             try writer.write(CallsPage.csvHeader(CallsPage.exportColumns, context.catalog))
             var buffer = ""
             let iso = ISO8601DateFormatter()
-            try calls.forEach(viewer: user, filter: filter) { call in
+            try forEachCall(form.query, viewer: user, filter: filter, calls: calls, search: site.search) { call in
                 let fields: [String] = [
                     String(call.id), iso.string(from: call.startedAt), call.direction.rawValue, call.fromNumber,
                     call.toNumber, String(call.durationSeconds), call.status.name,
@@ -177,6 +237,18 @@ enum CallsPage {
             }
             try writer.write(buffer)
         })
+    }
+
+    /// Every call of the export: those matching the search if there is one, else the filter's.
+    static func forEachCall(_ query: SearchQuery?, viewer: User, filter: CallFilter, calls: CallQueries,
+                            search: TranscriptSearch, _ body: (Call) throws -> Void) throws {
+        guard let query else { return try calls.forEach(viewer: viewer, filter: filter, body) }
+        var cursor: CallCursor?
+        repeat {
+            let page = try search.search(query, viewer: viewer, filter: filter, after: cursor, limit: 200)
+            for call in page.calls { try body(call) }
+            cursor = page.olderCursor
+        } while cursor != nil
     }
 
     /// RFC 4180 quoting, and a leading apostrophe for values a spreadsheet would run as a

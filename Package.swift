@@ -71,6 +71,7 @@ let package = Package(
             name: "VoxWeb",
             dependencies: [
                 "VoxServices", "VoxCore", "KVStore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "QRCode", "Essentials",
+                "Compression",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],

@@ -174,6 +174,14 @@ public struct Table<K: KeyCodec, V: ValueCodec>: @unchecked Sendable {
         return count
     }
 
+    /// The bytes of the pages holding the table (branch, leaf and overflow): its size on disk,
+    /// without the free pages LMDB keeps for reuse.
+    public func storedBytes(_ txn: some ReadableTransaction) throws -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(txn.handle, dbi, &stat))
+        return (stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages) * Int(stat.ms_psize)
+    }
+
     /// Removes every entry (the table stays).
     public func removeAll(_ txn: WriteTransaction) throws {
         try check(mdb_drop(txn.handle, dbi, 0))

@@ -25,6 +25,10 @@ public protocol ObjectStore: Sendable {
     /// Writes the object's bytes to the file at `path`. Throws `.notFound` if there is none.
     func get(_ key: ObjectKey, toFile path: String) throws
 
+    /// Hands `body` the object's bytes as a stream (a bulk export reads recordings so, one at
+    /// a time). Throws `.notFound` if there is none.
+    func read(_ key: ObjectKey, _ body: (any ByteSource) throws -> Void) throws
+
     /// The object's size and type, or nil if there is none.
     func head(_ key: ObjectKey) throws -> ObjectInfo?
 
@@ -43,6 +47,17 @@ public protocol ObjectStore: Sendable {
 /// unless the stream has ended) and returns how many; 0 means the end.
 public protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+extension ObjectStore {
+    /// By way of a temporary file of this one object, deleted after: a store without a
+    /// streaming read of its own (S3 downloads with resumable retries to a file).
+    public func read(_ key: ObjectKey, _ body: (any ByteSource) throws -> Void) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("voxfcgi-read-" + UUID().uuidString).path
+        defer { unlink(path) }
+        try get(key, toFile: path)
+        try FileCopy.readFile(path, body)
+    }
 }
 
 extension ByteSource {

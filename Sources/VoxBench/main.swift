@@ -5,6 +5,7 @@ import VoxCore
 // voxbench DATA_DIR CALLS RUNS OUT_JSON
 // voxbench s3-upload ...   (see UploadBench.swift)
 // voxbench jwt KEY_FILE COUNT   (see TokenBench.swift)
+// voxbench search DATA_DIR TRANSCRIPTS RUNS OUT_JSON   (see SearchBench.swift)
 //
 // Seeds DATA_DIR with CALLS demo calls for one operator (once; a marker file caches it),
 // exports them as CSV for the SQLite peer (bench/sqlite_peer.py), measures ingest on a
@@ -15,6 +16,10 @@ import VoxCore
 let arguments = CommandLine.arguments
 if arguments.count > 1 && arguments[1] == "jwt" {
     try tokenBenchmark(Array(arguments.dropFirst(2)))
+    exit(0)
+}
+if arguments.count > 1 && arguments[1] == "search" {
+    try searchBenchmark(Array(arguments.dropFirst(2)))
     exit(0)
 }
 if arguments.count > 1 && arguments[1] == "s3-upload" {

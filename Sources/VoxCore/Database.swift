@@ -74,9 +74,9 @@ public final class Database: Sendable {
     public let teamSettings: Table<UInt64Key, JSONValue<TeamSettings>>
     /// Start time µs → how a backup run went (see `BackupLog`).
     public let backupRuns: Table<UInt64Key, JSONValue<BackupRun>>
-    /// Transcript search (see `TranscriptIndex`): (owner, term, quarter-hour counting down)
-    /// → the calls of that quarter with the term, and (owner, term) for prefixes.
-    let transcriptTerms: Table<Triple<UInt64Key, TerminatedStringKey, UInt32Key>, BytesValue>
+    /// Transcript search (see `TranscriptIndex`): (owner, term, block start counting down)
+    /// → a `PostingBlock` of the calls with the term, and (owner, term) for prefixes.
+    let transcriptTerms: Table<TranscriptIndex.TermsKey, BytesValue>
     let transcriptLexicon: Table<Pair<UInt64Key, StringKey>, EmptyValue>
 
     /// Applications and accounts as the webhook path reads them: decoded once per change.
@@ -133,10 +133,14 @@ public final class Database: Sendable {
     /// index. One transaction, as every migration here: about a minute per 100,000 transcripts.
     private func indexTranscripts(_ txn: WriteTransaction) throws {
         let index = TranscriptIndex(database: self)
+        var added = 0
         try calls.scan(txn) { _, call in
             if call.hasTranscript, let conversation = call.conversationID,
                let transcript = try transcripts.get(txn, (call.ownerUserID, conversation)) {
                 try index.add(transcript, for: call, in: txn)
+                added += 1
+                // Merged and written every thousand calls: memory stays bounded.
+                if added % 1_000 == 0 { try index.flushPending(txn) }
             }
             return true
         }

@@ -11,6 +11,9 @@ public struct StatisticsReport: Sendable {
     public var days: [DayStatistics]
     public var total: CallStatsBucket
     public var perApplication: [(application: Application, stats: CallStatsBucket)]
+    /// Each application's cost per day (µs of its account's currency), in `days` order: what
+    /// a chart per currency adds up, since amounts in different currencies do not add.
+    public var costPerDayByApplication: [UInt64: [Int64]] = [:]
     /// Calls linked to none of the applications: synced from Voximplant applications that were
     /// not created here. The total minus every application's share (app 0 of the statistics
     /// is "all applications", so these have no bucket of their own).
@@ -59,37 +62,40 @@ public struct StatisticsQueries: Sendable {
             // The day of a quarter depends only on the zone's offset at that instant, which
             // changes rarely: remember the last one.
             var lastOffsetCheck: (quarter: UInt32, dayStart: UInt32, name: String)?
+            func dayName(_ quarter: UInt32) -> String {
+                if let last = lastOffsetCheck, quarter >= last.dayStart, quarter < last.dayStart + 96 { return last.name }
+                let instant = Time.date(micros: Quarter.startMicros(quarter))
+                let name = formatter.string(from: instant)
+                lastOffsetCheck = (quarter, Quarter.of(micros: Time.micros(calendar.startOfDay(for: instant))), name)
+                return name
+            }
             for scope in scopes { try database.callStats.scan(
                 txn, .halfOpen(from: (scope, 0, firstQuarter), below: (scope, 0, endQuarter))) { key, bucket in
-                let quarter = key.2
-                let name: String
-                if let last = lastOffsetCheck, quarter >= last.dayStart, quarter < last.dayStart + 96 {
-                    name = last.name
-                } else {
-                    let instant = Time.date(micros: Quarter.startMicros(quarter))
-                    name = formatter.string(from: instant)
-                    let dayStart = Quarter.of(micros: Time.micros(calendar.startOfDay(for: instant)))
-                    lastOffsetCheck = (quarter, dayStart, name)
-                }
-                if let index = dayIndex[name] { days[index].stats.add(bucket) }
+                if let index = dayIndex[dayName(key.2)] { days[index].stats.add(bucket) }
                 total.add(bucket)
                 return true
             }
             }
             var perApplication: [(Application, CallStatsBucket)] = []
+            var costPerDay: [UInt64: [Int64]] = [:]
             for application in try visibleApplications(viewer: viewer, txn: txn) {
                 var stats = CallStatsBucket()
+                var cost = [Int64](repeating: 0, count: days.count)
                 for scope in scopes {
                     try database.callStats.scan(
                         txn, .halfOpen(from: (scope, application.id, firstQuarter), below: (scope, application.id, endQuarter))
-                    ) { _, bucket in
+                    ) { key, bucket in
                         stats.add(bucket)
+                        if bucket.costMicros != 0, let index = dayIndex[dayName(key.2)] {
+                            cost[index] = cost[index].addingReportingOverflow(bucket.costMicros).partialValue
+                        }
                         return true
                     }
                 }
                 perApplication.append((application, stats))
+                costPerDay[application.id] = cost
             }
-            return StatisticsReport(days: days, total: total, perApplication: perApplication)
+            return StatisticsReport(days: days, total: total, perApplication: perApplication, costPerDayByApplication: costPerDay)
         }
     }
 

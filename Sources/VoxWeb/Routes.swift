@@ -30,6 +30,7 @@ public enum Routes {
         get("/", .member, HomePage.show),
         get("/calls", .member, CallsPage.show),
         get("/calls/export.csv", .member, CallsPage.export),
+        get("/calls/export.zip", .member, BulkExport.zip),
         post("/calls/sync", .operator, SyncEndpoints.syncNow),
         get("/calls/:id", .member, CallDetailPage.show),
         get("/recordings/:id", .member, RecordingEndpoint.serve),

@@ -48,28 +48,50 @@ import Testing
 }
 
 @Suite struct PostingBlockTests {
-    @Test func splicesKeepNewestFirstAndReplaceTheSameCall() throws {
-        let quarter = Quarter.of(micros: 1_790_000_000_000_000)
-        let base = Quarter.startMicros(quarter)
-        var block: [UInt8] = []
-        for (offset, id) in [(5, 1), (900, 2), (1, 3), (900, 4)] as [(UInt64, UInt64)] {
-            block = try PostingBlock.inserting(Posting(startMicros: base + offset, callID: id, positions: [1, 7, 300]), into: block, quarter: quarter)
+    /// A block built one posting at a time, as indexing does.
+    func build(_ postings: [(PostingKey, [UInt32])], lower: PostingKey) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for (key, positions) in postings {
+            let encoded = PostingBlock.encodePositions(positions)
+            let entries = PostingBlock.inserting(key, positions: encoded.count, into: try PostingBlock.decode(bytes, lower: lower))
+            bytes = PostingBlock.encode(entries[...], lower: lower, block: bytes, extra: encoded)
         }
-        #expect(try PostingBlock.decode(block, quarter: quarter).map(\.callID) == [4, 2, 1, 3])
-        // The same call again, moved: replaced, in its new place.
-        block = try PostingBlock.inserting(Posting(startMicros: base, callID: 2, positions: [9]), into: block, quarter: quarter)
-        let postings = try PostingBlock.decode(block, quarter: quarter)
-        #expect(postings.map(\.callID) == [4, 1, 3, 2])
-        #expect(postings.last?.positions == [9] && postings.first?.positions == [1, 7, 300])
-        let removed = try #require(try PostingBlock.removing(callID: 1, from: block, quarter: quarter))
-        #expect(try PostingBlock.decode(removed, quarter: quarter).map(\.callID) == [4, 3, 2])
-        #expect(try PostingBlock.removing(callID: 99, from: block, quarter: quarter) == nil)
+        return bytes
+    }
+
+    @Test func entriesKeepNewestFirstRoundTripAndReplaceTheSameCall() throws {
+        let lower = PostingKey(second: 1_790_000_000, callID: 1)
+        let keys = [(5, 1), (900, 2), (1, 3), (900, 4), (86_400 * 300, 70_000)].map { PostingKey(second: lower.second + UInt64($0.0), callID: UInt64($0.1)) }
+        var bytes = try build(keys.map { ($0, [1, 7, 300]) }, lower: lower)
+        var entries = try PostingBlock.decode(bytes, lower: lower)
+        #expect(entries.map(\.callID) == [70_000, 4, 2, 1, 3])
+        #expect(try entries.map { try PostingBlock.positions(bytes, $0.positions) } == Array(repeating: [1, 7, 300], count: 5))
+        // Dense keys cost a few bytes each: deltas of seconds and ids.
+        #expect(bytes.count < 5 * 12)
+        bytes = try build([(PostingKey(second: lower.second, callID: 2), [9])], lower: lower, into: bytes)
+        entries = try PostingBlock.decode(bytes, lower: lower)
+        #expect(entries.map(\.callID) == [70_000, 4, 1, 3, 2])
+        #expect(try PostingBlock.positions(bytes, entries[4].positions) == [9])
+        #expect(try PostingBlock.positions(bytes, entries[0].positions) == [1, 7, 300])
+    }
+
+    func build(_ postings: [(PostingKey, [UInt32])], lower: PostingKey, into start: [UInt8]) throws -> [UInt8] {
+        var bytes = start
+        for (key, positions) in postings {
+            let encoded = PostingBlock.encodePositions(positions)
+            let entries = PostingBlock.inserting(key, positions: encoded.count, into: try PostingBlock.decode(bytes, lower: lower))
+            bytes = PostingBlock.encode(entries[...], lower: lower, block: bytes, extra: encoded)
+        }
+        return bytes
     }
 
     @Test func corruptBlocksThrow() {
-        #expect(throws: (any Error).self) { try PostingBlock.decode([0x80], quarter: 0) }
-        #expect(throws: (any Error).self) { try PostingBlock.decode([1, 2, 0xFF, 0xFF, 0xFF, 0x0F], quarter: 0) }
-        #expect(throws: (any Error).self) { try PostingBlock.decode(Array(repeating: 0xFF, count: 12), quarter: 0) }
+        let lower = PostingKey(second: 10, callID: 10)
+        #expect(throws: (any Error).self) { try PostingBlock.decode([0x80], lower: lower) }
+        #expect(throws: (any Error).self) { try PostingBlock.decode([1, 2, 0xFF, 0xFF, 0xFF, 0x0F], lower: lower) }
+        #expect(throws: (any Error).self) { try PostingBlock.decode(Array(repeating: 0xFF, count: 12), lower: lower) }
+        // A second entry further back than second 0.
+        #expect(throws: (any Error).self) { try PostingBlock.decode([0, 0, 0, 50, 0, 0], lower: lower) }
     }
 }
 
@@ -166,6 +188,32 @@ import Testing
         }
         #expect(try find("parcels") == [])
         #expect(try find("invoices") == [call.id])
+    }
+
+    @Test func blocksSplitAndStayInOrderWhateverTheOrderCallsArriveIn() throws {
+        // More calls than a block holds, arriving out of time order (sync backfills), some
+        // older than every block so far: every one found, newest first, and gone when moved.
+        var ids: [(Date, UInt64)] = []
+        var order = SplitMix(seed: 3)
+        for _ in 0..<300 {
+            let start = base + Double(order.next() % 1_000_000)
+            ids.append((start, try callWith(["common word here"], at: start).id))
+        }
+        let expected = ids.sorted { ($0.0, $0.1) > ($1.0, $1.1) }.map(\.1)
+        #expect(try find("common", limit: 200) + find("common", after: cursor(of: expected[199]), limit: 200) == expected)
+        let blocks = try f.database.environment.read { txn in try f.database.transcriptTerms.count(txn, .prefix(Pair<UInt64Key, TerminatedStringKey>.self, (f.alice.id, "common"))) }
+        #expect(blocks > 300 / PostingBlock.maxEntries && blocks < 300 / 8)
+        // Moving every call far back in time empties and re-keys blocks on the way.
+        for (_, id) in ids.prefix(150) {
+            try f.database.environment.write { txn in _ = try f.store.update(id: id, in: txn) { $0.startedAt = base - 86_400 * 30 } }
+        }
+        let all = try find("common", limit: 200) + find("common", after: cursor(of: try find("common", limit: 200).last!), limit: 200)
+        #expect(Set(all) == Set(ids.map(\.1)) && all.count == 300)
+    }
+
+    func cursor(of id: UInt64) throws -> CallCursor {
+        let call = try #require(try f.database.environment.read { txn in try f.database.calls.get(txn, id) })
+        return CallCursor(startMicros: call.startMicros, callID: id)
     }
 
     @Test func theMigrationIndexesTranscriptsStoredBefore() throws {

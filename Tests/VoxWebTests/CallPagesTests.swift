@@ -150,4 +150,27 @@ import VoxCore
         let row = try #require(withOther.range(of: #"<tr id="unlinked-calls""#).map { String(withOther[$0.lowerBound...].prefix(400)) })
         #expect(row.contains("Other calls") && row.contains(#"<td class="num">1</td>"#))
     }
+
+    @Test func severalCurrenciesGetATotalAndACostChartEach() throws {
+        let (harness, alice, rubApp) = try aliceHarness()
+        let usdApp = try harness.database.environment.write { txn in
+            try harness.database.accounts.put(txn, 11, Account(id: 11, ownerUserID: alice.id, voximplantAccountID: "2", name: "US", currency: "USD"))
+            let app = Application(id: 21, accountID: 11, name: "Sales", elevenLabsAgentID: "agent_b", phoneNumber: "+12025550143")
+            try harness.database.applications.put(txn, app.id, app)
+            return app
+        }
+        let now = harness.clock.now()
+        var dollars = call(alice, usdApp, session: 9, at: now - 86_400)
+        dollars.cost = Money(micros: 1_250_000, currency: "USD")
+        _ = try CallStore(database: harness.database).upsert([
+            call(alice, rubApp, session: 1, at: now), call(alice, rubApp, session: 2, at: now - 86_400), dollars,
+        ])
+        let html = harness.body(harness.get("/statistics"))
+        let charts = try #require(html.range(of: #"<section class="card" id="cost-charts">"#).map { String(html[$0.lowerBound...].prefix(40_000)) })
+        #expect(charts.contains(#"<h3 class="currency" data-currency="RUB">RUB: 7.60 ₽</h3>"#))
+        #expect(charts.contains(#"<h3 class="currency" data-currency="USD">USD: $1.25</h3>"#))
+        #expect(charts.components(separatedBy: "<svg").count - 1 == 2)
+        #expect(html.contains("7.60 ₽ · $1.25"))
+        #expect(!html.contains("mixed currencies"))
+    }
 }

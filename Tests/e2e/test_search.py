@@ -102,3 +102,58 @@ def test_a_viewer_finds_nothing_of_tenants_not_assigned(stack, demo):
     session = stack.login("op-search@example.com", "operator password 1")
     page = session.get(stack.base_url + "/calls", params={"q": "refund"})
     assert page.status_code == 200 and 'data-call-id="' not in page.text
+
+
+def test_bulk_zip_of_three_selected_calls_holds_their_recordings_transcripts_and_a_csv(stack, browser, demo):
+    import zipfile
+    browser.get(stack.base_url + "/calls")
+    if "/login" in browser.current_url:  # this module's browser may be signed in already
+        sign_in(browser, stack.base_url, *ADMIN)
+        browser.get(stack.base_url + "/calls")
+    chosen = demo[:3]
+    for call_id in chosen:
+        browser.find_element(By.CSS_SELECTOR, f'#calls-table input[type=checkbox][value="{call_id}"]').click()
+    # What the ZIP button would send: the ticked boxes belong to the export form.
+    sent = browser.execute_script(
+        "return Array.from(new FormData(document.getElementById('bulk-export')).entries());")
+    assert sorted(int(v) for k, v in sent if k == "id") == sorted(chosen)
+    fields = dict((k, v) for k, v in sent if k != "id")
+
+    session = stack.login(*ADMIN)
+    response = session.get(stack.base_url + "/calls/export.zip", params=[("id", str(i)) for i in chosen], stream=True)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/zip"
+    assert "chunked" in response.headers.get("Transfer-Encoding", "") or "Content-Length" not in response.headers
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    recordings = [n for n in names if n.startswith("recordings/")]
+    transcripts = [n for n in names if n.startswith("transcripts/")]
+    assert len(recordings) == 3 and all(n.endswith(".wav") for n in recordings)
+    assert sorted(transcripts) == sorted(f"transcripts/call-{i}.txt" for i in chosen)
+    for name in recordings:
+        assert archive.read(name)[:4] == b"RIFF"
+        call_id = int(re.search(r"call-(\d+)\.wav$", name).group(1))
+        assert archive.read(name) == session.get(stack.base_url + f"/recordings/{call_id}").content
+    refund = archive.read(f"transcripts/call-{demo[0]}.txt").decode()
+    assert "refund" in refund and re.search(r"^\[0:\d\d\] (Agent|Caller): ", refund, re.M)
+    rows = list(csv.reader(io.StringIO(archive.read("calls.csv").decode())))
+    assert rows[0][0] == "call_id" and sorted(int(r[0]) for r in rows[1:]) == sorted(chosen)
+
+    # "All matching": the filter comes along (here: a search), ids do not.
+    all_matching = session.get(stack.base_url + "/calls/export.zip", params={**fields, "all": "1", "q": "спасибо"})
+    assert all_matching.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(all_matching.content)).namelist()
+    assert sorted(n for n in names if n.startswith("transcripts/")) == sorted(f"transcripts/call-{i}.txt" for i in (demo[1], demo[3]))
+
+    # Hostile: nothing, junk, too many, signed out, another tenant's.
+    zip_url = stack.base_url + "/calls/export.zip"
+    assert session.get(zip_url).status_code == 400
+    assert session.get(zip_url, params={"id": "1 OR 1"}).status_code == 400
+    assert session.get(zip_url, params=[("id", str(i)) for i in range(1, 300)]).status_code == 400
+    assert requests.get(zip_url, params={"id": str(demo[0])}, allow_redirects=False).status_code in (303, 401)
+    stack.add_user("op-zip@example.com", "operator password 1", role="operator")
+    other = stack.login("op-zip@example.com", "operator password 1")
+    denied = other.get(zip_url, params={"id": str(demo[0])})
+    assert denied.status_code == 404 and b"RIFF" not in denied.content
+    audit = session.get(stack.base_url + "/audit").text
+    assert "ZIP of 3 calls (3 recordings, 3 transcripts)" in audit

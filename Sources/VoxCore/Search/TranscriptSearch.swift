@@ -29,16 +29,24 @@ public struct TranscriptSearch: Sendable {
 
     public init(database: Database) { self.database = database }
 
+    /// The index's size on disk (its two tables' pages), for the benchmark and the Health page.
+    public func indexBytes() throws -> Int {
+        try database.environment.read { txn in
+            try database.transcriptTerms.storedBytes(txn) + database.transcriptLexicon.storedBytes(txn)
+        }
+    }
+
     public func search(_ query: SearchQuery, viewer: User, filter: CallFilter, after cursor: CallCursor? = nil,
                        limit: Int = 50) throws -> SearchResults {
         let limit = max(1, min(limit, 200))
-        let low = PostingKey(startMicros: filter.from.map(Time.micros) ?? 0, callID: 0)
-        // No call starts after `Time.accepted` (checked where calls come in), and quarter-hour
-        // numbers are only defined up to there.
-        let latest = PostingKey(startMicros: Time.micros(Time.accepted.upperBound), callID: .max)
-        var high: PostingKey? = filter.to.map(Time.micros).flatMap { $0 == 0 ? nil : PostingKey(startMicros: $0 - 1, callID: .max) }
+        // Seconds, as the index keys calls (see `PostingKey`): from the first whole second at or
+        // after `from`, to the last second that has a microsecond before `to`.
+        let low = PostingKey(second: filter.from.map { (Time.micros($0) + 999_999) / 1_000_000 } ?? 0, callID: 0)
+        // No call starts after `Time.accepted` (checked where calls come in).
+        let latest = PostingKey(micros: Time.micros(Time.accepted.upperBound), callID: .max)
+        var high: PostingKey? = filter.to.map(Time.micros).flatMap { $0 == 0 ? nil : PostingKey(micros: $0 - 1, callID: .max) }
             .map { min($0, latest) } ?? latest
-        if let cursor, let below = PostingKey(startMicros: cursor.startMicros, callID: cursor.callID).predecessor {
+        if let cursor, let below = PostingKey(micros: cursor.startMicros, callID: cursor.callID).predecessor {
             high = high.map { min($0, below) }
         } else if cursor != nil {
             high = nil
@@ -59,18 +67,24 @@ public struct TranscriptSearch: Sendable {
                 prefixCut = prefixCut || scope.prefixCut
                 if let stop = scope.stoppedAt { boundary = max(boundary ?? stop, stop) }
             }
-            found.sort { ($0.startMicros, $0.id) > ($1.startMicros, $1.id) }
-            if let boundary { found.removeAll { PostingKey(startMicros: $0.startMicros, callID: $0.id) <= boundary } }
+            found.sort { PostingKey($0) > PostingKey($1) }
+            if let boundary { found.removeAll { PostingKey($0) <= boundary } }
             let page = Array(found.prefix(limit))
             let next: CallCursor?
             if found.count > limit, let last = page.last {
-                next = CallCursor(startMicros: last.startMicros, callID: last.id)
+                next = Self.cursor(PostingKey(last))
             } else {
-                next = boundary.map { CallCursor(startMicros: $0.startMicros, callID: $0.callID) }
+                next = boundary.map(Self.cursor)
             }
             return SearchResults(calls: page, olderCursor: next, stoppedEarly: found.count <= limit && boundary != nil,
                                  prefixCut: prefixCut)
         }
+    }
+
+    /// A paging cursor at a posting key: its second as microseconds, which reads back as the
+    /// same key.
+    static func cursor(_ key: PostingKey) -> CallCursor {
+        CallCursor(startMicros: key.second * 1_000_000, callID: key.callID)
     }
 
     private func searchOwner(_ owner: UInt64, _ query: SearchQuery, filter: CallFilter, low: PostingKey, high: PostingKey,
@@ -163,11 +177,8 @@ public struct TranscriptSearch: Sendable {
     func matches(_ call: Call, _ query: SearchQuery, txn: some ReadableTransaction) throws -> (Bool, Bool) {
         guard call.hasTranscript else { return (false, false) }
         var prefixCut = false
-        let quarter = Quarter.of(micros: call.startMicros)
-        func positions(_ term: String) throws -> [UInt32]? {
-            guard let block = try database.transcriptTerms.get(txn, (call.ownerUserID, term, TranscriptIndex.quarterKey(call.startMicros))) else { return nil }
-            return try PostingBlock.decode(block, quarter: quarter).first { $0.callID == call.id }?.positions
-        }
+        let index = TranscriptIndex(database: database)
+        func positions(_ term: String) throws -> [UInt32]? { try index.positions(of: term, in: call, txn: txn) }
         for clause in query.clauses {
             switch clause {
             case let .term(word):
@@ -196,7 +207,7 @@ enum ClauseStream: PostingStream {
     case union(UnionStream)
     case phrase(PhraseStream)
 
-    var current: Posting? {
+    var current: PostingKey? {
         switch self {
         case let .term(s): s.current
         case let .union(s): s.current

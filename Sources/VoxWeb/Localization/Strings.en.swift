@@ -499,7 +499,6 @@ extension Strings {
         "stats_calls": "Calls",
         "stats_chart_avg": "Average duration of answered calls",
         "stats_cost_per_day": "Cost per day",
-        "stats_mixed": "Your accounts bill in different currencies; see the cost of each application below.",
         "stats_mixed_short": "mixed currencies",
         "stats_not_linked": "not linked to an application",
         "stats_other_calls": "Other calls",
@@ -602,5 +601,13 @@ extension Strings {
         "vox_error_rate_limited": "Voximplant is rate limiting us; retrying later",
         "who_agent": "Agent",
         "who_caller": "Caller",
+        "zip_bad_id": "A selected call id is not a number.",
+        "zip_download_all": "Download all matching (ZIP, up to 200)",
+        "zip_download_selected": "Download selected (ZIP)",
+        "zip_none_selected": "Select at least one call (the boxes in the first column), or download all matching.",
+        "zip_nothing": "None of these calls is yours to download.",
+        "zip_pick": "Select call",
+        "zip_too_many": "At most {n} calls go into one ZIP.",
+        "zip_transcript_of": "Call",
     ]
 }

@@ -525,7 +525,6 @@ extension Strings {
         "stats_calls": "Звонки",
         "stats_chart_avg": "Средняя длительность отвеченных звонков",
         "stats_cost_per_day": "Стоимость по дням",
-        "stats_mixed": "Ваши аккаунты платят в разных валютах; стоимость по приложениям — ниже.",
         "stats_mixed_short": "разные валюты",
         "stats_not_linked": "не связаны с приложением",
         "stats_other_calls": "Прочие звонки",
@@ -628,5 +627,13 @@ extension Strings {
         "vox_error_rate_limited": "Voximplant ограничивает частоту запросов; повторим позже",
         "who_agent": "Агент",
         "who_caller": "Абонент",
+        "zip_bad_id": "Номер выбранного звонка — не число.",
+        "zip_download_all": "Скачать все по фильтру (ZIP, до 200)",
+        "zip_download_selected": "Скачать выбранные (ZIP)",
+        "zip_none_selected": "Отметьте хотя бы один звонок (флажки в первом столбце) или скачайте все по фильтру.",
+        "zip_nothing": "Ни один из этих звонков вам не доступен.",
+        "zip_pick": "Выбрать звонок",
+        "zip_too_many": "В один ZIP входит не больше {n} звонков.",
+        "zip_transcript_of": "Звонок",
     ]
 }

@@ -52,6 +52,11 @@ enum CallsPage {
         let pieces: [Piece]
     }
 
+    struct Field: Encodable {
+        let name: String
+        let value: String
+    }
+
     struct Values: Encodable {
         let q: String
         let from: String
@@ -74,6 +79,8 @@ enum CallsPage {
         var export: String? = nil
         /// A search: its result list replaces the count.
         var searching = false
+        /// The filter again, for "download all matching" (a POST form).
+        var filterFields: [Field] = []
         var searchNotes: [String] = []
         var firstPage: String? = nil
     }
@@ -110,6 +117,7 @@ enum CallsPage {
         } else {
             cursor = nil
         }
+        values.filterFields = form.parameters.items.filter { $0.name != "size" }.map { Field(name: $0.name, value: $0.value) }
         if let query = form.query {
             return try showSearch(query, form: form, cursor: cursor, values: values, names: names,
                                   formatting: formatting, context: context, site: site, user: user)
@@ -221,14 +229,7 @@ enum CallsPage {
             var buffer = ""
             let iso = ISO8601DateFormatter()
             try forEachCall(form.query, viewer: user, filter: filter, calls: calls, search: site.search) { call in
-                let fields: [String] = [
-                    String(call.id), iso.string(from: call.startedAt), call.direction.rawValue, call.fromNumber,
-                    call.toNumber, String(call.durationSeconds), call.status.name,
-                    call.cost.map { String(format: "%.6f", $0.decimal) } ?? "", call.cost?.currency ?? "",
-                    names[call.applicationID] ?? "", String(call.voximplantSessionID), call.conversationID ?? "",
-                    call.hasTranscript ? "yes" : "no",
-                ]
-                buffer += fields.map(csvField).joined(separator: ",") + "\r\n"
+                buffer += csvRow(call, names: names, iso: iso)
                 rows += 1
                 if buffer.utf8.count > 32 * 1024 {
                     try writer.write(buffer)
@@ -237,6 +238,18 @@ enum CallsPage {
             }
             try writer.write(buffer)
         })
+    }
+
+    /// One call as a CSV line, in `exportColumns` order.
+    static func csvRow(_ call: Call, names: [UInt64: String], iso: ISO8601DateFormatter) -> String {
+        let fields: [String] = [
+            String(call.id), iso.string(from: call.startedAt), call.direction.rawValue, call.fromNumber,
+            call.toNumber, String(call.durationSeconds), call.status.name,
+            call.cost.map { String(format: "%.6f", $0.decimal) } ?? "", call.cost?.currency ?? "",
+            names[call.applicationID] ?? "", String(call.voximplantSessionID), call.conversationID ?? "",
+            call.hasTranscript ? "yes" : "no",
+        ]
+        return fields.map(csvField).joined(separator: ",") + "\r\n"
     }
 
     /// Every call of the export: those matching the search if there is one, else the filter's.

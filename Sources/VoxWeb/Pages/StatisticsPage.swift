@@ -16,7 +16,7 @@ enum StatisticsPage {
         let answeredCount: String
         let answeredRate: String
         let averageDuration: String
-        let cost: String
+        var cost: String
         let failed: String
         let busy: String
         let noAnswer: String
@@ -30,9 +30,17 @@ enum StatisticsPage {
         var callsChart = ""
         var durationChart = ""
         var costChart: String? = nil
-        var mixedCurrencies = false
+        /// Several currencies: a total and a chart each (amounts in different currencies do
+        /// not add up).
+        var costsByCurrency: [CurrencyCost] = []
         var applications: [Summary] = []
         var unlinked: Summary? = nil
+    }
+
+    struct CurrencyCost: Encodable {
+        let currency: String
+        let total: String
+        let chart: String
     }
 
     static func statusSeries(_ catalog: Catalog) -> [Charts.Series] {
@@ -70,11 +78,23 @@ enum StatisticsPage {
                 return answered > 0 ? Double(day.stats.answeredDurationSeconds) / Double(answered) : 0
             }, cssClass: "s-duration", format: { Formatting.duration(Int($0)) })
         if let currency {
-            values.costChart = Charts.bars(
-                title: formatting.catalog("stats_cost_per_day"), labels: labels, values: report.days.map { Double($0.stats.costMicros) / 1_000_000 },
-                cssClass: "s-cost", format: { formatting.amount(micros: Int64($0 * 1_000_000), currency: currency) })
+            values.costChart = costChart(report.days.map { $0.stats.costMicros }, currency: currency, labels: labels, formatting: formatting)
+        } else if distinct.count > 1 {
+            values.costsByCurrency = distinct.sorted().map { code in
+                let apps = report.perApplication.filter { currencies[$0.application.id] == code }
+                var perDay = [Int64](repeating: 0, count: report.days.count)
+                var total: Int64 = 0
+                for entry in apps {
+                    total = total.addingReportingOverflow(entry.stats.costMicros).partialValue
+                    for (index, micros) in (report.costPerDayByApplication[entry.application.id] ?? []).enumerated() where index < perDay.count {
+                        perDay[index] = perDay[index].addingReportingOverflow(micros).partialValue
+                    }
+                }
+                return CurrencyCost(currency: code, total: formatting.amount(micros: total, currency: code),
+                                    chart: costChart(perDay, currency: code, labels: labels, formatting: formatting, titled: code))
+            }
+            values.total?.cost = values.costsByCurrency.map(\.total).joined(separator: " · ")
         }
-        values.mixedCurrencies = currency == nil && !currencies.isEmpty
         values.applications = report.perApplication.map { entry in
             summary(entry.stats, currency: currencies[entry.application.id], formatting: formatting,
                     name: entry.application.name, number: PhoneNumber.display(entry.application.phoneNumber))
@@ -85,6 +105,13 @@ enum StatisticsPage {
                                       number: formatting.catalog("stats_not_linked"))
         }
         return Pages.render("statistics", title: context.catalog("stats_title"), values, context: context, site: site, activePath: "/statistics")
+    }
+
+    static func costChart(_ perDay: [Int64], currency: String, labels: [Charts.Label], formatting: Formatting, titled: String? = nil) -> String {
+        Charts.bars(
+            title: formatting.catalog("stats_cost_per_day") + (titled.map { " (\($0))" } ?? ""), labels: labels,
+            values: perDay.map { Double($0) / 1_000_000 },
+            cssClass: "s-cost", format: { formatting.amount(micros: Int64($0 * 1_000_000), currency: currency) })
     }
 
     static func summary(_ stats: CallStatsBucket, currency: String?, formatting: Formatting, name: String? = nil,

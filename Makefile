@@ -45,8 +45,8 @@ clean:
 
 ## Benchmarks: seeds 1,000,000 calls once (cached in bench-data/), then prints each query's
 ## p50/p99 next to SQLite's answering the same query; webhook ingest next to nginx's 204; a
-## 100 MB S3 upload next to `aws s3 cp`; a service-account token next to PyJWT's. Writes
-## bench-results.json.
+## 100 MB S3 upload next to `aws s3 cp`; a service-account token next to PyJWT's; transcript
+## search at 1M transcripts next to SQLite FTS5. Writes bench-results.json.
 bench: test-deps
 	command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
@@ -56,6 +56,7 @@ bench: test-deps
 	python3 bench/jwt_bench.py bench-results.json
 	python3 bench/backup_bench.py bench-results.json
 	python3 bench/metrics_bench.py bench-results.json
+	python3 bench/search_bench.py bench-results.json
 
 ## A living product for a first look: 20,000 demo calls for the first admin in ./data.
 demo: release

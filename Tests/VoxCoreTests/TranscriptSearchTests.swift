@@ -216,6 +216,34 @@ import Testing
         return CallCursor(startMicros: call.startMicros, callID: id)
     }
 
+    @Test func workIsBoundedAndThePageGoesOnFromWhereItStopped() throws {
+        // "alpha beta" as a phrase appears only in the oldest call; the words are everywhere.
+        let oldest = try callWith(["alpha beta"], at: base)
+        for minute in 1...40 { try callWith(["beta then alpha"], at: base + Double(minute) * 60) }
+        var search = TranscriptSearch(database: f.database)
+        search.examineLimit = 10
+        var cursor: CallCursor?
+        var found: [UInt64] = []
+        var pages = 0
+        repeat {
+            let page = try search.search(try SearchQuery(#""alpha beta""#), viewer: f.alice, filter: CallFilter(), after: cursor)
+            found += page.calls.map(\.id)
+            #expect(page.olderCursor == nil || page.stoppedEarly)
+            cursor = page.olderCursor
+            pages += 1
+        } while cursor != nil && pages < 20
+        #expect(found == [oldest.id] && pages > 2)
+        // The same bound for words that agree often but fail the status.
+        var calls = 0
+        var statusCursor: CallCursor?
+        repeat {
+            let page = try search.search(try SearchQuery("alpha"), viewer: f.alice, filter: CallFilter(statuses: [.busy]), after: statusCursor)
+            calls += page.calls.count
+            statusCursor = page.olderCursor
+        } while statusCursor != nil
+        #expect(calls == 0)
+    }
+
     @Test func theMigrationIndexesTranscriptsStoredBefore() throws {
         let call = try callWith(["stored before search existed"], at: base)
         // As an older version left it: no index, schema 4.

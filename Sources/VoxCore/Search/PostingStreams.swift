@@ -101,8 +101,15 @@ struct UnionStream: PostingStream {
 struct PhraseStream: PostingStream {
     var words: [TermStream]
     private(set) var current: PostingKey?
+    /// Calls whose positions were compared: two common words that are rarely adjacent would
+    /// otherwise walk both lists whole within one seek.
+    private var compared = 0
+    let limit: Int
 
-    init(_ words: [TermStream]) { self.words = words }
+    init(_ words: [TermStream], limit: Int) {
+        self.words = words
+        self.limit = limit
+    }
 
     mutating func seek(atOrBelow key: PostingKey) throws {
         if let current, current <= key { return }
@@ -117,10 +124,18 @@ struct PhraseStream: PostingStream {
                 current = key
                 return
             }
+            compared += 1
+            if compared > limit { throw SearchStopped(at: key) }
             target = key.predecessor
         }
         current = nil
     }
+}
+
+/// A stream reached the work limit of one request at `at`: the search ends its page there,
+/// and the next page starts below it.
+struct SearchStopped: Error {
+    let at: PostingKey
 }
 
 enum Intersection {

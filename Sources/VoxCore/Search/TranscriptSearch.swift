@@ -25,6 +25,8 @@ public struct SearchResults: Sendable {
 public struct TranscriptSearch: Sendable {
     public let database: Database
     public static let maxExamined = 20_000
+    /// `maxExamined`, lower in tests.
+    public var examineLimit = TranscriptSearch.maxExamined
     public static let maxExpansions = 64
 
     public init(database: Database) { self.database = database }
@@ -101,13 +103,20 @@ public struct TranscriptSearch: Sendable {
         var calls: [Call] = []
         var examined = 0
         var target: PostingKey? = high
-        while let wanted = target, let key = try Intersection.align(&streams, atOrBelow: wanted) {
+        while let wanted = target {
+            let aligned: PostingKey?
+            do {
+                aligned = try Intersection.align(&streams, atOrBelow: wanted)
+            } catch let stop as SearchStopped {
+                return (calls, stop.at, prefixCut)
+            }
+            guard let key = aligned else { break }
             examined += 1
             if let call = try database.calls.get(txn, key.callID), call.ownerUserID == owner, accepts(call) {
                 calls.append(call)
                 if calls.count >= limit { break }
             }
-            if examined >= Self.maxExamined { return (calls, key, prefixCut) }
+            if examined >= examineLimit { return (calls, key, prefixCut) }
             target = key.predecessor
         }
         return (calls, nil, prefixCut)
@@ -127,7 +136,7 @@ public struct TranscriptSearch: Sendable {
             guard !words.isEmpty else { return (nil, false) }
             return (.union(UnionStream(words.prefix(Self.maxExpansions).map(term))), words.count > Self.maxExpansions)
         case let .phrase(words):
-            return (.phrase(PhraseStream(words.map(term))), false)
+            return (.phrase(PhraseStream(words.map(term), limit: examineLimit)), false)
         }
     }
 
@@ -159,7 +168,7 @@ public struct TranscriptSearch: Sendable {
                         return SearchResults(calls: shown, olderCursor: shown.last.map { CallCursor(startMicros: $0.startMicros, callID: $0.id) },
                                              stoppedEarly: false, prefixCut: prefixCut)
                     }
-                    if examined >= Self.maxExamined {
+                    if examined >= examineLimit {
                         return SearchResults(calls: found, olderCursor: CallCursor(startMicros: call.startMicros, callID: call.id),
                                              stoppedEarly: true, prefixCut: prefixCut)
                     }

@@ -243,9 +243,9 @@ enum CallsPage {
     /// One call as a CSV line, in `exportColumns` order.
     static func csvRow(_ call: Call, names: [UInt64: String], iso: ISO8601DateFormatter) -> String {
         let fields: [String] = [
-            String(call.id), iso.string(from: call.startedAt), call.direction.rawValue, call.fromNumber,
+            String(call.id), Formatting.isoUTC(micros: call.startMicros), call.direction.rawValue, call.fromNumber,
             call.toNumber, String(call.durationSeconds), call.status.name,
-            call.cost.map { String(format: "%.6f", $0.decimal) } ?? "", call.cost?.currency ?? "",
+            call.cost.map { Formatting.decimal(micros: $0.micros) } ?? "", call.cost?.currency ?? "",
             names[call.applicationID] ?? "", String(call.voximplantSessionID), call.conversationID ?? "",
             call.hasTranscript ? "yes" : "no",
         ]
@@ -275,6 +275,13 @@ enum CallsPage {
     /// starts a cell right after each `;` inside a value, where quotes do not help: a formula
     /// character there gets its apostrophe too.
     static func csvField(_ value: String) -> String {
+        // Most fields (ids, times, digits, names) have nothing to guard or quote: one pass over
+        // the bytes says so, and the value goes out as it is.
+        let utf8 = value.utf8
+        if let first = utf8.first, !formulaStartBytes.contains(first),
+           !utf8.contains(where: { $0 == 0x2C || $0 == 0x3B || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+            return value
+        }
         var text = value
         if let first = text.unicodeScalars.first, formulaStarts.contains(first), !isE164(text) {
             text = "'" + text
@@ -296,6 +303,7 @@ enum CallsPage {
     }
 
     private static let formulaStarts = "=+-@\t\r".unicodeScalars
+    private static let formulaStartBytes: [UInt8] = Array("=+-@\t\r".utf8)
 
     private static func isE164(_ text: String) -> Bool {
         let digits = text.utf8.dropFirst()

@@ -46,7 +46,7 @@ def connect():
 
 def load():
     """The FTS5 index from the same documents, once (cached beside ours)."""
-    if os.path.exists(fts_path) and os.path.exists(calls_path):
+    if os.path.exists(fts_path) and os.path.exists(calls_path) and os.path.getmtime(fts_path) > os.path.getmtime(docs_path):
         return
     for path in (fts_path, calls_path):
         if os.path.exists(path):

@@ -61,7 +61,8 @@ public final class ZipWriter {
             guard !bytes.isEmpty else { return }
             crc = bytes.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, uInt($0.count)) }
             size += UInt64(bytes.count)
-            guard size <= UInt64(UInt32.max) else { throw Failure.entryTooLarge(name) }
+            // 0xFFFFFFFF itself means "see the ZIP64 field" to a reader: refused too.
+            guard size < UInt64(UInt32.max) else { throw Failure.entryTooLarge(name) }
             try emit(bytes)
         }
         var descriptor: [UInt8] = []
@@ -130,8 +131,13 @@ public final class ZipWriter {
     static func safeName(_ name: String) -> String {
         let parts = name.replacingOccurrences(of: "\\", with: "/").split(separator: "/").filter { $0 != "." && $0 != ".." }
         let joined = parts.joined(separator: "/")
-        // The name's length is a 16-bit field; 300 characters are at most 1,200 bytes.
-        return joined.isEmpty ? "file" : String(joined.prefix(300))
+        // The name's length is a 16-bit field: cut at 1,000 bytes, on a character's boundary.
+        var cut = ""
+        for character in joined {
+            if cut.utf8.count + character.utf8.count > 1_000 { break }
+            cut.append(character)
+        }
+        return cut.isEmpty ? "file" : cut
     }
 
     /// MS-DOS time and date (UTC; ZIP has no zone), from 1980 on.

@@ -130,6 +130,8 @@ public struct LocalDiskStore: ObjectStore {
 enum FileCopy {
     static func readFile(_ path: String, _ body: (any ByteSource) throws -> Void) throws {
         let input = open(path, O_RDONLY | O_CLOEXEC)
+        // Gone between the look and the open (retention): the same answer as not there.
+        if input < 0, errno == ENOENT { throw ObjectStoreError.notFound(key: (path as NSString).lastPathComponent) }
         guard input >= 0 else { throw error("open \(path)") }
         defer { close(input) }
         try body(FileSource(descriptor: input, path: path))

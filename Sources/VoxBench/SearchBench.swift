@@ -94,6 +94,32 @@ struct SearchCorpus {
     }
 }
 
+/// Every indexed transcript as `id start from to terms…`, one a line, in id (= start) order:
+/// what bench/search_peer loads into FTS5. Written from the database, after seeding, so it is
+/// exactly what was indexed.
+func writeDocuments(_ database: Database, to path: String) throws {
+    let temporary = path + ".partial"
+    FileManager.default.createFile(atPath: temporary, contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+    var lines = ""
+    try database.environment.read { txn in
+        try database.calls.scan(txn) { id, call in
+            guard let conversation = call.conversationID,
+                  let transcript = try database.transcripts.get(txn, (call.ownerUserID, conversation)) else { return true }
+            let terms = transcript.turns.map { SearchText.terms(in: $0.text).joined(separator: " ") }.joined(separator: " ")
+            lines += "\(id)\t\(call.startMicros)\t\(PhoneNumber.digits(call.fromNumber))\t\(PhoneNumber.digits(call.toNumber))\t\(terms)\n"
+            if lines.utf8.count > 1 << 20 {
+                handle.write(Data(lines.utf8))
+                lines = ""
+            }
+            return true
+        }
+    }
+    handle.write(Data(lines.utf8))
+    try handle.close()
+    try FileManager.default.moveItem(atPath: temporary, toPath: path)
+}
+
 /// The same query for SQLite FTS5, over documents of our terms: each clause quoted (so FTS5
 /// reads it as the term it is), phrases as FTS5 phrases, prefixes as FTS5 prefix queries.
 func fts5(_ query: SearchQuery) -> String {
@@ -120,6 +146,7 @@ func searchBenchmark(_ arguments: [String]) throws {
 
     if !FileManager.default.fileExists(atPath: marker) {
         try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: docsPath)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let database = try Database(path: directory)
         let owner = try Users(database: database, hasher: PasswordHasher(logN: 4, r: 1, p: 1))
@@ -131,8 +158,6 @@ func searchBenchmark(_ arguments: [String]) throws {
             try database.applications.put(txn, 1, app)
             return (UInt64(1), UInt64(1))
         }
-        FileManager.default.createFile(atPath: docsPath, contents: nil)
-        let docs = try FileHandle(forWritingTo: URL(fileURLWithPath: docsPath))
         var corpus = SearchCorpus(seed: 17)
         let store = CallStore(database: database)
         var numbers = SplitMix(seed: 99)
@@ -140,7 +165,6 @@ func searchBenchmark(_ arguments: [String]) throws {
         var written = 0
         while written < count {
             let size = min(1_000, count - written)
-            var lines = ""
             try database.environment.write { txn in
                 for i in 0..<size {
                     let n = written + i
@@ -153,23 +177,20 @@ func searchBenchmark(_ arguments: [String]) throws {
                                     voximplantSessionID: UInt64(n + 1), conversationID: conversation, direction: .inbound,
                                     fromNumber: from, toNumber: "+74950000000", startedAt: start, durationSeconds: 60,
                                     status: .answered)
-                    let id = try store.upsert(call, in: txn).callID
+                    try store.upsert(call, in: txn)
                     try store.saveTranscript(Transcript(conversationID: conversation, turns: turns), owner: owner.id, in: txn)
-                    let terms = turns.map { SearchText.terms(in: $0.text).joined(separator: " ") }.joined(separator: " ")
-                    lines += "\(id)\t\(Time.micros(start))\t\(PhoneNumber.digits(from))\t74950000000\t\(terms)\n"
                 }
             }
-            docs.write(Data(lines.utf8))
             written += size
             if written % 100_000 == 0 { say("  \(written) transcripts…") }
         }
-        try docs.close()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         say(String(format: "search: seeded %d calls with transcripts in %.1f s (%.0f/s, with the index)", count, seconds, Double(count) / seconds))
         FileManager.default.createFile(atPath: marker, contents: nil)
     }
 
     let database = try Database(path: directory)
+    if !FileManager.default.fileExists(atPath: docsPath) { try writeDocuments(database, to: docsPath) }
     guard let owner = try Users(database: database).find(email: "search@example.com") else { throw CocoaError(.fileReadCorruptFile) }
     let search = TranscriptSearch(database: database)
     let indexBytes = try search.indexBytes()

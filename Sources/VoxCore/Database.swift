@@ -12,7 +12,8 @@ public final class Database: Sendable {
     /// 4: tenants apart: calls found by (account, session id), conversations and transcripts
     ///    kept per owner, Voximplant accounts unique, ElevenLabs webhook tokens.
     /// 5: transcript search: every linked transcript indexed (`TranscriptIndex`).
-    public static let schemaVersion: UInt32 = 5
+    /// 6: number facets one nibble a digit (see `Facet.number`): the call index is rebuilt.
+    public static let schemaVersion: UInt32 = 6
 
     public let environment: Environment
     /// Raised after each commit that enqueued a job (see `JobQueue.enqueue`); the job runner
@@ -123,7 +124,7 @@ public final class Database: Sendable {
         // Version 3's tables, opened only to be migrated from (opening creates a table).
         let legacy = try Schema.storedVersion(in: environment).map { $0 < 4 } == true ? try LegacyTables(environment) : nil
         _ = try Schema(environment: environment, version: Database.schemaVersion) { [self] from, txn in
-            if from < 3 { try rebuildCallIndex(txn) }
+            if from < 6 { try rebuildCallIndex(txn) }
             if from < 4, let legacy { try separateTenants(legacy, txn) }
             if from < 5 { try indexTranscripts(txn) }
         }

@@ -29,6 +29,21 @@ import Testing
         #expect(try f.queries.count(viewer: f.alice, filter: CallFilter(number: "4950000000")) == 3)
     }
 
+    /// Numbers that differ only in the first digit of a piece are different facets (schema 5
+    /// and before packed that digit over the piece's own byte, so 0–3 there were one).
+    @Test func piecesDifferingInTheirFirstDigitAreApart() throws {
+        let f = try CallFixture()
+        for first in 0...9 {
+            try f.insert([f.call(at: base + Double(first), from: "+7916000\(first)109", to: "+\(first)2345678901")])
+        }
+        for first in 0...9 {
+            #expect(try f.queries.page(viewer: f.alice, filter: CallFilter(number: "\(first)109")).calls.count == 1, "\(first)109")
+            #expect(try f.queries.count(viewer: f.alice, filter: CallFilter(number: "\(first)109")) == 1)
+            #expect(try f.queries.page(viewer: f.alice, filter: CallFilter(number: "\(first)234")).calls.count == 1, "\(first)234 first4")
+            #expect(try f.queries.page(viewer: f.alice, filter: CallFilter(number: "\(first)234567")).calls.count == 1, "first7")
+        }
+    }
+
     @Test func dateRangeAtTimeZoneBoundary() throws {
         let f = try CallFixture()
         let moscow = TimeZone(identifier: "Europe/Moscow")!

@@ -15,6 +15,8 @@ import Testing
         #expect(SearchText.terms(in: "дом да") == ["дом", "да"])
         #expect(Set(SearchText.terms(in: "сигнал сигнала сигналом")).count == 1)
         #expect(Set(SearchText.terms(in: "charge charges charged charging")).count == 1)
+        // Cyrillic beyond Russian folds too (Kazakh, Ukrainian capitals).
+        #expect(SearchText.terms(in: "ҚАЗАҚ Ґанок") == SearchText.terms(in: "қазақ ґанок"))
     }
 
     @Test func wordRangesPointIntoTheOriginalText() {
@@ -242,6 +244,42 @@ import Testing
             statusCursor = page.olderCursor
         } while statusCursor != nil
         #expect(calls == 0)
+    }
+
+    @Test func aWholeWordWithAStarFindsTheWordItself() throws {
+        let call = try callWith(["Your card was charged twice; the service will refund it"], at: base)
+        #expect(try find("charge*") == [call.id])
+        #expect(try find("service*") == [call.id])
+        #expect(try find("refunds*") == [call.id])  // no word begins "refunds", but its stem was indexed
+        let lines = try SearchQuery("charge*").matchedLines(in: Transcript(conversationID: "x", turns: [.init(role: "user", text: "charged twice", secondsIntoCall: 0)]))
+        #expect(lines.first?.pieces.first == MatchedLine.Piece(text: "charged", matched: true))
+    }
+
+    @Test func everyCallOfAPageCutByTheWorkLimitComesOnSomePage() throws {
+        // Every call has the word; every third is busy. With a limit of 4 calls examined per
+        // request, pages stop early again and again: no busy call may fall between two pages.
+        var busy: [UInt64] = []
+        for minute in 0..<30 {
+            let call = try callWith(["word"], at: base + Double(minute) * 60, status: minute % 3 == 0 ? .busy : .answered)
+            if minute % 3 == 0 { busy.append(call.id) }
+        }
+        var search = TranscriptSearch(database: f.database)
+        search.examineLimit = 4
+        var found: [UInt64] = []
+        var cursor: CallCursor?
+        var pages = 0
+        repeat {
+            let page = try search.search(try SearchQuery("word"), viewer: f.alice, filter: CallFilter(statuses: [.busy]), after: cursor)
+            found += page.calls.map(\.id)
+            cursor = page.olderCursor
+            pages += 1
+        } while cursor != nil && pages < 100
+        #expect(found == busy.reversed())
+    }
+
+    @Test func theQueryIsBoundedInWords() {
+        #expect(throws: SearchQuery.Problem.tooManyClauses) { try SearchQuery(#""a b c d e f g" "h i j k l m""#) }
+        #expect(throws: SearchQuery.Problem.tooManyClauses) { try SearchQuery(String(repeating: "a-", count: 50)) }
     }
 
     @Test func theMigrationIndexesTranscriptsStoredBefore() throws {

@@ -117,10 +117,7 @@ struct PhraseStream: PostingStream {
         while let wanted = target {
             guard let key = try Intersection.align(&words, atOrBelow: wanted) else { current = nil; return }
             let lists = try words.map { try $0.positions() }
-            let starts = lists[0].filter { start in
-                lists.indices.dropFirst().allSatisfy { lists[$0].contains(start + UInt32($0)) }
-            }
-            if !starts.isEmpty {
+            if Phrase.occurs(in: lists) {
                 current = key
                 return
             }
@@ -129,6 +126,27 @@ struct PhraseStream: PostingStream {
             target = key.predecessor
         }
         current = nil
+    }
+}
+
+enum Phrase {
+    /// Whether word i's positions hold p + i for some p of the first word's: one merge pass
+    /// per word over sorted lists (positions are stored ascending).
+    static func occurs(in lists: [[UInt32]]) -> Bool {
+        guard var starts = lists.first, !starts.isEmpty else { return false }
+        for (offset, list) in lists.enumerated().dropFirst() {
+            var kept: [UInt32] = []
+            var j = 0
+            for start in starts {
+                let (wanted, overflow) = start.addingReportingOverflow(UInt32(offset))
+                guard !overflow else { continue }
+                while j < list.count, list[j] < wanted { j += 1 }
+                if j < list.count, list[j] == wanted { kept.append(start) }
+            }
+            guard !kept.isEmpty else { return false }
+            starts = kept
+        }
+        return true
     }
 }
 

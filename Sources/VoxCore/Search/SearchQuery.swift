@@ -22,6 +22,7 @@ public struct SearchQuery: Sendable, Equatable {
 
     public static let maxLength = 200
     public static let maxClauses = 8
+    public static let maxWords = 12
     public static let minPrefixCharacters = 2
 
     public let clauses: [Clause]
@@ -49,7 +50,12 @@ public struct SearchQuery: Sendable, Equatable {
         var unique: [Clause] = []
         for clause in clauses where !unique.contains(clause) { unique.append(clause) }
         guard !unique.isEmpty else { throw Problem.nothingToSearch }
-        guard unique.count <= Self.maxClauses else { throw Problem.tooManyClauses }
+        // Words in all, phrases' words counted each: a phrase of a hundred words is as much work.
+        let words = unique.reduce(0) { sum, clause in
+            if case let .phrase(terms) = clause { return sum + terms.count }
+            return sum + 1
+        }
+        guard unique.count <= Self.maxClauses, words <= Self.maxWords else { throw Problem.tooManyClauses }
         self.clauses = unique
         self.text = typed
     }
@@ -80,7 +86,7 @@ public struct SearchQuery: Sendable, Equatable {
         clauses.contains { clause in
             switch clause {
             case let .term(t): t == term
-            case let .prefix(p): term.hasPrefix(p)
+            case let .prefix(p): term.hasPrefix(p) || term == SearchText.stemmed(p)
             case let .phrase(terms): terms.contains(term)
             }
         }

@@ -20,7 +20,8 @@ extension SearchQuery {
         let texts: [(Int?, Transcript.Turn?, String)] = transcript.turns.enumerated().map { ($0, $1, $1.text) }
             + [(nil, nil, transcript.summary ?? "")]
         for (index, turn, text) in texts where lines.count < limit {
-            let hits = SearchText.words(in: text).filter { highlights($0.term) }.map(\.range)
+            // A few marks a line are enough, and a hostile giant turn is not read to its end.
+            let hits = SearchText.hits(in: text, limit: 8, highlights)
             guard !hits.isEmpty else { continue }
             lines.append(MatchedLine(turn: index, secondsIntoCall: turn?.secondsIntoCall, role: turn?.role,
                                      pieces: Self.pieces(text, hits: hits, maxCharacters: maxCharacters)))

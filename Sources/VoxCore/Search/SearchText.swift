@@ -29,21 +29,42 @@ public enum SearchText {
     /// The words of `text`, in order, with their terms.
     public static func words(in text: String) -> [Word] {
         var words: [Word] = []
-        scan(text) { range, term in words.append(Word(range: range, term: String(decoding: term, as: UTF8.self))) }
+        scan(text) { range, term in
+            words.append(Word(range: range, term: String(decoding: term, as: UTF8.self)))
+            return true
+        }
         return words
     }
 
     /// The terms of `text`, in order.
     public static func terms(in text: String) -> [String] {
         var terms: [String] = []
-        scan(text) { _, term in terms.append(String(decoding: term, as: UTF8.self)) }
+        scan(text) { _, term in
+            terms.append(String(decoding: term, as: UTF8.self))
+            return true
+        }
         return terms
     }
 
     /// The terms of `text` as UTF-8, in order: what indexing groups (bytes hash and compare
     /// without the normalization that non-ASCII `String` comparison needs).
-    static func termBytes(in text: String, _ body: ([UInt8]) -> Void) {
+    /// Stops when `body` returns false: indexing caps the words of a transcript, and must not
+    /// fold and stem the rest of a hostile 60 MB one to throw it away.
+    static func termBytes(in text: String, _ body: ([UInt8]) -> Bool) {
         scan(text) { _, term in body(term) }
+    }
+
+    /// Where words whose term passes `matches` are, at most `limit` of them, looking at no more
+    /// than `maxWords` words: what a search result's line marks.
+    public static func hits(in text: String, limit: Int, maxWords: Int = 20_000, _ matches: (String) -> Bool) -> [Range<String.Index>] {
+        var ranges: [Range<String.Index>] = []
+        var seen = 0
+        scan(text) { range, term in
+            seen += 1
+            if matches(String(decoding: term, as: UTF8.self)) { ranges.append(range) }
+            return ranges.count < limit && seen < maxWords
+        }
+        return ranges
     }
 
     /// A prefix as typed before `*`: folded like a word, not stemmed (a stem is itself a
@@ -54,9 +75,16 @@ public enum SearchText {
         return String(decoding: cut(folded), as: UTF8.self)
     }
 
+    /// The stem of a folded word (a prefix as typed may be a whole word: `charge*` must find
+    /// `charg`, the term "charge" was indexed as).
+    public static func stemmed(_ folded: String) -> String {
+        String(decoding: stem(Array(folded.utf8)), as: UTF8.self)
+    }
+
     // MARK: Scanning
 
-    private static func scan(_ text: String, _ body: (Range<String.Index>, [UInt8]) -> Void) {
+    /// Calls `body` with each word's range and term, until it returns false.
+    private static func scan(_ text: String, _ body: (Range<String.Index>, [UInt8]) -> Bool) {
         let scalars = text.unicodeScalars
         var start: String.Index?
         var folded: [UInt8] = []
@@ -73,13 +101,13 @@ public enum SearchText {
             } else if start != nil, scalar == "'" || scalar == "\u{2019}", next < scalars.endIndex, isWordScalar(scalars[next]) {
                 // An apostrophe inside a word joins its halves.
             } else if let begin = start {
-                body(begin..<index, stem(cut(folded)))
+                guard body(begin..<index, stem(cut(folded))) else { return }
                 start = nil
                 folded.removeAll(keepingCapacity: true)
             }
             index = next
         }
-        if let begin = start { body(begin..<scalars.endIndex, stem(cut(folded))) }
+        if let begin = start { _ = body(begin..<scalars.endIndex, stem(cut(folded))) }
     }
 
     @inline(__always)
@@ -106,7 +134,8 @@ public enum SearchText {
         case 0x0401, 0x0451: append(0x0435, to: &bytes)  // Ё, ё → е
         case 0x0410...0x042F: append(v + 0x20, to: &bytes)
         case 0x0400...0x040F: append(v + 0x50, to: &bytes)
-        case 0x0430...0x04FF: append(v, to: &bytes)
+        case 0x0430...0x045F: append(v, to: &bytes)  // Russian lower case, ѐ–џ
+        // The rest of the block (Ukrainian Ґ, Kazakh Қ Ә Ү Ө …) mixes cases: the default asks.
         default:
             if scalar.properties.changesWhenLowercased {
                 for lower in scalar.properties.lowercaseMapping.unicodeScalars { append(lower.value, to: &bytes) }

@@ -40,11 +40,12 @@ struct TranscriptIndex {
         var position: UInt32 = 0
         var words = 0
         for text in transcript.turns.lazy.map(\.text) + [transcript.summary ?? ""] {
+            guard words < maxWords else { break }
             SearchText.termBytes(in: text) { term in
-                guard words < maxWords else { return }
                 words += 1
                 positions[term, default: []].appendIfRoom(position, limit: maxPositionsPerTerm)
                 position += 1
+                return words < maxWords
             }
             position += 1
         }
@@ -185,12 +186,15 @@ struct TranscriptIndex {
         return try database.transcripts.get(txn, (call.ownerUserID, conversation))
     }
 
-    /// The terms of `owner` that begin with `prefix`, in order, at most `limit`.
+    /// The terms of `owner` that begin with `prefix`, in order, at most `limit`; first the
+    /// prefix's own stem, if it was indexed (a whole word typed with `*`).
     func expand(_ prefix: String, owner: UInt64, limit: Int, in txn: some ReadableTransaction) throws -> [String] {
         var terms: [String] = []
+        let stem = SearchText.stemmed(prefix)
+        if stem != prefix, try database.transcriptLexicon.contains(txn, (owner, stem)) { terms.append(stem) }
         try database.transcriptLexicon.scan(txn, .halfOpen(from: (owner, prefix), below: nil), limit: limit) { key, _ in
             guard key.0 == owner, key.1.hasPrefix(prefix) else { return false }
-            terms.append(key.1)
+            if key.1 != stem { terms.append(key.1) }
             return true
         }
         return terms

@@ -70,7 +70,8 @@ public struct TranscriptSearch: Sendable {
                 if let stop = scope.stoppedAt { boundary = max(boundary ?? stop, stop) }
             }
             found.sort { PostingKey($0) > PostingKey($1) }
-            if let boundary { found.removeAll { PostingKey($0) <= boundary } }
+            // The call at the boundary was judged (kept if it matched); below it is unknown.
+            if let boundary { found.removeAll { PostingKey($0) < boundary } }
             let page = Array(found.prefix(limit))
             let next: CallCursor?
             if found.count > limit, let last = page.last {
@@ -151,6 +152,7 @@ public struct TranscriptSearch: Sendable {
     private func searchByCalls(_ query: SearchQuery, viewer: User, filter: CallFilter, cursor: CallCursor?,
                                limit: Int) throws -> SearchResults {
         let queries = CallQueries(database: database)
+        let expansions = Expansions()
         var found: [Call] = []
         var examined = 0
         var position = cursor
@@ -160,7 +162,7 @@ public struct TranscriptSearch: Sendable {
             let outcome: SearchResults? = try database.environment.read { txn in
                 for call in page.calls {
                     examined += 1
-                    let (yes, cut) = try matches(call, query, txn: txn)
+                    let (yes, cut) = try matches(call, query, expansions: expansions, txn: txn)
                     prefixCut = prefixCut || cut
                     if yes { found.append(call) }
                     if found.count > limit {
@@ -183,7 +185,7 @@ public struct TranscriptSearch: Sendable {
     }
 
     /// Whether one call's transcript has every clause, from the posting blocks of its quarter.
-    func matches(_ call: Call, _ query: SearchQuery, txn: some ReadableTransaction) throws -> (Bool, Bool) {
+    func matches(_ call: Call, _ query: SearchQuery, expansions: Expansions, txn: some ReadableTransaction) throws -> (Bool, Bool) {
         guard call.hasTranscript else { return (false, false) }
         var prefixCut = false
         let index = TranscriptIndex(database: database)
@@ -193,7 +195,9 @@ public struct TranscriptSearch: Sendable {
             case let .term(word):
                 guard try positions(word) != nil else { return (false, prefixCut) }
             case let .prefix(prefix):
-                let words = try TranscriptIndex(database: database).expand(prefix, owner: call.ownerUserID, limit: Self.maxExpansions + 1, in: txn)
+                let words = try expansions.words(prefix, owner: call.ownerUserID) {
+                    try TranscriptIndex(database: database).expand(prefix, owner: call.ownerUserID, limit: Self.maxExpansions + 1, in: txn)
+                }
                 prefixCut = prefixCut || words.count > Self.maxExpansions
                 guard try words.prefix(Self.maxExpansions).contains(where: { try positions($0) != nil }) else { return (false, prefixCut) }
             case let .phrase(words):
@@ -202,11 +206,24 @@ public struct TranscriptSearch: Sendable {
                     guard let list = try positions(word) else { return (false, prefixCut) }
                     lists.append(list)
                 }
-                let found = lists[0].contains { start in lists.indices.dropFirst().allSatisfy { lists[$0].contains(start + UInt32($0)) } }
-                guard found else { return (false, prefixCut) }
+                guard Phrase.occurs(in: lists) else { return (false, prefixCut) }
             }
         }
         return (true, prefixCut)
+    }
+}
+
+/// A prefix's words per owner, looked up once per request (the number plan checks every call
+/// it walks against every clause).
+final class Expansions {
+    private var words: [String: [String]] = [:]
+
+    func words(_ prefix: String, owner: UInt64, _ lookUp: () throws -> [String]) rethrows -> [String] {
+        let key = "\(owner) \(prefix)"
+        if let known = words[key] { return known }
+        let found = try lookUp()
+        words[key] = found
+        return found
     }
 }
 

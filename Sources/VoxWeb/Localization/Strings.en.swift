@@ -444,7 +444,7 @@ extension Strings {
         "search_stopped": "The search looked through {n} calls without filling the page; “Older” goes on from there. A date range or a rarer word makes it faster.",
         "search_summary": "Summary",
         "search_too_long": "The search is too long (at most {max} characters).",
-        "search_too_many": "Too many words to search for at once (at most {clauses}).",
+        "search_too_many": "Too many words to search for at once (at most {clauses} words or phrases, {words} words in all).",
         "setup_account_id": "Account id",
         "setup_account_id_hint": "from the file if empty",
         "setup_accounts_help": "Voximplant now issues service accounts (control panel → Settings → Service accounts → add a key, then paste or load the JSON file it downloads). Its private key is sealed in the vault and never shown again; it also opens recordings kept in secure storage. API keys still work for accounts that have them.",

@@ -18,14 +18,19 @@ enum BulkExport {
         let user = try context.requireUser()
         let formatting = Formatting(user: user, catalog: context.catalog)
         let form = request.query
+        // Taken first: a walk of "all matching" is itself work, one at a time per user.
+        guard let slot = site.exports.take(user.id) else {
+            var error = HTTPError(.tooManyRequests, context.catalog("export_running"))
+            error.headers = [("Retry-After", "5")]
+            throw error
+        }
         let calls: [Call]
         if form["all"] == "1" {
             let filterForm = CallFilterForm(query: form, formatting: formatting)
             guard filterForm.errors.isEmpty else { throw HTTPError(.badRequest, filterForm.errors.joined(separator: " ")) }
             var found: [Call] = []
-            try CallsPage.forEachCall(filterForm.query, viewer: user, filter: filterForm.filter, calls: site.calls, search: site.search) { call in
-                if found.count < limit { found.append(call) }
-            }
+            try CallsPage.forEachCall(filterForm.query, viewer: user, filter: filterForm.filter, calls: site.calls,
+                                      search: site.search, limit: limit) { found.append($0) }
             calls = found
         } else {
             let texts = form.all("id")
@@ -40,11 +45,6 @@ enum BulkExport {
             calls = try ids.compactMap { try site.calls.call(id: $0, viewer: user) }
         }
         guard !calls.isEmpty else { throw HTTPError(.notFound, context.catalog("zip_nothing")) }
-        guard let slot = site.exports.take(user.id) else {
-            var error = HTTPError(.tooManyRequests, context.catalog("export_running"))
-            error.headers = [("Retry-After", "5")]
-            throw error
-        }
         let names = Dictionary(try site.statistics.applications(viewer: user).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let filename = "calls-\(formatting.day(site.clock.now())).zip"
         let now = site.clock.now()

@@ -27,7 +27,8 @@ struct CallFilterForm {
                 self.query = try SearchQuery(searchText)
             } catch let problem as SearchQuery.Problem {
                 errors.append(formatting.catalog(Self.messageKey(problem), ["max": String(SearchQuery.maxLength),
-                                                                           "clauses": String(SearchQuery.maxClauses)]))
+                                                                           "clauses": String(SearchQuery.maxClauses),
+                                                                           "words": String(SearchQuery.maxWords)]))
             } catch {
                 errors.append(formatting.catalog("search_nothing"))
             }

@@ -252,16 +252,26 @@ enum CallsPage {
         return fields.map(csvField).joined(separator: ",") + "\r\n"
     }
 
-    /// Every call of the export: those matching the search if there is one, else the filter's.
+    /// Every call of the export: those matching the search if there is one, else the filter's;
+    /// the newest `limit` of them when there is a limit (the walk stops there).
     static func forEachCall(_ query: SearchQuery?, viewer: User, filter: CallFilter, calls: CallQueries,
-                            search: TranscriptSearch, _ body: (Call) throws -> Void) throws {
-        guard let query else { return try calls.forEach(viewer: viewer, filter: filter, body) }
+                            search: TranscriptSearch, limit: Int? = nil, _ body: (Call) throws -> Void) throws {
+        var left = limit ?? .max
         var cursor: CallCursor?
         repeat {
-            let page = try search.search(query, viewer: viewer, filter: filter, after: cursor, limit: 200)
-            for call in page.calls { try body(call) }
-            cursor = page.olderCursor
-        } while cursor != nil
+            let chunk = min(left, 200)
+            let page: (calls: [Call], older: CallCursor?)
+            if let query {
+                let found = try search.search(query, viewer: viewer, filter: filter, after: cursor, limit: chunk)
+                page = (found.calls, found.olderCursor)
+            } else {
+                let found = try calls.page(viewer: viewer, filter: filter, cursor: cursor, direction: .older, limit: chunk)
+                page = (found.calls, found.olderCursor)
+            }
+            for call in page.calls.prefix(left) { try body(call) }
+            left -= min(left, page.calls.count)
+            cursor = page.older
+        } while cursor != nil && left > 0
     }
 
     /// RFC 4180 quoting, and a leading apostrophe for values a spreadsheet would run as a

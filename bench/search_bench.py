@@ -85,17 +85,26 @@ def flush(db, batch):
 
 def sql_for(shape):
     """The page query: the 50 newest matches (rowid order is start order: the documents
-    were written oldest first), with the same filters as ours."""
+    were written oldest first), with the same filters as ours. A date range becomes a rowid
+    range first (two index lookups, timed with the query): FTS5 uses a rowid range on its
+    doclists, where a sub-select inside the MATCH query made it test every matching row."""
     where, params = ["docs MATCH ?"], [shape["fts5"]]
-    if "from_micros" in shape:
-        where.append("rowid BETWEEN (SELECT min(id) FROM c.calls WHERE start >= ?) AND (SELECT max(id) FROM c.calls WHERE start < ?)")
-        params += [shape["from_micros"], shape["to_micros"]]
     if "number" in shape:
         # Call History's rule for four digits: the beginning or the end of either number.
         where.append("rowid IN (SELECT id FROM c.calls WHERE from4 = ? UNION SELECT id FROM c.calls WHERE to4 = ? "
                      "UNION SELECT id FROM c.calls WHERE from_first4 = ? UNION SELECT id FROM c.calls WHERE to_first4 = ?)")
         params += [shape["number"]] * 4
+    if "from_micros" in shape:
+        where.append("rowid BETWEEN ? AND ?")
     return f"SELECT rowid FROM docs WHERE {' AND '.join(where)} ORDER BY rowid DESC LIMIT 50", params
+
+
+def run(db, shape, sql, params):
+    if "from_micros" in shape:
+        low = db.execute("SELECT min(id) FROM c.calls WHERE start >= ?", (shape["from_micros"],)).fetchone()[0] or 0
+        high = db.execute("SELECT max(id) FROM c.calls WHERE start < ?", (shape["to_micros"],)).fetchone()[0] or 0
+        params = params + [low, high]
+    return db.execute(sql, params).fetchall()
 
 
 def percentile(samples, p):
@@ -141,7 +150,7 @@ for shape in ours["queries"]:
     rows = []
     for _ in range(runs):
         started = time.perf_counter()
-        rows = db.execute(sql, params).fetchall()
+        rows = run(db, shape, sql, params)
         samples.append((time.perf_counter() - started) * 1000)
     ids = [r[0] for r in rows]
     if ids != shape["ids"]:

@@ -75,10 +75,11 @@ def test_admin_export_has_every_call(seeded):
 def test_statistics_page(seeded):
     html = seeded.login(*ADMIN).get(seeded.base_url + "/statistics").text
     assert re.search(r'id="total-calls">4[0-9]{2}<', html)
-    # Two charts for calls and durations; costs are per application because the accounts
-    # bill in different currencies.
-    assert html.count("<svg") >= 2
-    assert "different currencies" in html
+    # Charts for calls and durations, and, the accounts billing in two currencies, a cost
+    # total and a chart for each (never one sum of roubles and dollars).
+    assert html.count("<svg") >= 4
+    assert re.search(r'data-currency="RUB">RUB: [0-9 \u00a0,.]+ ₽</h3>', html)
+    assert re.search(r'data-currency="USD">USD: \$[0-9,.]+</h3>', html)
     assert "Support line" in html
 
 

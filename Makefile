@@ -57,6 +57,8 @@ bench: test-deps
 	python3 bench/backup_bench.py bench-results.json
 	python3 bench/metrics_bench.py bench-results.json
 	python3 bench/search_bench.py bench-results.json
+	python3 bench/pages_bench.py bench-results.json
+	python3 bench/export_bench.py bench-results.json
 
 ## A living product for a first look: 20,000 demo calls for the first admin in ./data.
 demo: release

@@ -38,6 +38,8 @@ let package = Package(
         // gzip streams (zlib), for backups.
         .target(name: "Compression", dependencies: ["CZlib"]),
         .target(name: "Threads"),
+        // Mustache templates parsed once and rendered from a closed value type (see Template).
+        .target(name: "Templating"),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "Threads", "Essentials"]),
         // The HTTP client every upstream shares: libcurl, retries, rate limits, outbound policy,
         // file regions. It knows no vendor.
@@ -73,7 +75,7 @@ let package = Package(
                 "VoxServices", "VoxCore", "KVStore", "FastCGI", "Integrations", "ObjectStore", "CryptoPrimitives", "QRCode", "Essentials",
                 "Compression",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Mustache", package: "swift-mustache"),
+                "Templating",
             ],
             resources: [.copy("Templates")]
         ),
@@ -104,6 +106,8 @@ let package = Package(
         // Starting the Python test servers, shared by the test targets that use them.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
+        // swift-mustache, the implementation our renderer replaced, is the reference it is checked against.
+        .testTarget(name: "TemplatingTests", dependencies: ["Templating", .product(name: "Mustache", package: "swift-mustache")]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "VoxCoreTests", dependencies: ["VoxCore", "CryptoPrimitives", "QRCode", .product(name: "Logging", package: "swift-log")], resources: [.copy("Expected")]),
         .testTarget(name: "VoxWebTests", dependencies: ["VoxWorker", "VoxWeb", "VoxServices", "VoxCore", "FastCGI", "ObjectStore", "Essentials", "HTTPTransport", "Integrations", "Compression", "CryptoPrimitives", "KVStore", .product(name: "Logging", package: "swift-log")]),

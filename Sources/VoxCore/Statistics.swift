@@ -38,40 +38,41 @@ public struct StatisticsQueries: Sendable {
         let start = calendar.startOfDay(for: firstDay)
         let end = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: lastDay))!
         let scopes = viewer.visibility.statisticsScopes
-        let formatter = DateFormatter()
-        formatter.calendar = calendar
-        formatter.timeZone = timeZone
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd"
 
-        // Every day of the range, also the empty ones: a chart needs its gaps.
+        // Every day of the range, also the empty ones: a chart needs its gaps. A day is the
+        // quarters from its start to the next day's (zone offsets are whole quarters of an
+        // hour, and a day of a change of offset is as long as the calendar says).
         var days: [DayStatistics] = []
-        var dayIndex: [String: Int] = [:]
+        var boundaries: [UInt32] = []
         var cursor = start
         while cursor < end {
-            let name = formatter.string(from: cursor)
-            dayIndex[name] = days.count
-            days.append(DayStatistics(day: name, stats: CallStatsBucket()))
+            days.append(DayStatistics(day: CivilTime(cursor, in: timeZone).dayText, stats: CallStatsBucket()))
+            boundaries.append(Quarter.of(micros: Time.micros(cursor)))
             cursor = calendar.date(byAdding: .day, value: 1, to: cursor)!
         }
         let firstQuarter = Quarter.of(micros: Time.micros(start))
         let endQuarter = Quarter.of(micros: Time.micros(end))
+        boundaries.append(endQuarter)
 
         return try database.environment.read { txn in
             var total = CallStatsBucket()
-            // The day of a quarter depends only on the zone's offset at that instant, which
-            // changes rarely: remember the last one.
-            var lastOffsetCheck: (quarter: UInt32, dayStart: UInt32, name: String)?
-            func dayName(_ quarter: UInt32) -> String {
-                if let last = lastOffsetCheck, quarter >= last.dayStart, quarter < last.dayStart + 96 { return last.name }
-                let instant = Time.date(micros: Quarter.startMicros(quarter))
-                let name = formatter.string(from: instant)
-                lastOffsetCheck = (quarter, Quarter.of(micros: Time.micros(calendar.startOfDay(for: instant))), name)
-                return name
+            // The scans run in quarter order: the day of the last bucket is usually the next
+            // one's too, else a binary search over the days' first quarters finds it.
+            var last = 0
+            func dayIndex(_ quarter: UInt32) -> Int? {
+                if last < days.count, boundaries[last] <= quarter, quarter < boundaries[last + 1] { return last }
+                var low = 0, high = days.count  // the last day whose first quarter is <= quarter
+                while low < high {
+                    let middle = (low + high) / 2
+                    if boundaries[middle + 1] <= quarter { low = middle + 1 } else { high = middle }
+                }
+                guard low < days.count, boundaries[low] <= quarter, quarter < boundaries[low + 1] else { return nil }
+                last = low
+                return low
             }
             for scope in scopes { try database.callStats.scan(
                 txn, .halfOpen(from: (scope, 0, firstQuarter), below: (scope, 0, endQuarter))) { key, bucket in
-                if let index = dayIndex[dayName(key.2)] { days[index].stats.add(bucket) }
+                if let index = dayIndex(key.2) { days[index].stats.add(bucket) }
                 total.add(bucket)
                 return true
             }
@@ -86,7 +87,7 @@ public struct StatisticsQueries: Sendable {
                         txn, .halfOpen(from: (scope, application.id, firstQuarter), below: (scope, application.id, endQuarter))
                     ) { key, bucket in
                         stats.add(bucket)
-                        if bucket.costMicros != 0, let index = dayIndex[dayName(key.2)] {
+                        if bucket.costMicros != 0, let index = dayIndex(key.2) {
                             cost[index] = cost[index].addingReportingOverflow(bucket.costMicros).partialValue
                         }
                         return true

@@ -1,4 +1,5 @@
 import Foundation
+import Templating
 
 /// Bar charts as inline SVG, drawn on the server: no script, no external library, and they
 /// print. Every text that reaches the SVG goes through `escape`.
@@ -22,35 +23,40 @@ enum Charts {
 
     /// One bar per label, split into stacked segments (one value per series).
     static func stackedBars(title: String, labels: [Label], series: [Series], values: [[Double]],
-                            format: (Double) -> String) -> String {
+                            format: (Double) -> String, showsLegend: Bool = true) -> String {
         let totals = values.map { $0.reduce(0, +) }
         let maxValue = niceMax(totals.max() ?? 0)
         var svg = header(title: title)
         svg += axes(maxValue: maxValue, format: format)
         let slot = (width - left) / Double(max(labels.count, 1))
         let barWidth = max(1, slot * 0.75)
+        // Appended piece by piece into one reserved string: a 90-day page draws about a
+        // thousand elements, and a string interpolated per element was a copy each.
+        svg.reserveCapacity(svg.utf8.count + labels.count * (180 + 90 * series.count))
         for (index, label) in labels.enumerated() {
             var y = height - bottom
             let x = left + Double(index) * slot + (slot - barWidth) / 2
-            var tooltip = [label.full]
+            var tooltip = label.full
             for (seriesIndex, item) in series.enumerated() {
                 let value = values[index][seriesIndex]
                 guard value > 0 else { continue }
                 let h = value / maxValue * (height - bottom - top)
                 y -= h
-                svg += rect(x: x, y: y, width: barWidth, height: h, cssClass: item.cssClass)
-                tooltip.append("\(item.name): \(format(value))")
+                appendRect(&svg, x: x, y: y, width: barWidth, height: h, cssClass: item.cssClass)
+                tooltip += "\n" + item.name + ": " + format(value)
             }
-            svg += "<rect x=\"\(f(x))\" y=\"\(f(top))\" width=\"\(f(barWidth))\" height=\"\(f(height - bottom - top))\" class=\"hit\"><title>\(escape(tooltip.joined(separator: "\n")))</title></rect>"
+            svg += "<rect x=\""; svg += f(x); svg += "\" y=\""; svg += f(top); svg += "\" width=\""; svg += f(barWidth)
+            svg += "\" height=\""; svg += f(height - bottom - top); svg += "\" class=\"hit\"><title>"
+            svg += escape(tooltip); svg += "</title></rect>"
         }
         svg += xLabels(labels, slot: slot)
-        svg += legend(series)
+        svg += legend(series, shown: showsLegend)
         return svg + "</svg>"
     }
 
     static func bars(title: String, labels: [Label], values: [Double], cssClass: String, format: (Double) -> String) -> String {
         stackedBars(title: title, labels: labels, series: [Series(name: title, cssClass: cssClass)],
-                    values: values.map { [$0] }, format: format).replacingOccurrences(of: "<g class=\"legend\">", with: "<g class=\"legend\" display=\"none\">")
+                    values: values.map { [$0] }, format: format, showsLegend: false)
     }
 
     private static func header(title: String) -> String {
@@ -79,8 +85,10 @@ enum Charts {
         return svg
     }
 
-    private static func legend(_ series: [Series]) -> String {
-        var svg = "<g class=\"legend\">"
+    /// A chart of one series keeps its legend, hidden: the series' name is still in the SVG
+    /// for screen readers.
+    private static func legend(_ series: [Series], shown: Bool) -> String {
+        var svg = shown ? "<g class=\"legend\">" : "<g class=\"legend\" display=\"none\">"
         var x = left
         for item in series {
             svg += "<rect x=\"\(f(x))\" y=\"\(f(height + 8))\" width=\"10\" height=\"10\" class=\"\(item.cssClass)\"/>"
@@ -90,8 +98,9 @@ enum Charts {
         return svg + "</g>"
     }
 
-    private static func rect(x: Double, y: Double, width: Double, height: Double, cssClass: String) -> String {
-        "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(width))\" height=\"\(f(height))\" class=\"\(cssClass)\"/>"
+    private static func appendRect(_ svg: inout String, x: Double, y: Double, width: Double, height: Double, cssClass: String) {
+        svg += "<rect x=\""; svg += f(x); svg += "\" y=\""; svg += f(y); svg += "\" width=\""; svg += f(width)
+        svg += "\" height=\""; svg += f(height); svg += "\" class=\""; svg += cssClass; svg += "\"/>"
     }
 
     /// An axis maximum of four round steps (1, 2, 2.5 or 5 times a power of ten each), so that
@@ -104,10 +113,8 @@ enum Charts {
         return 40 * magnitude
     }
 
-    private static func f(_ value: Double) -> String { String(format: "%.1f", value) }
+    private static func f(_ value: Double) -> String { Formatting.oneDecimal(value) }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    /// As the templates escape (one rule for HTML and the SVG inside it).
+    static func escape(_ text: String) -> String { Template.escapeHTML(text) }
 }

@@ -1,21 +1,23 @@
-/// Turns a page's `Encodable` values into the dictionaries Mustache reads, without reflection.
-///
-/// Mustache (swift-mustache) reads a struct through `Mirror` on every name it looks up, and
-/// again for each enclosing section it falls back to; a 100-row Call History page rendered
-/// 2.2 times slower than with dictionaries, and reflecting each struct once still cost a small
-/// page 15%. The synthesized `Encodable` conformance walks the fields at compiled speed.
-/// Nil optionals are left out (an absent name); arrays stay arrays; numbers, text and
-/// booleans stay what they are.
+import Templating
+
+/// Turns a page's `Encodable` values into the `TemplateValue` a template reads, without
+/// reflection: the synthesized `Encodable` conformance walks the fields at compiled speed.
+/// Nil optionals are left out (an absent name, so `{{#x}}` stays closed); arrays stay lists;
+/// numbers become their text; booleans stay flags.
 enum TemplateEncoder {
-    static func dictionary(_ value: some Encodable) -> [String: Any] {
-        let encoder = ValueEncoder()
-        try? value.encode(to: encoder)
-        return encoder.box.value as? [String: Any] ?? [:]
+    static func value(_ value: some Encodable) -> TemplateValue {
+        (try? encoded(value)) ?? .object([:])
     }
 
-    /// Where one encoded value ends up; containers write into it as they fill.
+    /// What one encoder produced; the containers fill it in place (a class, so a container
+    /// and the encoder that made it share it, and a field added is not a copy of the rest).
     final class Box {
-        var value: Any = [String: Any]()
+        var fields: [String: TemplateValue] = [:]
+        var items: [TemplateValue] = []
+        var single: TemplateValue?
+        var isList = false
+
+        var value: TemplateValue { single ?? (isList ? .list(items) : .object(fields)) }
     }
 
     struct ValueEncoder: Encoder {
@@ -24,27 +26,26 @@ enum TemplateEncoder {
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-            box.value = [String: Any]()
-            return KeyedEncodingContainer(Keyed<Key>(box: box))
+            KeyedEncodingContainer(Keyed<Key>(box: box))
         }
 
         func unkeyedContainer() -> any UnkeyedEncodingContainer {
-            box.value = [Any]()
+            box.isList = true
             return Unkeyed(box: box)
         }
 
         func singleValueContainer() -> any SingleValueEncodingContainer { Single(box: box) }
     }
 
-    /// A value as Mustache reads it: plain values as they are, anything else encoded.
-    static func plain(_ value: some Encodable) throws -> Any {
+    /// A value as a template reads it: plain values as they are, anything else encoded.
+    static func encoded(_ value: some Encodable) throws -> TemplateValue {
         switch value {
-        case let text as String: return text
-        case let flag as Bool: return flag
-        case let number as Int: return number
-        case let number as UInt64: return number
-        case let number as Int64: return number
-        case let number as Double: return number
+        case let text as String: return .text(text)
+        case let flag as Bool: return .bool(flag)
+        case let number as Int: return .text(String(number))
+        case let number as UInt64: return .text(String(number))
+        case let number as Int64: return .text(String(number))
+        case let number as Double: return .text(String(describing: number))
         default:
             let encoder = ValueEncoder()
             try value.encode(to: encoder)
@@ -56,20 +57,13 @@ enum TemplateEncoder {
         let box: Box
         var codingPath: [any CodingKey] { [] }
 
-        private func set(_ value: Any, _ key: Key) {
-            var dictionary = box.value as? [String: Any] ?? [:]
-            box.value = 0  // one owner while it changes: no copy of the dictionary
-            dictionary[key.stringValue] = value
-            box.value = dictionary
-        }
-
         mutating func encodeNil(forKey key: Key) throws {}
-        mutating func encode(_ value: Bool, forKey key: Key) throws { set(value, key) }
-        mutating func encode(_ value: String, forKey key: Key) throws { set(value, key) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { set(value, key) }
-        mutating func encode(_ value: UInt64, forKey key: Key) throws { set(value, key) }
-        mutating func encode(_ value: Double, forKey key: Key) throws { set(value, key) }
-        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { set(try plain(value), key) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { box.fields[key.stringValue] = .bool(value) }
+        mutating func encode(_ value: String, forKey key: Key) throws { box.fields[key.stringValue] = .text(value) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { box.fields[key.stringValue] = .text(String(value)) }
+        mutating func encode(_ value: UInt64, forKey key: Key) throws { box.fields[key.stringValue] = .text(String(value)) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { box.fields[key.stringValue] = .text(String(describing: value)) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { box.fields[key.stringValue] = try encoded(value) }
 
         // Synthesized conformances never ask for nested containers; a hand-written one that did
         // would find its values missing on the page (visible), not a crash.
@@ -83,18 +77,11 @@ enum TemplateEncoder {
     struct Unkeyed: UnkeyedEncodingContainer {
         let box: Box
         var codingPath: [any CodingKey] { [] }
-        var count: Int { (box.value as? [Any])?.count ?? 0 }
-
-        private func append(_ value: Any) {
-            var array = box.value as? [Any] ?? []
-            box.value = 0
-            array.append(value)
-            box.value = array
-        }
+        var count: Int { box.items.count }
 
         mutating func encodeNil() throws {}
-        mutating func encode(_ value: String) throws { append(value) }
-        mutating func encode<T: Encodable>(_ value: T) throws { append(try plain(value)) }
+        mutating func encode(_ value: String) throws { box.items.append(.text(value)) }
+        mutating func encode<T: Encodable>(_ value: T) throws { box.items.append(try encoded(value)) }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             ValueEncoder().container(keyedBy: keyType)
@@ -106,10 +93,10 @@ enum TemplateEncoder {
     struct Single: SingleValueEncodingContainer {
         let box: Box
         var codingPath: [any CodingKey] { [] }
-        mutating func encodeNil() throws { box.value = Optional<Any>.none as Any }
-        mutating func encode(_ value: String) throws { box.value = value }
-        mutating func encode(_ value: Bool) throws { box.value = value }
-        mutating func encode(_ value: Int) throws { box.value = value }
-        mutating func encode<T: Encodable>(_ value: T) throws { box.value = try plain(value) }
+        mutating func encodeNil() throws { box.single = .bool(false) }
+        mutating func encode(_ value: String) throws { box.single = .text(value) }
+        mutating func encode(_ value: Bool) throws { box.single = .bool(value) }
+        mutating func encode(_ value: Int) throws { box.single = .text(String(value)) }
+        mutating func encode<T: Encodable>(_ value: T) throws { box.single = try encoded(value) }
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
-import Mustache
+import Templating
 
-/// Mustache templates, loaded once at start. `{{x}}` is HTML-escaped; `{{{x}}}` (raw) is used
+/// The page templates, parsed once at start. `{{x}}` is HTML-escaped; `{{{x}}}` (raw) is used
 /// only for HTML that a template rendered itself (the page inside the layout).
 public struct Templates: Sendable {
-    let library: MustacheLibrary
+    let templates: [String: Template]
 
     public enum LoadError: Error, CustomStringConvertible {
         case missing(String)
@@ -21,26 +21,25 @@ public struct Templates: Sendable {
     public init(directory: String? = nil) throws {
         let folder = directory ?? Bundle.module.bundleURL.appendingPathComponent("Templates").path
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        var library = MustacheLibrary()
+        var templates: [String: Template] = [:]
         for file in files where file.hasSuffix(".mustache") {
             let name = String(file.dropLast(".mustache".count))
             let text = try String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8)
             do {
-                try library.register(text, named: name)
+                templates[name] = try Template(text)
             } catch {
                 throw LoadError.invalid(name: name, reason: "\(error)")
             }
         }
-        guard library.getTemplate(named: "layout") != nil else { throw LoadError.missing(folder) }
-        self.library = library
+        guard templates["layout"] != nil else { throw LoadError.missing(folder) }
+        self.templates = templates
     }
 
     /// Renders a page's values: a struct whose properties are the template's names (nested
-    /// structs and arrays of them for sections; a nil optional is an absent name). `extra` adds
-    /// names every page has (the CSRF token).
-    public func render(_ name: String, _ values: some Encodable, adding extra: [String: Any] = [:]) -> String {
-        var context = TemplateEncoder.dictionary(values)
-        context.merge(extra) { _, new in new }
-        return library.render(context, withTemplate: name) ?? "template \(name) missing"
+    /// structs and arrays of them for sections; a nil optional is an absent name). `outer`
+    /// holds names every page has (the CSRF token, the strings), found when the values lack them.
+    public func render(_ name: String, _ values: some Encodable, outer: TemplateValue? = nil) -> String {
+        guard let template = templates[name] else { return "template \(name) missing" }
+        return template.render(TemplateEncoder.value(values), outer: outer)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Templating
 import VoxCore
 
 /// The languages of the interface. The profile's choice wins, then the browser's
@@ -30,6 +31,14 @@ enum Language: String, CaseIterable, Sendable {
 struct Catalog: Sendable {
     let language: Language
     let strings: [String: String]
+    /// The strings as a template reads them (`t`): made once per catalog, not per page.
+    let templateStrings: TemplateValue
+
+    init(language: Language, strings: [String: String]) {
+        self.language = language
+        self.strings = strings
+        templateStrings = .object(strings.mapValues { .text($0) })
+    }
 
     /// English includes the Setup problems, whose English lives with them in VoxCore.
     static let english = Catalog(language: .en, strings: Strings.en.merging(SetupProblem.english) { own, _ in own })

@@ -69,10 +69,9 @@ enum BulkExport {
                     pending.removeAll(keepingCapacity: true)
                 }
             }
-            let iso = ISO8601DateFormatter()
             var csv = CallsPage.csvHeader(CallsPage.exportColumns, context.catalog)
             for call in calls {
-                csv += CallsPage.csvRow(call, names: names, iso: iso)
+                csv += CallsPage.csvRow(call, names: names)
                 if let recording = call.recording, let store = try site.recordings.store(named: recording.store) {
                     let name = "recordings/" + RecordingEndpoint.fileName(call, recording, formatting: formatting)
                     do {

@@ -226,14 +226,14 @@ enum CallsPage {
                                        "\(rows) calls; filter: \(request.query.urlEncoded.isEmpty ? "none" : String(request.query.urlEncoded.prefix(500)))")
             }
             try writer.write(CallsPage.csvHeader(CallsPage.exportColumns, context.catalog))
-            var buffer = ""
-            let iso = ISO8601DateFormatter()
+            var buffer = [UInt8]()
+            buffer.reserveCapacity(40 * 1024)
             try forEachCall(form.query, viewer: user, filter: filter, calls: calls, search: site.search) { call in
-                buffer += csvRow(call, names: names, iso: iso)
+                appendCSVRow(call, names: names, to: &buffer)
                 rows += 1
-                if buffer.utf8.count > 32 * 1024 {
+                if buffer.count > 32 * 1024 {
                     try writer.write(buffer)
-                    buffer = ""
+                    buffer.removeAll(keepingCapacity: true)
                 }
             }
             try writer.write(buffer)
@@ -241,15 +241,64 @@ enum CallsPage {
     }
 
     /// One call as a CSV line, in `exportColumns` order.
-    static func csvRow(_ call: Call, names: [UInt64: String], iso: ISO8601DateFormatter) -> String {
-        let fields: [String] = [
-            String(call.id), Formatting.isoUTC(micros: call.startMicros), call.direction.rawValue, call.fromNumber,
-            call.toNumber, String(call.durationSeconds), call.status.name,
-            call.cost.map { Formatting.decimal(micros: $0.micros) } ?? "", call.cost?.currency ?? "",
-            names[call.applicationID] ?? "", String(call.voximplantSessionID), call.conversationID ?? "",
-            call.hasTranscript ? "yes" : "no",
-        ]
-        return fields.map(csvField).joined(separator: ",") + "\r\n"
+    static func csvRow(_ call: Call, names: [UInt64: String]) -> String {
+        var out = [UInt8]()
+        appendCSVRow(call, names: names, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The same line appended to `out` as bytes: the export writes a million of these, and
+    /// building a String per field and joining them was two thirds of its time.
+    static func appendCSVRow(_ call: Call, names: [UInt64: String], to out: inout [UInt8]) {
+        let comma: UInt8 = 0x2C
+        out.append(contentsOf: String(call.id).utf8)
+        out.append(comma)
+        Formatting.appendISOUTC(micros: call.startMicros, to: &out)
+        out.append(comma)
+        out.append(contentsOf: call.direction.rawValue.utf8)  // inbound / outbound: nothing to guard
+        out.append(comma)
+        appendCSVField(call.fromNumber, to: &out)
+        out.append(comma)
+        appendCSVField(call.toNumber, to: &out)
+        out.append(comma)
+        out.append(contentsOf: String(call.durationSeconds).utf8)
+        out.append(comma)
+        out.append(contentsOf: call.status.name.utf8)  // a fixed name
+        out.append(comma)
+        if let cost = call.cost {
+            // A negative amount starts with "-": through the guard, as any field.
+            if cost.micros < 0 { appendCSVField(Formatting.decimal(micros: cost.micros), to: &out) } else {
+                Formatting.appendDecimal(micros: cost.micros, to: &out)
+            }
+            out.append(comma)
+            appendCSVField(cost.currency, to: &out)
+        } else {
+            out.append(comma)
+        }
+        out.append(comma)
+        appendCSVField(names[call.applicationID] ?? "", to: &out)
+        out.append(comma)
+        out.append(contentsOf: String(call.voximplantSessionID).utf8)
+        out.append(comma)
+        appendCSVField(call.conversationID ?? "", to: &out)
+        out.append(comma)
+        out.append(contentsOf: (call.hasTranscript ? "yes" : "no").utf8)
+        out.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    /// `csvField(value)`, appended; a value with nothing to guard or quote (most) goes as it is.
+    static func appendCSVField(_ value: String, to out: inout [UInt8]) {
+        let utf8 = value.utf8
+        guard let first = utf8.first else { return }
+        switch first {
+        case 0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D: break  // = + - @ TAB CR: may need an apostrophe
+        default:
+            if !utf8.contains(where: { $0 == 0x2C || $0 == 0x3B || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                out.append(contentsOf: utf8)
+                return
+            }
+        }
+        out.append(contentsOf: csvField(value).utf8)
     }
 
     /// Every call of the export: those matching the search if there is one, else the filter's;

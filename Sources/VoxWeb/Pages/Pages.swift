@@ -1,4 +1,5 @@
 import FastCGI
+import Templating
 import VoxCore
 import VoxServices
 
@@ -67,8 +68,9 @@ enum Pages {
         status: HTTPStatus = .ok, activePath: String? = nil
     ) -> Response {
         let catalog = context.catalog
-        let strings: [String: Any] = ["csrf": context.csrfToken, "t": catalog.strings, "lang": catalog.language.rawValue]
-        let content = site.templates.render(template, values, adding: strings)
+        let strings: TemplateValue = .object(["csrf": .text(context.csrfToken), "t": catalog.templateStrings,
+                                              "lang": .text(catalog.language.rawValue)])
+        let content = site.templates.render(template, values, outer: strings)
         let user = context.user
         let other = catalog.language == .ru ? Language.en : .ru
         let layout = Layout(
@@ -79,7 +81,7 @@ enum Pages {
                     .map { Layout.Link(href: $0.href, label: catalog($0.label), active: $0.href == activePath) }
             } ?? [],
             switchTo: other.rawValue, switchLabel: catalog("language_name_" + other.rawValue))
-        return .html(site.templates.render("layout", layout, adding: strings), status: status)
+        return .html(site.templates.render("layout", layout, outer: strings), status: status)
     }
 
     /// Runs a form's action. When it fails with an error that has an HTTP meaning other than

@@ -70,13 +70,13 @@ enum StatisticsPage {
         values.callsChart = Charts.stackedBars(
             title: formatting.catalog("stats_per_day"), labels: labels, series: statusSeries(formatting.catalog),
             values: report.days.map { day in CallStatus.allCases.map { Double(day.stats.count($0)) } },
-            format: { Formatting.count(Int64($0)) })
+            format: { Formatting.count(Formatting.clamped($0)) })
         values.durationChart = Charts.bars(
             title: formatting.catalog("stats_chart_avg"), labels: labels,
             values: report.days.map { day in
                 let answered = day.stats.count(.answered)
                 return answered > 0 ? Double(day.stats.answeredDurationSeconds) / Double(answered) : 0
-            }, cssClass: "s-duration", format: { Formatting.duration(Int($0)) })
+            }, cssClass: "s-duration", format: { Formatting.duration(Int(Formatting.clamped($0))) })
         if let currency {
             values.costChart = costChart(report.days.map { $0.stats.costMicros }, currency: currency, labels: labels, formatting: formatting)
         } else if distinct.count > 1 {
@@ -111,7 +111,7 @@ enum StatisticsPage {
         Charts.bars(
             title: formatting.catalog("stats_cost_per_day") + (titled.map { " (\($0))" } ?? ""), labels: labels,
             values: perDay.map { Double($0) / 1_000_000 },
-            cssClass: "s-cost", format: { formatting.amount(micros: Int64($0 * 1_000_000), currency: currency) })
+            cssClass: "s-cost", format: { formatting.amount(micros: Formatting.clamped($0 * 1_000_000), currency: currency) })
     }
 
     static func summary(_ stats: CallStatsBucket, currency: String?, formatting: Formatting, name: String? = nil,

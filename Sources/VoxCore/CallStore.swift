@@ -50,6 +50,12 @@ public struct CallStore: Sendable {
             // for another (whose transcript would then show on this call).
             call.conversationID = existing.conversationID ?? call.conversationID
             call.hasTranscript = call.hasTranscript || existing.hasTranscript
+            // The call learns its conversation now (a call_started stored it without one, and
+            // the ElevenLabs webhook came before this report): its waiting transcript is linked.
+            if existing.conversationID == nil, !call.hasTranscript, let conversation = call.conversationID,
+               try linkableTranscript(for: call, conversation: conversation, in: txn) {
+                call.hasTranscript = true
+            }
             call.costBreakdown = call.costBreakdown ?? existing.costBreakdown
             call.recordingNote = call.recordingNote ?? existing.recordingNote
             call.sources.formUnion(existing.sources)

@@ -65,6 +65,29 @@ import Testing
     }
 }
 
+extension CallStoreTests {
+    /// The order a real call often takes: call_started (no conversation yet), the ElevenLabs
+    /// post-call webhook, then the report that names the conversation.
+    @Test func transcriptBeforeTheConversationIsKnownIsLinkedByTheUpdate() throws {
+        let f = try CallFixture()
+        let started = f.call(at: base, session: 77)
+        let id = try f.insert([started])[0].callID
+        try f.database.environment.write { txn throws in
+            try f.store.saveTranscript(Transcript(conversationID: "conv_late", turns: [.init(role: "user", text: "refund please", secondsIntoCall: 3)]),
+                                       owner: f.alice.id, in: txn)
+        }
+        #expect(try f.database.environment.read { txn throws in try f.database.orphanTranscripts.count(txn) } == 1)
+        var ended = f.call(at: base, session: 77)
+        ended.conversationID = "conv_late"
+        #expect(try f.insert([ended])[0] == .updated(id))
+        #expect(try f.queries.call(id: id, viewer: f.alice)?.hasTranscript == true)
+        // No longer an orphan (the purge would have deleted it), and found by a search.
+        #expect(try f.database.environment.read { txn throws in try f.database.orphanTranscripts.count(txn) } == 0)
+        let found = try TranscriptSearch(database: f.database).search(try SearchQuery("refund"), viewer: f.alice, filter: CallFilter())
+        #expect(found.calls.map(\.id) == [id])
+    }
+}
+
 @Suite struct TenantIsolationTests {
     @Test func operatorsSeeOnlyTheirOwnCallsAdminSeesAll() throws {
         let f = try CallFixture()

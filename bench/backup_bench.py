@@ -28,6 +28,7 @@ import stack as stack_module  # noqa: E402
 import webhook_bench  # noqa: E402
 from fakes import Fakes, create_application  # noqa: E402
 from stack import Stack  # noqa: E402
+import results  # noqa: E402
 
 stack_module.BIN = os.environ["VOXFCGI_BIN"]
 CALLS = int(os.environ.get("BENCH_BACKUP_CALLS", "1000000"))
@@ -135,11 +136,7 @@ def main():
                          "peer": round(alone[0]), "ratio": round(during[0] / alone[0], 3), "peer_name": "same ingest, no backup"})
         measures.append({"name": "backup_ingest_p99_ms", "unit": "ms", "value": during[1], "peer": alone[1],
                          "ratio": round(alone[1] / during[1], 3) if during[1] else None})
-        try:
-            existing = [r for r in json.load(open(results_path)) if not r["name"].startswith("backup_")]
-        except (OSError, ValueError):
-            existing = []
-        json.dump(existing + measures, open(results_path, "w"), indent=2)
+        results.merge(results_path, "backup_", measures)
     finally:
         s.stop()
         fakes.stop()

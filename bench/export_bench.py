@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pages_bench as pages  # noqa: E402
+import results  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_EXPORT_ROUNDS", "2"))
 STATUS = {"answered": 1, "failed": 2, "busy": 3, "no-answer": 4, "in-progress": 5}
@@ -181,11 +182,7 @@ def main():
             {"name": "export_csv_worker_memory_growth_mb", "unit": "MB", "value": round(grew / 1024, 1), "peer": None,
              "ratio": None, "label": "RssAnon peak during the export over RssAnon before (the mapped LMDB file not counted)"},
         ]
-        try:
-            existing = [r for r in json.load(open(results_path)) if not r["name"].startswith("export_csv_")]
-        except (OSError, ValueError):
-            existing = []
-        json.dump(existing + measures, open(results_path, "w"), indent=2)
+        results.merge(results_path, "export_csv_", measures)
     finally:
         s.stop()
         pages.shutil.rmtree(work, ignore_errors=True)

@@ -18,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+import results
+
 ROOT = Path(__file__).resolve().parents[1]
 COUNT = 2000
 
@@ -44,13 +46,11 @@ def main():
 
     print(f"service-account token (RS256, 2048-bit): VoxFCGI {ours:.0f} µs, PyJWT {peer:.0f} µs "
           f"(ratio {ours / peer:.2f}); {COUNT} tokens each")
-    existing = [r for r in json.loads(results_path.read_text()) if not r["name"].startswith("jwt_")] \
-        if results_path.exists() else []
-    results_path.write_text(json.dumps(existing + [
+    results.merge(results_path, "jwt_", [
         {"name": "jwt_sign_us", "unit": "µs/token", "value": round(ours, 1)},
         {"name": "jwt_sign_pyjwt_us", "unit": "µs/token", "value": round(peer, 1)},
         {"name": "jwt_sign_ratio", "unit": "ratio", "value": round(ours / peer, 3)},
-    ], indent=2))
+    ])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import webhook_bench  # noqa: E402
 from backup_bench import write_events  # noqa: E402
 from fakes import Fakes, create_application  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
+import results  # noqa: E402
 
 stack_module.BIN = os.environ["VOXFCGI_BIN"]
 CONNECTIONS = int(os.environ.get("BENCH_METRICS_CONNECTIONS", "32"))
@@ -66,11 +67,7 @@ def main():
                      "peer": round(best["off"]), "ratio": round(best["on"] / best["off"], 3), "peer_name": "VOXFCGI_METRICS=off"},
                     {"name": "metrics_ingest_p99_ms", "unit": "ms", "value": p99["on"], "peer": p99["off"],
                      "ratio": round(p99["off"] / p99["on"], 3) if p99["on"] else None}]
-        try:
-            existing = [r for r in json.load(open(results_path)) if not r["name"].startswith("metrics_")]
-        except (OSError, ValueError):
-            existing = []
-        json.dump(existing + measures, open(results_path, "w"), indent=2)
+        results.merge(results_path, "metrics_", measures)
     finally:
         for s, _, _ in stacks.values():
             s.stop()

@@ -47,6 +47,7 @@ os.environ.setdefault("VOXFCGI_BIN", str(ROOT / ".build" / "release" / "voxfcgi"
 
 import stack as stack_module  # noqa: E402
 from stack import Stack, free_port, wait_for  # noqa: E402
+import results  # noqa: E402
 
 stack_module.BIN = os.environ["VOXFCGI_BIN"]
 CALLS = int(os.environ.get("BENCH_PAGES_CALLS", "1000000"))
@@ -175,9 +176,9 @@ def query_figures():
         log(f"{OURS} missing: running voxbench (seeds its own 1M calls once, a few minutes) …")
         subprocess.run([str(ROOT / ".build" / "release" / "voxbench"), str(BENCH_DIR), "1000000", "300", str(OURS)],
                        check=True)
-    results = json.load(open(OURS))["results"]
+    figures = json.load(open(OURS))["results"]
     by = {}
-    for r in results:
+    for r in figures:
         m = re.fullmatch(r"query_(\w)_(p50|p99)", r["name"])
         if m:
             entry = by.setdefault(m.group(1), {"label": r.get("label", "")})
@@ -661,11 +662,7 @@ def main():
                 seen.setdefault(what, reason)
             log(f"{len(seen)} measurements ran while other work did (their figures are not clean): "
                 + "; ".join(f"{w} ({r[:60]})" for w, r in seen.items()))
-        try:
-            existing = [r for r in json.load(open(results_path)) if not r["name"].startswith("page_")]
-        except (OSError, ValueError):
-            existing = []
-        json.dump(existing + measures, open(results_path, "w"), indent=2)
+        results.merge(results_path, "page_", measures)
     finally:
         if peer:
             peer.send_signal(3)  # SIGQUIT: graceful

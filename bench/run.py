@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import results
+
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 bench_dir = os.environ.get("BENCH_DIR", os.path.join(root, "bench-data"))
 calls = os.environ.get("BENCH_CALLS", "1000000")
@@ -23,10 +25,6 @@ ours = json.load(open(ours_path))["results"]
 peer = {r["name"]: r["value"] for r in json.load(open(peer_path))["results"]}
 
 results_path = os.path.join(root, "bench-results.json")
-try:
-    existing = [r for r in json.load(open(results_path)) if not r["name"].startswith(("query_", "ingest_"))]
-except (OSError, ValueError):
-    existing = []
 
 print()
 print(f"{'measure':<28}{'VoxFCGI':>12}{'SQLite':>12}{'ratio':>9}   (ratio = SQLite / VoxFCGI; {runs} runs, {calls} calls)")
@@ -39,5 +37,5 @@ for r in ours:
     label = r.get("label", "")
     print(f"{r['name']:<28}{r['value']:>12.3f}{'' if p is None else format(p, '.3f'):>12}"
           f"{'' if ratio is None else format(ratio, '.1f') + 'x':>9}   {label}")
-json.dump(existing + measures, open(results_path, "w"), indent=2)
+results.merge(results_path, ("query_", "ingest_"), measures)
 print(f"\nwritten to {results_path}")

@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import results
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 bench_dir = os.environ.get("BENCH_DIR", os.path.join(root, "bench-data"))
@@ -179,11 +180,7 @@ print(f"{'search_index_transcript_us':<30}{mine_ingest:>11.0f}{peer_ingest:>11.0
 if mismatches:
     print("DIFFERENT RESULTS:", mismatches)
 
-try:
-    existing = [r for r in json.load(open(results_path)) if not r["name"].startswith("search_")]
-except (OSError, ValueError):
-    existing = []
-json.dump(existing + measures, open(results_path, "w"), indent=2)
+results.merge(results_path, "search_", measures)
 print(f"written to {results_path}")
 if mismatches:
     sys.exit(1)

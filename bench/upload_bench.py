@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import results
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("BENCH_UPLOAD_RUNS", "3"))
 SIZE = int(os.environ.get("BENCH_UPLOAD_MB", "100")) * 1000 * 1000
@@ -72,16 +74,11 @@ def main():
           f"(last run: {ours['rss_before_kb'] / 1024:.1f} -> {ours['rss_peak_kb'] / 1024:.1f} MiB)   target: < 32 MiB")
 
     # Same shape as the other benchmarks' entries: ratio > 1 means we are better.
-    try:
-        existing = [r for r in json.loads(results_path.read_text()) if not r["name"].startswith("s3_upload")]
-    except (OSError, ValueError):
-        existing = []
-    existing += [
+    results.merge(results_path, "s3_upload", [
         {"name": "s3_upload_seconds_100mb", "unit": "s", "value": round(ours_median, 3), "peer": round(aws_median, 3),
          "ratio": round(aws_median / ours_median, 3)},
         {"name": "s3_upload_peak_rss_growth", "unit": "MiB", "value": round(growth_mb, 1), "peer": None, "ratio": None},
-    ]
-    results_path.write_text(json.dumps(existing, indent=2))
+    ])
 
 
 if __name__ == "__main__":

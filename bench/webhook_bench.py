@@ -24,6 +24,7 @@ os.environ.setdefault("VOXFCGI_BIN", str(ROOT / ".build" / "release" / "voxfcgi"
 import stack as stack_module  # noqa: E402
 from fakes import Fakes, create_application  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
+import results  # noqa: E402
 
 stack_module.BIN = os.environ["VOXFCGI_BIN"]
 # One address sends everything here: lift nginx's per-address webhook limit for this run.
@@ -157,11 +158,7 @@ http {{ access_log off; client_body_temp_path {work}/peer/body;
             extra = int(stored.group(1)) - accepted
             print(f"calls stored: {stored.group(1)}, 2xx answers: {accepted}"
                   + ("" if 0 <= extra <= sum(LEVELS) else "   MISMATCH: not every answered event is a stored new call"))
-        try:
-            existing = [r for r in json.load(open(results_path)) if not r["name"].startswith("webhook_")]
-        except (OSError, ValueError):
-            existing = []
-        json.dump(existing + measures, open(results_path, "w"), indent=2)
+        results.merge(results_path, "webhook_", measures)
     finally:
         if peer:
             peer.terminate()

@@ -21,6 +21,18 @@ public final class DecodingCache<K: KeyCodec, V: ValueCodec>: @unchecked Sendabl
     public func get(_ txn: some ReadableTransaction, _ key: K.Value) throws -> V.Value? {
         let encodedKey = K.encode(key)
         guard let raw = try table.getRaw(txn, encodedKey) else { return nil }
+        return try value(encodedKey, raw)
+    }
+
+    /// Every entry in key order, each value decoded only if its bytes changed: for the small
+    /// tables a page lists whole (applications and accounts on every Call History page).
+    public func scan(_ txn: some ReadableTransaction, _ body: (K.Value, V.Value) throws -> Bool) throws {
+        try table.walk(txn, .all, direction: .forward, limit: nil) { key, raw in
+            try body(try table.decodeKey(key), try value(Array(key), raw))
+        }
+    }
+
+    private func value(_ encodedKey: [UInt8], _ raw: UnsafeRawBufferPointer) throws -> V.Value {
         lock.lock()
         let hit = entries[encodedKey]
         lock.unlock()

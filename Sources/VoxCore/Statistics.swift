@@ -101,12 +101,18 @@ public struct StatisticsQueries: Sendable {
     }
 
     func visibleApplications(viewer: User, txn: ReadTransaction) throws -> [Application] {
+        // Through the decoding caches: every Call History and Statistics page lists them.
         var owned = Set<UInt64>()
-        try database.accounts.scan(txn) { id, account in
+        try database.accountCache.scan(txn) { id, account in
             if viewer.visibility.allows(owner: account.ownerUserID) { owned.insert(id) }
             return true
         }
-        return try database.applications.entries(txn).map(\.value).filter { owned.contains($0.accountID) }
+        var applications: [Application] = []
+        try database.applicationCache.scan(txn) { _, application in
+            if owned.contains(application.accountID) { applications.append(application) }
+            return true
+        }
+        return applications
     }
 
     public func applications(viewer: User) throws -> [Application] {

@@ -26,7 +26,8 @@ public enum PhoneNumber {
     /// whose formats do not fit the number shows as `+CC` and the national digits, as
     /// libphonenumber does. What cannot be an E.164 number (fewer than 4 digits, an unknown
     /// calling code, a national number outside libphonenumber's 2–17 digits) shows as `+` and
-    /// the digits; text without digits is shown as it is.
+    /// the digits (a short code or extension: its digits alone, unless written with `+`); text
+    /// without digits is shown as it is.
     ///
     /// Unlike libphonenumber's parser, a trunk prefix typed after the calling code is not
     /// removed (`+44 (0)20 …` stays `+44 020…`): stored numbers come from the telephony side,
@@ -46,8 +47,10 @@ public enum PhoneNumber {
     private static func format(_ raw: String) -> String {
         let digits = digits(raw)
         guard !digits.isEmpty else { return raw }
-        // Three digits or fewer is an extension or a short code; `+1 23` would read as American.
-        guard digits.utf8.count >= 4, let (code, national) = splitCallingCode(digits),
+        // Three digits or fewer is an extension or a short code (`+1 23` would read as
+        // American): its digits, with a `+` only if it came with one ("101" is not "+101").
+        guard digits.utf8.count >= 4 else { return raw.hasPrefix("+") ? "+" + digits : digits }
+        guard let (code, national) = splitCallingCode(digits),
               (2...17).contains(national.utf8.count) else { return "+" + digits }
         return "+\(code) " + formatNational(national, callingCode: code)
     }

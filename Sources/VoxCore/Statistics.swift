@@ -50,32 +50,25 @@ public struct StatisticsQueries: Sendable {
             boundaries.append(Quarter.of(micros: Time.micros(cursor)))
             cursor = calendar.date(byAdding: .day, value: 1, to: cursor)!
         }
-        let firstQuarter = Quarter.of(micros: Time.micros(start))
-        let endQuarter = Quarter.of(micros: Time.micros(end))
-        boundaries.append(endQuarter)
+        boundaries.append(Quarter.of(micros: Time.micros(end)))
 
         return try database.environment.read { txn in
             var total = CallStatsBucket()
-            // The scans run in quarter order: the day of the last bucket is usually the next
-            // one's too, else a binary search over the days' first quarters finds it.
-            var last = 0
-            func dayIndex(_ quarter: UInt32) -> Int? {
-                if last < days.count, boundaries[last] <= quarter, quarter < boundaries[last + 1] { return last }
-                var low = 0, high = days.count  // the last day whose first quarter is <= quarter
-                while low < high {
-                    let middle = (low + high) / 2
-                    if boundaries[middle + 1] <= quarter { low = middle + 1 } else { high = middle }
+            // A range scan per day: the day of every bucket is known without a lookup (which,
+            // with its state captured by the scan's closure, ran under dynamic exclusivity
+            // checks and was a third of the report), and 90 cursor positionings cost less.
+            for scope in scopes {
+                for index in days.indices {
+                    var day = CallStatsBucket()
+                    try database.callStats.scan(
+                        txn, .halfOpen(from: (scope, 0, boundaries[index]), below: (scope, 0, boundaries[index + 1]))
+                    ) { _, bucket in
+                        day.add(bucket)
+                        return true
+                    }
+                    days[index].stats.add(day)
+                    total.add(day)
                 }
-                guard low < days.count, boundaries[low] <= quarter, quarter < boundaries[low + 1] else { return nil }
-                last = low
-                return low
-            }
-            for scope in scopes { try database.callStats.scan(
-                txn, .halfOpen(from: (scope, 0, firstQuarter), below: (scope, 0, endQuarter))) { key, bucket in
-                if let index = dayIndex(key.2) { days[index].stats.add(bucket) }
-                total.add(bucket)
-                return true
-            }
             }
             var perApplication: [(Application, CallStatsBucket)] = []
             var costPerDay: [UInt64: [Int64]] = [:]
@@ -83,14 +76,17 @@ public struct StatisticsQueries: Sendable {
                 var stats = CallStatsBucket()
                 var cost = [Int64](repeating: 0, count: days.count)
                 for scope in scopes {
-                    try database.callStats.scan(
-                        txn, .halfOpen(from: (scope, application.id, firstQuarter), below: (scope, application.id, endQuarter))
-                    ) { key, bucket in
-                        stats.add(bucket)
-                        if bucket.costMicros != 0, let index = dayIndex(key.2) {
-                            cost[index] = cost[index].addingReportingOverflow(bucket.costMicros).partialValue
+                    for index in days.indices {
+                        var day = CallStatsBucket()
+                        try database.callStats.scan(
+                            txn, .halfOpen(from: (scope, application.id, boundaries[index]),
+                                           below: (scope, application.id, boundaries[index + 1]))
+                        ) { _, bucket in
+                            day.add(bucket)
+                            return true
                         }
-                        return true
+                        stats.add(day)
+                        cost[index] = cost[index].addingReportingOverflow(day.costMicros).partialValue
                     }
                 }
                 perApplication.append((application, stats))

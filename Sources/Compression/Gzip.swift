@@ -17,8 +17,16 @@ public enum Gzip {
         /// Level 1 (fastest) by default: an LMDB snapshot is mostly empty page space and
         /// repeated keys, which even the fastest level takes most of; higher levels cost far
         /// more time than they save in size (see `make bench`).
-        public init(level: Int32 = 1) throws {
-            guard voxfcgi_deflate_init_gzip(&stream, level) == Z_OK else { throw Failure(description: "deflateInit2 failed") }
+        ///
+        /// `raw`: deflate data alone, without gzip's header and trailer (a ZIP entry's).
+        public init(level: Int32 = 1, raw: Bool = false) throws {
+            let status = raw ? voxfcgi_deflate_init_raw(&stream, level) : voxfcgi_deflate_init_gzip(&stream, level)
+            guard status == Z_OK else { throw Failure(description: "deflateInit2 failed") }
+        }
+
+        /// Ready for a new stream with the same settings, after `finish`.
+        public func reset() throws {
+            guard deflateReset(&stream) == Z_OK else { throw Failure(description: "deflateReset failed") }
         }
 
         deinit { deflateEnd(&stream) }

@@ -1,10 +1,14 @@
 import CZlib
 import Foundation
 
-/// A ZIP archive written as a stream: each entry goes out as it is read, its CRC-32 and sizes
-/// in a data descriptor after it (general purpose bit 3), so nothing is held or spooled to
-/// disk but one buffer. Entries are stored, not deflated: what goes in (recordings) is already
-/// compressed, and the text beside it is small.
+/// A ZIP archive written as a stream: an entry read from elsewhere (a recording) goes out as
+/// it is read, its CRC-32 and sizes in a data descriptor after it (general purpose bit 3), so
+/// nothing is held or spooled to disk but one buffer. Such an entry is deflated at level 0
+/// (stored blocks: the bytes as they are, 5 bytes of framing per 64 KiB, no compression
+/// attempted on audio that is compressed already), because readers such as Java's
+/// `ZipInputStream` refuse a data descriptor on a *stored* entry (APPNOTE 4.4.4 allows it;
+/// they cannot find its end). An entry given whole (a transcript, the CSV) is stored, its CRC
+/// and sizes in its local header, with no descriptor.
 ///
 /// Sizes above 4 GiB per entry are refused (no recording is that large); offsets past 4 GiB,
 /// which a large selection reaches, use the ZIP64 extensions in the central directory
@@ -24,17 +28,27 @@ public final class ZipWriter {
 
     private struct Entry {
         let name: [UInt8]
+        let flags: UInt16
+        let method: UInt16
         let crc: UInt32
+        let compressedSize: UInt64
         let size: UInt64
         let offset: UInt64
         let time: UInt16
         let date: UInt16
     }
 
+    private static let utf8Names: UInt16 = 0x0800
+    private static let sizesAfterData: UInt16 = 0x0008
+    private static let stored: UInt16 = 0
+    private static let deflated: UInt16 = 8
+
     private let output: ([UInt8]) throws -> Void
     private var entries: [Entry] = []
     private var offset: UInt64 = 0
     private var done = false
+    /// Level 0 raw deflate for streamed entries, reset for each.
+    private var compressor: Gzip.Compressor?
 
     /// `output` receives the archive's bytes in order.
     public init(_ output: @escaping ([UInt8]) throws -> Void) { self.output = output }
@@ -45,35 +59,60 @@ public final class ZipWriter {
         let nameBytes = Array(Self.safeName(name).utf8)
         let (time, date) = Self.dosTime(modified)
         let start = offset
-        var header: [UInt8] = []
-        header.le32(0x0403_4B50)
-        header.le16(20)                 // version needed: 2.0
-        header.le16(0x0008 | 0x0800)    // sizes in a data descriptor; UTF-8 names
-        header.le16(0)                  // stored
-        header.le16(time); header.le16(date)
-        header.le32(0); header.le32(0); header.le32(0)  // CRC and sizes follow the data
-        header.le16(UInt16(nameBytes.count)); header.le16(0)
-        header += nameBytes
-        try emit(header)
+        let flags = Self.sizesAfterData | Self.utf8Names
+        try emit(Self.localHeader(nameBytes, flags: flags, method: Self.deflated, time: time, date: date, crc: 0, compressed: 0, size: 0))
+        if let compressor { try compressor.reset() } else { compressor = try Gzip.Compressor(level: 0, raw: true) }
+        let deflater = compressor!
         var crc = crc32(0, nil, 0)
-        var size: UInt64 = 0
+        var size: UInt64 = 0, compressed: UInt64 = 0
+        func out(_ bytes: [UInt8]) throws {
+            compressed += UInt64(bytes.count)
+            // 0xFFFFFFFF itself means "see the ZIP64 field" to a reader: refused too.
+            guard compressed < UInt64(UInt32.max) else { throw Failure.entryTooLarge(name) }
+            if !bytes.isEmpty { try emit(bytes) }
+        }
         try produce { bytes in
             guard !bytes.isEmpty else { return }
             crc = bytes.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, uInt($0.count)) }
             size += UInt64(bytes.count)
-            // 0xFFFFFFFF itself means "see the ZIP64 field" to a reader: refused too.
             guard size < UInt64(UInt32.max) else { throw Failure.entryTooLarge(name) }
-            try emit(bytes)
+            try out(try bytes.withUnsafeBytes { try deflater.feed($0) })
         }
+        try out(try deflater.finish())
         var descriptor: [UInt8] = []
         descriptor.le32(0x0807_4B50)
-        descriptor.le32(UInt32(crc)); descriptor.le32(UInt32(size)); descriptor.le32(UInt32(size))
+        descriptor.le32(UInt32(crc)); descriptor.le32(UInt32(compressed)); descriptor.le32(UInt32(size))
         try emit(descriptor)
-        entries.append(Entry(name: nameBytes, crc: UInt32(crc), size: size, offset: start, time: time, date: date))
+        entries.append(Entry(name: nameBytes, flags: flags, method: Self.deflated, crc: UInt32(crc), compressedSize: compressed,
+                             size: size, offset: start, time: time, date: date))
     }
 
+    /// Adds an entry held whole: stored, with its CRC and sizes in its header.
     public func add(name: String, modified: Date, bytes: [UInt8]) throws {
-        try add(name: name, modified: modified) { write in try write(bytes) }
+        guard !done else { throw Failure.finished }
+        guard bytes.count < Int(UInt32.max) else { throw Failure.entryTooLarge(name) }
+        let nameBytes = Array(Self.safeName(name).utf8)
+        let (time, date) = Self.dosTime(modified)
+        let crc = UInt32(bytes.withUnsafeBufferPointer { crc32(crc32(0, nil, 0), $0.baseAddress, uInt($0.count)) })
+        let start = offset
+        let size = UInt64(bytes.count)
+        try emit(Self.localHeader(nameBytes, flags: Self.utf8Names, method: Self.stored, time: time, date: date,
+                                  crc: crc, compressed: size, size: size))
+        if !bytes.isEmpty { try emit(bytes) }
+        entries.append(Entry(name: nameBytes, flags: Self.utf8Names, method: Self.stored, crc: crc, compressedSize: size,
+                             size: size, offset: start, time: time, date: date))
+    }
+
+    private static func localHeader(_ name: [UInt8], flags: UInt16, method: UInt16, time: UInt16, date: UInt16,
+                                    crc: UInt32, compressed: UInt64, size: UInt64) -> [UInt8] {
+        var header: [UInt8] = []
+        header.le32(0x0403_4B50)
+        header.le16(20)                 // version needed: 2.0 (deflate)
+        header.le16(flags); header.le16(method)
+        header.le16(time); header.le16(date)
+        header.le32(crc); header.le32(UInt32(compressed)); header.le32(UInt32(size))  // zeros: in the descriptor
+        header.le16(UInt16(name.count)); header.le16(0)
+        return header + name
     }
 
     /// Writes the central directory. The archive is complete when this returns.
@@ -86,9 +125,9 @@ public final class ZipWriter {
             var record: [UInt8] = []
             record.le32(0x0201_4B50)
             record.le16(zip64 ? 45 : 20); record.le16(zip64 ? 45 : 20)
-            record.le16(0x0008 | 0x0800); record.le16(0)
+            record.le16(entry.flags); record.le16(entry.method)
             record.le16(entry.time); record.le16(entry.date)
-            record.le32(entry.crc); record.le32(UInt32(entry.size)); record.le32(UInt32(entry.size))
+            record.le32(entry.crc); record.le32(UInt32(entry.compressedSize)); record.le32(UInt32(entry.size))
             record.le16(UInt16(entry.name.count)); record.le16(zip64 ? 12 : 0); record.le16(0)
             record.le16(0); record.le16(0); record.le32(0)
             record.le32(zip64 ? UInt32.max : UInt32(entry.offset))

@@ -16,7 +16,9 @@ import Testing
             z = zipfile.ZipFile(sys.argv[1])
             assert z.testzip() is None
             for i in z.infolist():
-                print(i.filename, i.file_size, i.date_time[:3], i.flag_bits & 0x808)
+                # What Java's ZipInputStream refuses: a stored entry whose sizes follow its data.
+                assert not (i.compress_type == zipfile.ZIP_STORED and i.flag_bits & 0x8), i.filename
+                print(i.filename, i.file_size, i.date_time[:3], i.flag_bits & 0x808, i.compress_type, sum(z.read(i)) % 251)
             """, path]
         let output = Pipe()
         process.standardOutput = output
@@ -37,11 +39,53 @@ import Testing
         try zip.add(name: "calls.csv", modified: Date(timeIntervalSince1970: 0), bytes: [])
         try zip.finish()
         let listing = try pythonReads(archive)
-        #expect(listing.contains("recordings/звонок 1.wav 500000 (2026, 9, 21) 2056"))
-        #expect(listing.contains("etc/passwd 12 "))
+        // Streamed: deflated at level 0, sizes after the data; its bytes back as they went in.
+        let sum = (0..<50).reduce(0) { $0 + $1 * 10_000 } % 251
+        #expect(listing.contains("recordings/звонок 1.wav 500000 (2026, 9, 21) 2056 8 \(sum)"))
+        // Whole: stored, sizes in the header.
+        #expect(listing.contains("etc/passwd 12 (2026, 9, 21) 2048 0 "))
         #expect(!listing.contains(".."))
         // A time before 1980 (ZIP cannot say it) becomes 1980-01-01.
-        #expect(listing.contains("calls.csv 0 (1980, 1, 1)"))
+        #expect(listing.contains("calls.csv 0 (1980, 1, 1) 2048 0 0"))
         #expect(throws: ZipWriter.Failure.self) { try zip.add(name: "late", modified: when, bytes: []) }
+    }
+
+    /// Java's `ZipInputStream` reads an archive front to back by its local headers, as many
+    /// streaming readers do, and refuses a stored entry with a data descriptor. Where this
+    /// machine has Java (Debian's default-jre), it reads one of ours to the end.
+    @Test func javaZipInputStreamReadsItThrough() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/java") else { return }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zip-java-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var archive: [UInt8] = []
+        let zip = ZipWriter { archive += $0 }
+        let when = Date(timeIntervalSince1970: 1_790_000_000)
+        try zip.add(name: "recordings/1.mp3", modified: when) { write in
+            for piece in 0..<20 { try write([UInt8](repeating: UInt8(piece), count: 70_000)) }
+        }
+        try zip.add(name: "transcripts/call-1.txt", modified: when, bytes: Array("Agent: Hello\n".utf8))
+        try zip.add(name: "calls.csv", modified: when, bytes: Array("call_id\r\n1\r\n".utf8))
+        try zip.finish()
+        try Data(archive).write(to: folder.appendingPathComponent("a.zip"))
+        try """
+            import java.io.*; import java.util.zip.*;
+            public class Check { public static void main(String[] a) throws Exception {
+              try (ZipInputStream z = new ZipInputStream(new FileInputStream(a[0]))) {
+                ZipEntry e; byte[] b = new byte[8192];
+                while ((e = z.getNextEntry()) != null) { long n = 0; int r; while ((r = z.read(b)) > 0) n += r; System.out.println(e.getName() + " " + n); }
+              } } }
+            """.write(to: folder.appendingPathComponent("Check.java"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
+        process.arguments = [folder.appendingPathComponent("Check.java").path, folder.appendingPathComponent("a.zip").path]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        #expect(printed == "recordings/1.mp3 1400000\ntranscripts/call-1.txt 13\ncalls.csv 12\n")
     }
 }
